@@ -1,0 +1,1 @@
+"""The ``barriers`` command line: experiments, results files and proof certificates."""

@@ -1,0 +1,4 @@
+"""One module per result, readable next to the paper: construction, parameters, certificate, decoder, experiment."""
+
+#: Modules whose certificates ``barriers proofs`` checks, in the order they are reported.
+RESULT_MODULES = ("jl", "thm5", "thm6", "thm8")

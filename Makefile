@@ -1,0 +1,44 @@
+# Two commands for a fresh machine: `make figures` and `make test`. Each creates .venv if missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PRESET ?= quick
+SEED ?= 0
+OUT ?= results
+RUN := $(BIN)/barriers run --preset $(PRESET) --seed $(SEED) --out $(OUT)
+
+.PHONY: venv test figures budget thm6 thm8 jl proofs bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+figures: budget thm6 thm8 jl
+
+budget: venv
+	$(RUN) budget
+
+thm6: venv
+	$(RUN) phase
+
+thm8: venv
+	$(RUN) threshold
+
+jl: venv
+	$(RUN) jl
+
+proofs: venv
+	$(BIN)/barriers proofs
+
+bench: venv
+	$(BIN)/python benchmarks/decode.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

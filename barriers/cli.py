@@ -1,0 +1,121 @@
+"""``barriers``: list experiments, run them, check the proof certificates.
+
+A user mistake (bad name, out-of-range parameter, a cache that breaks the contract) prints one
+line ``barriers: error: ...`` and exits with status 2; no traceback, no results directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from caches.params import ParameterError, check_int
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors: same one-line form, same exit code
+        raise ParameterError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="barriers", description="Executable lower bounds for KV-cache compression.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("list", help="list the experiments and their make targets")
+    run = commands.add_parser("run", help="run an experiment and write its results and figure")
+    run.add_argument("experiment", help="experiment name (see `barriers list`)")
+    run.add_argument("--preset", default="quick", help="quick (default, minutes) or paper (figure quality)")
+    run.add_argument("--seed", default="0", help="seed of every random draw (integer >= 0, default 0)")
+    run.add_argument("--out", default="results", help="results directory (default: results)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override one preset parameter; VALUE is JSON (e.g. --set n=2048 --set etas=[0.1,0.3])")
+    proofs = commands.add_parser("proofs", help="check every proof certificate")
+    proofs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def parse_overrides(items: list[str]) -> dict:
+    overrides = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            overrides[key] = raw  # a bare word such as a codebook name
+    return overrides
+
+
+def command_list() -> int:
+    from barriers.experiments import EXPERIMENTS
+
+    print(f"{'experiment':<11} {'result':<22} {'make target':<12} description")
+    for e in EXPERIMENTS.values():
+        print(f"{e.name:<11} {e.result:<22} {'make ' + e.make_target:<12} {e.description}")
+    return 0
+
+
+def command_run(args) -> int:
+    from tqdm import tqdm
+
+    from barriers.experiments import get_experiment
+    from barriers.results import provenance, write_results
+    from plots.figures import FIGURES
+    from protocols.game import InProcessBob, IsolatedBob
+
+    experiment = get_experiment(args.experiment)
+    seed = check_int("--seed", _as_int(args.seed, "--seed"), 0, 2**63 - 1)
+    config = experiment.config(args.preset, parse_overrides(args.set))
+    bob = IsolatedBob() if experiment.uses_game else InProcessBob()
+    with bob, tqdm(total=experiment.steps(config), desc=experiment.name, unit="step", disable=None,
+                   file=sys.stderr) as bar:
+        result = experiment.run(config, seed, bob, bar.update)
+    figure = FIGURES[experiment.name](result["summary"])
+    info = provenance(experiment.name, args.preset, seed, config)
+    directory = write_results(Path(args.out), experiment.name, result["summary"], result["trials"], info, figure)
+    print(f"wrote {directory}/: summary.json trials.csv config.json {experiment.name}.pdf {experiment.name}.png")
+    return 0
+
+
+def command_proofs(args) -> int:
+    from reductions.certify import check_all, exit_code, render_table, results_to_json
+
+    results = check_all()
+    print(results_to_json(results) if args.json else render_table(results))
+    return exit_code(results)
+
+
+def _as_int(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ParameterError(f"{name} must be an integer >= 0, got {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            return command_list()
+        if args.command == "run":
+            return command_run(args)
+        return command_proofs(args)
+    except ParameterError as error:
+        print(f"barriers: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("barriers: interrupted", file=sys.stderr)
+        return 130
+
+
+def console() -> None:
+    """Entry point of the ``barriers`` console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    console()

@@ -1,0 +1,106 @@
+"""The results contract other tools read.
+
+``DIR/EXPERIMENT/summary.json`` (with ``"points"``), ``trials.csv``, ``config.json`` (command, seed,
+git revision, package versions, platform) and the figure as PDF and PNG. The directory is built
+under a temporary name and renamed at the end, so a failed run leaves nothing half-written.
+Nothing time-dependent is written: the same seed gives the same files.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import json
+import math
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PACKAGES = ("compression-barriers", "numpy", "sympy", "matplotlib", "tqdm")
+
+
+def clean_json(value):
+    """Replace NaN and infinities (not JSON) with None, recursively; numpy scalars become Python."""
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_json(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def git_revision() -> str:
+    """The source tree's commit, with ``-dirty`` if it has uncommitted changes; ``unknown`` outside git."""
+    source = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True)
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=source, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def provenance(experiment: str, preset: str, seed: int, config: dict) -> dict:
+    return {
+        "experiment": experiment,
+        "command": " ".join(["barriers", *sys.argv[1:]]),
+        "preset": preset,
+        "seed": seed,
+        "config": config,
+        "git_revision": git_revision(),
+        "packages": package_versions(),
+        "platform": {"system": platform.system(), "machine": platform.machine(), "release": platform.release()},
+    }
+
+
+def write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(clean_json(data), indent=2, allow_nan=False) + "\n")
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(clean_json(rows))
+
+
+def write_results(out_dir: Path, experiment: str, summary: dict, trials: list[dict], config_info: dict,
+                  figure=None) -> Path:
+    """Write the contract's files into ``out_dir/experiment`` atomically; return that directory."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / experiment
+    staging = Path(tempfile.mkdtemp(prefix=f".{experiment}-", dir=out_dir))
+    try:
+        write_json(staging / "summary.json", summary)
+        write_csv(staging / "trials.csv", trials)
+        write_json(staging / "config.json", config_info)
+        if figure is not None:
+            from plots.save import save_figure
+
+            save_figure(figure, staging / experiment)
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,101 @@
+"""The one interface every streaming attention algorithm implements.
+
+A streaming algorithm sees triples ``(q, k, v)`` one at a time and outputs (an approximation of)
+``Attn(q_i, K_i, V_i)`` after each (HO §2). Its memory is everything that survives between
+steps, and here that is exactly :meth:`StreamingAttention.to_bytes`: memory in bits is
+``8 * len(to_bytes())``.
+
+A subclass is a ``@dataclass`` whose fields are its public parameters (so ``repr()`` reproduces
+it) and implements three things:
+
+* ``step(q, k, v) -> output``: append one triple and return the output for ``q``;
+* ``to_bytes() -> bytes``: the entire state;
+* ``from_bytes(data, **params)`` (classmethod): rebuild from the message and the public parameters.
+
+The base class derives ``extend`` (append many) and ``probe`` (Bob's batch of queries: the output
+for each row as if that single triple were appended, state unchanged).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+
+import numpy as np
+
+from caches.attention import attention_with_own_token
+
+
+class StreamingAttention(abc.ABC):
+    """Base class of every cache. Subclasses are dataclasses; state lives outside the fields."""
+
+    @abc.abstractmethod
+    def step(self, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Append ``(q, k, v)`` and return the output for ``q`` (shape ``(d,)``)."""
+
+    @abc.abstractmethod
+    def to_bytes(self) -> bytes:
+        """The entire state: nothing else survives between steps or reaches Bob."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_bytes(cls, data: bytes, **params) -> "StreamingAttention":
+        """Rebuild from a message produced by :meth:`to_bytes` and the public parameters."""
+
+    def params(self) -> dict:
+        """The public parameters: the dataclass fields, by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+
+    @property
+    def memory_bits(self) -> int:
+        """Memory of the current state in bits: ``8 * len(to_bytes())``."""
+        return 8 * len(self.to_bytes())
+
+    def extend(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> None:
+        """Append many triples in order (outputs discarded). Subclasses may vectorize."""
+        for q, k, v in zip(np.asarray(Q), np.asarray(K), np.asarray(V)):
+            self.step(q, k, v)
+
+    def probe(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """Row ``r``: the output if ``(Q[r], K[r], V[r])`` alone were appended; state unchanged.
+
+        The default rebuilds a copy from :meth:`to_bytes` for every row. Subclasses override it
+        with a vectorized path.
+        """
+        message, params = self.to_bytes(), self.params()
+        rows = [
+            type(self).from_bytes(message, **params).step(q, k, v)
+            for q, k, v in zip(np.asarray(Q), np.asarray(K), np.asarray(V))
+        ]
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
+
+
+class KeyValueCache(StreamingAttention):
+    """A cache whose state is a set of stored (key, value) pairs, possibly lossy or weighted.
+
+    The output for a triple is exact softmax attention over the stored pairs plus the triple's
+    own pair (the current token is always in hand); the pair is admitted afterwards according to
+    the subclass's policy. Subclasses implement ``_admit``, ``_stored``, ``to_bytes`` and
+    ``from_bytes``.
+    """
+
+    @abc.abstractmethod
+    def _admit(self, K: np.ndarray, V: np.ndarray) -> None:
+        """Take rows of keys and values (float64, shape ``(m, d)``) into the state."""
+
+    @abc.abstractmethod
+    def _stored(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Keys, values (float64) and per-pair multiplicities (``None`` for all ones)."""
+
+    def step(self, q, k, v) -> np.ndarray:
+        q, k, v = (np.asarray(a, dtype=np.float64).reshape(1, -1) for a in (q, k, v))
+        output = self.probe(q, k, v)[0]
+        self._admit(k, v)
+        return output
+
+    def extend(self, Q, K, V) -> None:
+        self._admit(np.asarray(K, dtype=np.float64), np.asarray(V, dtype=np.float64))
+
+    def probe(self, Q, K, V) -> np.ndarray:
+        keys, values, weights = self._stored()
+        return attention_with_own_token(Q, K, V, keys, values, weights)

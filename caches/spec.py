@@ -1,0 +1,63 @@
+"""Plain-data descriptions of dataclass objects (caches, reductions) for crossing a process boundary.
+
+A spec is JSON: ``{"class": "package.module:ClassName", "params": {...}}``. A parameter that is
+itself a dataclass object (a cache wrapped by another cache) is nested as a spec. This is what
+Bob receives instead of objects: the class to import and its public parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+from caches.params import ParameterError
+
+
+def class_path(cls: type) -> str:
+    """``"module:QualName"`` for an importable class."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def load_class(path: str) -> type:
+    """Import ``"package.module:ClassName"``; a clear :class:`ParameterError` if it cannot be."""
+    module_name, sep, qualname = str(path).partition(":")
+    if not sep or not module_name or not qualname:
+        raise ParameterError(f"class path must look like 'package.module:ClassName', got {path!r}")
+    try:
+        target = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ParameterError(f"cannot import module {module_name!r} for {path!r}: {error}") from None
+    for part in qualname.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ParameterError(f"module {module_name!r} has no class {qualname!r}") from None
+    if not isinstance(target, type):
+        raise ParameterError(f"{path!r} is not a class")
+    return target
+
+
+def object_spec(obj) -> dict:
+    """The spec of a dataclass instance: its class path and its fields (nested where needed)."""
+    if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+        raise TypeError(f"expected a dataclass instance, got {obj!r}")
+    params = {}
+    for field in dataclasses.fields(obj):
+        if not field.init:
+            continue
+        value = getattr(obj, field.name)
+        params[field.name] = {"spec": object_spec(value)} if dataclasses.is_dataclass(value) else value
+    return {"class": class_path(type(obj)), "params": params}
+
+
+def spec_params(spec: dict) -> dict:
+    """The keyword arguments a spec describes, nested specs rebuilt into objects."""
+    return {
+        name: build(value["spec"]) if isinstance(value, dict) and set(value) == {"spec"} else value
+        for name, value in spec["params"].items()
+    }
+
+
+def build(spec: dict):
+    """A fresh object from its spec."""
+    return load_class(spec["class"])(**spec_params(spec))

@@ -1,0 +1,533 @@
+"""One function per figure of the suite.
+
+Each function takes the JSON-able ``summary`` dict an experiment writes and returns a
+:class:`matplotlib.figure.Figure` built in the paper style (:mod:`plots.style`). Keys the
+schemas mark optional are read with ``.get`` and ``None`` values are skipped, so a
+partial summary still plots. Save the result with :func:`plots.save.save_figure`.
+
+:data:`FIGURES` maps an experiment name (``summary["experiment"]``) to its function.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from plots.style import (
+    FAILURE_COLOR,
+    INFEASIBLE_COLOR,
+    MARKERS,
+    PALETTE,
+    REFERENCE_COLOR,
+    SUCCESS_COLOR,
+    UNDEFINED_COLOR,
+    new_figure,
+    paper,
+)
+
+Summary = Mapping[str, Any]
+
+#: Accuracy axis range shared by the accuracy plots (chance is 1/2).
+ACCURACY_LIMITS = (0.45, 1.02)
+#: Target accuracy drawn as a horizontal line where a decoding threshold is studied.
+TARGET_ACCURACY = 0.99
+
+
+# ---------------------------------------------------------------------------
+# a. INDEX game: accuracy versus memory
+# ---------------------------------------------------------------------------
+
+
+def budget_figure(summary: Summary):
+    """INDEX-game accuracy against memory ratio, under the Fano frontier.
+
+    One colour and marker per cache family (points joined in order of memory, error
+    bars from ``accuracy_low``/``accuracy_high``), the Fano frontier with the
+    infeasible region above it shaded, and a dotted line at ratio 1 (``n*d`` bits).
+    """
+    points = [p for p in summary.get("points", []) if _num(p.get("accuracy")) is not None]
+    aspect = 0.8
+    with paper(columns=1, aspect=aspect):
+        fig = new_figure(1, aspect)
+        ax = fig.add_subplot()
+        ax.set_xscale("log")
+        ratios = [r for r in (_memory_ratio(p, summary) for p in points) if r is not None and r > 0]
+        frontier_x, frontier_y = _fano_frontier(summary, points)
+        all_x = ratios + [x for x in frontier_x if x > 0]
+        xlim = _log_limits(all_x, default=(1e-3, 1e2))
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ACCURACY_LIMITS)
+
+        if frontier_x:
+            fx, fy = _extend_frontier(frontier_x, frontier_y, xlim)
+            ax.fill_between(fx, fy, ACCURACY_LIMITS[1] + 1, color=INFEASIBLE_COLOR, lw=0,
+                            label="impossible (Fano)", zorder=0.5)
+            ax.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8, label="Fano frontier", zorder=1)
+
+        ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
+        ax.text(1.0, 0.03, r"$n{\cdot}d$ bits ", rotation=90, ha="right", va="bottom",
+                fontsize="x-small", color=REFERENCE_COLOR, transform=ax.get_xaxis_transform())
+
+        for k, (family, members) in enumerate(_group(points, _family).items()):
+            members = sorted(members, key=lambda p: (_memory_ratio(p, summary) or 0.0))
+            xs, ys, lo, hi = [], [], [], []
+            for p in members:
+                x = _memory_ratio(p, summary)
+                if x is None or x <= 0:
+                    continue
+                y = float(p["accuracy"])
+                xs.append(x)
+                ys.append(y)
+                lo.append(max(0.0, y - _num(p.get("accuracy_low"), y)))
+                hi.append(max(0.0, _num(p.get("accuracy_high"), y) - y))
+            if not xs:
+                continue
+            ax.errorbar(xs, ys, yerr=[lo, hi], label=family, color=_color(k),
+                        marker=MARKERS[k % len(MARKERS)], ms=3.5, lw=0.9, elinewidth=0.6,
+                        zorder=3 + k * 0.01)
+
+        ax.set_xlabel(r"memory / $n d$ bits")
+        ax.set_ylabel("fraction of bits decoded correctly")
+        ax.set_title(_title("INDEX game", summary, ("n", "d")))
+        # The infeasible region (upper left) is empty by construction: put the legend there.
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", ncol=2 if len(ax.get_legend_handles_labels()[0]) > 7 else 1)
+    return fig
+
+
+def _memory_ratio(point: Mapping[str, Any], summary: Summary) -> float | None:
+    """``memory_bits / bits_encoded`` (from the point, else computed)."""
+    ratio = _num(point.get("memory_ratio"))
+    if ratio is not None:
+        return ratio
+    bits = _num(point.get("memory_bits"))
+    encoded = _num(point.get("bits_encoded"), _num(summary.get("bits_encoded")))
+    if bits is None or not encoded:
+        return None
+    return bits / encoded
+
+
+def _fano_frontier(summary: Summary, points: Sequence[Mapping[str, Any]]) -> tuple[list, list]:
+    """Frontier curve from ``summary["frontier"]``, else from the points' Fano bounds."""
+    frontier = summary.get("frontier") or {}
+    pairs = list(zip(frontier.get("memory_ratio") or [], frontier.get("max_accuracy") or []))
+    if not pairs:
+        pairs = [(_memory_ratio(p, summary), p.get("fano_max_accuracy")) for p in points]
+    clean = sorted((float(x), float(y)) for x, y in pairs
+                   if _num(x) is not None and _num(y) is not None and x > 0)
+    return [x for x, _ in clean], [y for _, y in clean]
+
+
+def _extend_frontier(xs: list, ys: list, xlim: tuple[float, float]) -> tuple[list, list]:
+    """Carry the frontier flat to the right edge once it has reached accuracy 1."""
+    xs, ys = list(xs), list(ys)
+    if xs[-1] < xlim[1] and ys[-1] >= 1.0 - 1e-12:
+        xs.append(xlim[1])
+        ys.append(ys[-1])
+    return xs, ys
+
+
+def _family(point: Mapping[str, Any]) -> str:
+    """Cache family: the ``family`` key, else the class name in the ``cache`` repr."""
+    family = point.get("family")
+    if family:
+        return str(family)
+    return str(point.get("cache", "?")).split("(", 1)[0] or "?"
+
+
+# ---------------------------------------------------------------------------
+# b. Theorem 6 phase diagram over (log2 n, d)
+# ---------------------------------------------------------------------------
+
+_PHASE_CATEGORIES = (
+    ("decodes at the theorem's C", SUCCESS_COLOR),
+    ("fails at the theorem's C", FAILURE_COLOR),
+    (r"no $C$: measured $\varepsilon \geq 1/2$", UNDEFINED_COLOR),
+)
+
+
+def phase_figure(summary: Summary):
+    """Exact-output reduction (Theorem 6): decoding over a ``(log2 n, d)`` grid.
+
+    Left: cell map (success / failure at the theorem's ``C`` / no ``C`` because the
+    measured ``eps >= 1/2``), cells labelled with the measured ``eps``, the empirical
+    boundaries as step lines and the Lemma 3 dimension, far above the grid, written in
+    a band on top. Right: smallest working ``C`` against ``log2 n``, one line per ``d``,
+    with ``ln n`` (eq. 16 at ``eps = 0``) for reference.
+    """
+    points = list(summary.get("points", []))
+    log2_ns = sorted({int(v) for v in (summary.get("log2_n_values")
+                                        or [p["log2_n"] for p in points if p.get("log2_n") is not None])})
+    ds = sorted({int(v) for v in (summary.get("d_values")
+                                   or [p["d"] for p in points if p.get("d") is not None])})
+    aspect = 0.46
+    with paper(columns=2, aspect=aspect):
+        fig = new_figure(2, aspect)
+        left, right = fig.subplots(1, 2)
+        handles = _phase_map(left, summary, points, log2_ns, ds)
+        _min_c_panel(right, points, log2_ns, ds)
+        fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
+    return fig
+
+
+def _phase_map(ax, summary: Summary, points, log2_ns: list[int], ds: list[int]) -> list:
+    """Left panel of :func:`phase_figure`; returns its legend handles."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    col = {v: i for i, v in enumerate(log2_ns)}
+    row = {v: i for i, v in enumerate(ds)}
+    grid = np.full((max(1, len(ds)), max(1, len(log2_ns))), np.nan)
+    for p in points:
+        i, j = row.get(p.get("d")), col.get(p.get("log2_n"))
+        if i is None or j is None:
+            continue
+        success = p.get("success_theorem_C")
+        grid[i, j] = 2 if p.get("theorem_C") is None or success is None else (0 if success else 1)
+        eps = _num(p.get("eps_measured"))
+        if eps is not None:
+            ax.text(j, i, f"{eps:.2f}", ha="center", va="center", fontsize=5.5, color="#222222")
+
+    cmap = ListedColormap([_tint(c, 0.55) for _, c in _PHASE_CATEGORIES])
+    ax.pcolormesh(np.arange(grid.shape[1] + 1) - 0.5, np.arange(grid.shape[0] + 1) - 0.5,
+                  np.ma.masked_invalid(grid), cmap=cmap, vmin=-0.5, vmax=2.5,
+                  edgecolors="white", linewidth=1.0)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+    handles = [Patch(facecolor=_tint(c, 0.55), edgecolor="none", label=label)
+               for label, c in _PHASE_CATEGORIES]
+    boundary = summary.get("empirical_boundary") or {}
+    for key, style, label in (("d_theorem_C", "-", "smallest $d$ decoding, theorem's $C$"),
+                              ("d_min_C", "--", "smallest $d$ decoding, best $C$")):
+        xs, ys = _boundary_steps(boundary.get("log2_n") or [], boundary.get(key) or [], col, ds)
+        if np.isfinite(ys).any():
+            ax.plot(xs, ys, color="black", ls=style, lw=1.1, solid_capstyle="butt")
+            handles.append(Line2D([], [], color="black", ls=style, lw=1.1, label=label))
+
+    top = grid.shape[0] - 0.5
+    ticks, labels = list(range(len(ds))), [str(v) for v in ds]
+    if _lemma3_band(ax, summary.get("lemma3") or {}, col, top):
+        ticks.append(top + 0.55)
+        labels.append("Lemma 3\nprinted / corr.")
+        ax.set_ylim(-0.5, top + 1.1)
+    else:
+        ax.set_ylim(-0.5, top)
+    ax.set_xlim(-0.5, grid.shape[1] - 0.5)
+    ax.set_xticks(range(len(log2_ns)), [str(v) for v in log2_ns])
+    ax.set_yticks(ticks, labels, linespacing=1.0)
+    ax.tick_params(length=0)
+    ax.set_xlabel(r"$\log_2 n$")
+    ax.set_ylabel(r"dimension $d$")
+    ax.set_title(r"Theorem 6 at its $C$ (cells: measured $\varepsilon$)")
+    return handles
+
+
+_LEMMA3_BAND_COLOR = "#EFEFEF"
+
+
+def _boundary_steps(log2_n: Sequence, d_values: Sequence, col: Mapping[int, int],
+                    ds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Step line along the lower edge of the first successful cell of each column."""
+    level = {}
+    for x, d in zip(log2_n, d_values):
+        if x in col and _num(d) is not None and d > 0 and ds:
+            level[col[x]] = _d_to_row(float(d), ds) - 0.5
+    xs, ys = [], []
+    for j in range(len(col)):
+        y = level.get(j, np.nan)
+        xs += [j - 0.5, j + 0.5]
+        ys += [y, y]
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+
+def _d_to_row(d: float, ds: list[int]) -> float:
+    """Row coordinate of dimension ``d`` (log-interpolated between grid rows)."""
+    if len(ds) == 1:
+        return 0.0
+    return float(np.interp(math.log2(d), np.log2(ds), np.arange(len(ds))))
+
+
+def _lemma3_band(ax, lemma3: Mapping[str, Any], col: Mapping[int, int], top: float) -> bool:
+    """Write Lemma 3's dimension (printed over corrected) in a band above each column.
+
+    The values are far above the grid, so they are written, not plotted to scale.
+    Returns whether anything was written.
+    """
+    log2_n = lemma3.get("log2_n") or [
+        None if _num(n) is None or n <= 0 else round(math.log2(n)) for n in lemma3.get("n") or []]
+    printed = lemma3.get("d_printed") or [None] * len(log2_n)
+    corrected = lemma3.get("d_corrected") or [None] * len(log2_n)
+    wrote = False
+    for x, dp, dc in zip(log2_n, printed, corrected):
+        if x not in col:
+            continue
+        values = [_si(v) for v in (dp, dc) if _num(v) is not None]
+        if not values:
+            continue
+        # One line fits up to about six columns of a half-width panel; beyond, stack.
+        text = r"$\uparrow$" + " / ".join(values) if len(col) <= 6 else "\n".join(values)
+        ax.text(col[x], top + 0.55, text, ha="center", va="center", fontsize=5.5,
+                linespacing=1.0, color=REFERENCE_COLOR)
+        wrote = True
+    if wrote:
+        ax.axhspan(top + 0.1, top + 1.0, color=_LEMMA3_BAND_COLOR, lw=0, zorder=0)
+    return wrote
+
+
+def _min_c_panel(ax, points, log2_ns: list[int], ds: list[int]) -> None:
+    """Right panel of :func:`phase_figure`: smallest working ``C`` per ``d``."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    by_d = _group(points, lambda p: p.get("d"))
+    for k, d in enumerate(ds):
+        series = sorted((p["log2_n"], _num(p.get("min_C"))) for p in by_d.get(d, [])
+                        if p.get("log2_n") is not None)
+        series = [(x, c) for x, c in series if c is not None]
+        if not series:
+            continue
+        color = cmap(0.9 * k / max(1, len(ds) - 1))
+        ax.plot([x for x, _ in series], [c for _, c in series], color=color,
+                marker=MARKERS[k % len(MARKERS)], ms=3, lw=0.9, label=f"$d={d}$")
+    if log2_ns:
+        xs = np.linspace(min(log2_ns), max(log2_ns), 50)
+        ax.plot(xs, xs * math.log(2), color="black", ls="--", lw=0.9,
+                label=r"$\ln n$ (eq. 16, $\varepsilon=0$)")
+        ax.set_xticks(log2_ns)
+    ax.set_xlabel(r"$\log_2 n$")
+    ax.set_ylabel(r"smallest working $C$")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.15)
+    ax.set_title(rf"smallest $C$ decoding $\geq${TARGET_ACCURACY:.0%} of bits")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", ncol=2)
+
+
+# ---------------------------------------------------------------------------
+# c. Theorem 8 threshold in C for approximate outputs
+# ---------------------------------------------------------------------------
+
+
+def threshold_figure(summary: Summary):
+    """Accuracy against query scale ``C`` for each ``eta`` (Theorem 8).
+
+    Same colour per ``eta``: measured curve, dashed line at the exact threshold
+    ``[ln n + ln((1+eta)/(1-eta))]/(1-2eps)``, dotted line at the printed one (no
+    ``1/(1-2eps)``), a triangle on the axis at the necessary threshold when given.
+    """
+    from matplotlib.lines import Line2D
+
+    aspect = 0.8
+    with paper(columns=1, aspect=aspect):
+        fig = new_figure(1, aspect)
+        ax = fig.add_subplot()
+        ax.set_ylim(*ACCURACY_LIMITS)
+        ax.axhline(TARGET_ACCURACY, color="#888888", lw=0.6, zorder=1)
+        handles = []
+        has_necessary = False
+        for k, curve in enumerate(summary.get("curves", [])):
+            color = _color(k)
+            pairs = [(c, a) for c, a in zip(curve.get("C") or [], curve.get("accuracy") or [])
+                     if _num(c) is not None and _num(a) is not None]
+            pairs.sort()
+            eta = _num(curve.get("eta"))
+            label = rf"$\eta={eta:g}$" if eta is not None else f"curve {k + 1}"
+            line, = ax.plot([c for c, _ in pairs], [a for _, a in pairs], color=color,
+                            marker=MARKERS[k % len(MARKERS)], ms=2.5 if len(pairs) > 20 else 3.5,
+                            lw=0.9, label=label, zorder=3)
+            handles.append(line)
+            for key, style in (("theorem_threshold", "--"), ("printed_threshold", ":")):
+                x = _num(curve.get(key))
+                if x is not None:
+                    ax.axvline(x, color=color, ls=style, lw=0.9, zorder=2)
+            necessary = _num(curve.get("necessary_threshold"))
+            if necessary is not None:
+                has_necessary = True
+                ax.plot([necessary], [ACCURACY_LIMITS[0]], marker="^", ms=5, color=color,
+                        clip_on=False, zorder=4, transform=ax.transData)
+        handles += [
+            Line2D([], [], color="#555555", ls="--", lw=0.9, label=r"Thm 8 threshold"),
+            Line2D([], [], color="#555555", ls=":", lw=0.9, label=r"printed (no $\frac{1}{1-2\varepsilon}$)"),
+        ]
+        if has_necessary:
+            handles.append(Line2D([], [], color="#555555", ls="none", marker="^", ms=5,
+                                  label="necessary"))
+        ax.text(0.01, TARGET_ACCURACY - 0.003, f"{TARGET_ACCURACY:.0%}", transform=ax.get_yaxis_transform(),
+                ha="left", va="top", fontsize="x-small", color="#666666")
+        ax.set_xlim(left=0)
+        ax.set_xlabel(r"query scale $C$ ($q = C\,k_i$)")
+        ax.set_ylabel("fraction of bits decoded correctly")
+        eps = _num(summary.get("eps_measured"))
+        extra = rf", $\varepsilon={eps:.2f}$" if eps is not None else ""
+        ax.set_title(_title("Theorem 8", summary, ("n", "d")) + extra)
+        ax.legend(handles=handles, loc="lower right")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# d. Lemma 3: measured JL inner-product error against dimension
+# ---------------------------------------------------------------------------
+
+_CODEBOOK_STYLES = ("-", "--", "-.", ":")
+
+
+def jl_figure(summary: Summary):
+    """Measured inner-product error ``eps`` of JL codebooks against ``d`` (Lemma 3).
+
+    Colour per ``n``, line style per codebook; the line is the mean over trials, the
+    upper whisker the worst trial. Thin black lines give the ``eps`` Lemma 3 guarantees
+    at that ``d`` where it is below 1/2; the grey line at ``eps = 1/2`` is where
+    Theorem 6's reduction stops having a ``C``.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    rows = list(summary.get("rows", []))
+    codebooks = list(summary.get("codebooks") or dict.fromkeys(r.get("codebook") for r in rows))
+    ns = sorted({r["n"] for r in rows if r.get("n") is not None} | set(summary.get("n_values") or []))
+    ds = sorted({r["d"] for r in rows if r.get("d") is not None} | set(summary.get("d_values") or []))
+    aspect = 1.0
+    with paper(columns=1, aspect=aspect):
+        fig = new_figure(1, aspect)
+        ax = fig.add_subplot()
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+
+        for (codebook, n), members in sorted(_group(rows, lambda r: (r.get("codebook"), r.get("n"))).items(),
+                                             key=lambda kv: (_index(codebooks, kv[0][0]), kv[0][1] or 0)):
+            data = sorted((r["d"], _num(r.get("eps_mean")), _num(r.get("eps_max"))) for r in members
+                          if r.get("d") is not None and _num(r.get("eps_mean")) is not None)
+            if not data:
+                continue
+            xs = [d for d, _, _ in data]
+            ys = [m for _, m, _ in data]
+            up = [max(0.0, (mx if mx is not None else m) - m) for _, m, mx in data]
+            c = _index(codebooks, codebook)
+            ax.errorbar(xs, ys, yerr=[[0.0] * len(up), up], color=_color(_index(ns, n)),
+                        ls=_CODEBOOK_STYLES[c % len(_CODEBOOK_STYLES)], marker=MARKERS[c % len(MARKERS)],
+                        ms=3, lw=0.9, elinewidth=0.5, capsize=1.2, mfc="white" if c else None)
+
+        lemma_handles = _lemma3_guarantees(ax, (summary.get("lemma3") or {}).get("rows") or [])
+        ax.axhline(0.5, color="#888888", ls="-", lw=0.8, zorder=1)
+        ax.text(0.99, 0.5, r"$\varepsilon=1/2$: no $C$ in Thm 6", transform=ax.get_yaxis_transform(),
+                ha="right", va="bottom", fontsize="x-small", color="#555555")
+
+        if ds:
+            ax.xaxis.set_major_locator(FixedLocator(ds))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.set_xlim(min(ds) / 1.25, max(ds) * 1.25)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set_xlabel(r"dimension $d$")
+        ax.set_ylabel(r"inner-product error $\varepsilon$")
+        ax.set_title("Lemma 3: JL inner products")
+
+        handles = [Line2D([], [], color=_color(i), lw=1.5, label=f"$n={n}$") for i, n in enumerate(ns)]
+        handles += [Line2D([], [], color="#555555", lw=0.9, ls=_CODEBOOK_STYLES[i % len(_CODEBOOK_STYLES)],
+                           marker=MARKERS[i % len(MARKERS)], ms=3, mfc="white" if i else None,
+                           label=str(cb)) for i, cb in enumerate(codebooks)]
+        fig.legend(handles=handles + lemma_handles, loc="outside lower center", ncol=3, frameon=False)
+    return fig
+
+
+def _lemma3_guarantees(ax, rows: Iterable[Mapping[str, Any]]) -> list:
+    """Draw the ``eps`` Lemma 3 guarantees per ``n`` (thin black); return legend handles."""
+    from matplotlib.lines import Line2D
+
+    handles = []
+    for key, style, label in (("guaranteed_eps_printed", "-", "Lemma 3 (printed)"),
+                              ("guaranteed_eps_corrected", (0, (4, 1.5)), "Lemma 3 (corrected)")):
+        drawn = False
+        for n, members in _group(rows, lambda r: r.get("n")).items():
+            pts = sorted((r["d"], _num(r.get(key))) for r in members if r.get("d") is not None)
+            pts = [(d, e) for d, e in pts if e is not None and 0 < e < 0.5]
+            if not pts:
+                continue
+            ax.plot([d for d, _ in pts], [e for _, e in pts], color="black", ls=style, lw=0.6, zorder=2)
+            drawn = True
+        if drawn:
+            handles.append(Line2D([], [], color="black", ls=style, lw=0.6, label=label))
+    return handles
+
+
+# ---------------------------------------------------------------------------
+# Registry and helpers
+# ---------------------------------------------------------------------------
+
+#: Experiment name -> figure function.
+FIGURES: dict[str, Callable[[Summary], Any]] = {
+    "budget": budget_figure,
+    "phase": phase_figure,
+    "threshold": threshold_figure,
+    "jl": jl_figure,
+}
+
+
+def _num(value, default=None):
+    """``value`` as a finite float, else ``default`` (None, NaN, inf, non-numbers)."""
+    if value is None or isinstance(value, bool):
+        return default
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return default
+    return value if math.isfinite(value) else default
+
+
+def _group(items: Iterable, key: Callable) -> dict:
+    """Group ``items`` by ``key`` keeping first-appearance order."""
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
+
+
+def _index(seq: Sequence, value) -> int:
+    """Position of ``value`` in ``seq`` (0 when absent)."""
+    try:
+        return list(seq).index(value)
+    except ValueError:
+        return 0
+
+
+def _color(k: int) -> str:
+    """The ``k``-th colour of the palette, cycling."""
+    return PALETTE[k % len(PALETTE)]
+
+
+def _tint(color: str, amount: float) -> tuple[float, float, float]:
+    """Mix ``color`` with white: ``amount`` 1 keeps the colour, 0 gives white."""
+    from matplotlib.colors import to_rgb
+
+    return tuple(1.0 - amount * (1.0 - c) for c in to_rgb(color))
+
+
+def _log_limits(values: Sequence[float], default: tuple[float, float]) -> tuple[float, float]:
+    """Padded log-axis limits around positive ``values``."""
+    values = [v for v in values if v > 0]
+    if not values:
+        return default
+    low, high = min(values), max(values)
+    return (low / 1.6, high * 1.6)
+
+
+def _si(value) -> str:
+    """Short number: 9234 -> '9.2k', 123456 -> '123k'."""
+    value = float(value)
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            scaled = value / scale
+            return f"{scaled:.1f}{suffix}" if scaled < 10 else f"{scaled:.0f}{suffix}"
+    return f"{value:.0f}"
+
+
+def _title(name: str, summary: Summary, keys: Sequence[str]) -> str:
+    """``"name, n=64, d=16"`` with the keys present in ``summary``."""
+    parts = [f"${k}={summary[k]}$" for k in keys if summary.get(k) is not None]
+    return ", ".join([name, *parts])

@@ -1,0 +1,175 @@
+"""The information-theoretic frontier of the INDEX game (HO Theorem 5, THEORY §1).
+
+Alice holds ``x in {0,1}^N`` and sends Bob one message of ``M`` bits; Bob holds ``i`` and
+guesses ``x_i``. With ``x`` uniform, Fano's inequality and the chain rule give (HO Theorem 5,
+proof in HO Appendix D)::
+
+    M >= I(M; X) >= sum_i [1 - H(X_i | M)] >= N (1 - H_2(delta))
+
+where ``delta`` is Bob's error averaged over uniform ``x`` and uniform ``i``. Hence
+``H_2(delta) >= 1 - M/N`` and the best possible average accuracy at budget ratio
+``rho = M/N`` is::
+
+    a*(rho) = 1 - H_2^{-1}(1 - rho)   for rho < 1,     a*(rho) = 1   for rho >= 1,
+
+with ``H_2^{-1}`` the inverse of ``H_2`` on ``[0, 1/2]``. The bound holds with public
+randomness too. A measured point above this curve means the harness leaked information.
+
+All functions are vectorized: scalars in give Python floats out, arrays in give arrays out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from caches.params import ParameterError, check_real
+
+__all__ = [
+    "binary_entropy",
+    "inverse_binary_entropy",
+    "max_accuracy",
+    "min_memory_ratio",
+    "frontier_curve",
+]
+
+_LN2 = math.log(2.0)
+# Bisection on [0, 1/2] halves the bracket each step; 80 steps take it far below the
+# spacing of doubles, so the result is the correctly bracketed double (error << 1e-12).
+_BISECTION_STEPS = 80
+
+
+def binary_entropy(p):
+    """Binary entropy ``H_2(p) = -p log2 p - (1-p) log2(1-p)`` in bits (HO Theorem 5).
+
+    ``H_2(0) = H_2(1) = 0``. Vectorized over ``p``; ``p`` must lie in ``[0, 1]``.
+    """
+    arr = _as_checked_array("p", p, 0.0, 1.0)
+    out = _h2(arr)
+    return _like_input(out, p)
+
+
+def inverse_binary_entropy(h):
+    """The inverse of ``H_2`` restricted to ``[0, 1/2]`` (used in HO Theorem 5's frontier).
+
+    Returns ``p in [0, 1/2]`` with ``H_2(p) = h`` for ``h in [0, 1]``, found by vectorized
+    bisection to double precision (far below 1e-12 in ``p``). Near ``h = 1`` the inverse is
+    ill-conditioned (``H_2`` is flat at 1/2), so there the bisection compares the deficit
+    ``1 - H_2(1/2 - t)`` (evaluated by a cancellation-free series) against ``1 - h``, which
+    keeps ``p`` accurate instead of losing half the digits.
+    """
+    arr = _as_checked_array("h", h, 0.0, 1.0)
+    target_low = arr  # used where h <= 1/2: compare H_2(p) with h
+    target_high = 1.0 - arr  # exact for h >= 1/2 (Sterbenz): compare deficits
+    use_deficit = arr > 0.5
+    lo = np.zeros_like(arr)
+    hi = np.full_like(arr, 0.5)
+    for _ in range(_BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        below = np.where(use_deficit, _deficit(0.5 - mid) > target_high, _h2(mid) < target_low)
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    out = 0.5 * (lo + hi)
+    out = np.where(arr == 0.0, 0.0, np.where(arr == 1.0, 0.5, out))
+    return _like_input(out, h)
+
+
+def max_accuracy(memory_bits, bits_encoded):
+    """Best possible average accuracy of Bob with ``memory_bits`` message bits (HO Theorem 5).
+
+    ``1 - H_2^{-1}(1 - M/N)`` for ``M/N < 1`` and ``1`` for ``M/N >= 1``, where
+    ``M = memory_bits >= 0`` and ``N = bits_encoded >= 1``. Broadcasts over arrays.
+    """
+    m = _as_checked_array("memory_bits", memory_bits, 0.0, None)
+    n = _as_checked_array("bits_encoded", bits_encoded, 1.0, None)
+    ratio = np.minimum(m / n, 1.0)
+    acc = 1.0 - inverse_binary_entropy(1.0 - ratio)
+    acc = np.where(ratio >= 1.0, 1.0, acc)
+    return _like_input(acc, memory_bits, bits_encoded)
+
+
+def min_memory_ratio(accuracy):
+    """The converse view of HO Theorem 5: ``M/N >= 1 - H_2(1 - a)`` for accuracy ``a >= 1/2``.
+
+    Accuracies below 1/2 need no memory (ratio 0). ``accuracy`` must lie in ``[0, 1]``.
+    """
+    a = _as_checked_array("accuracy", accuracy, 0.0, 1.0)
+    out = np.where(a <= 0.5, 0.0, 1.0 - _h2(1.0 - a))
+    return _like_input(out, accuracy)
+
+
+def frontier_curve(ratios):
+    """Accuracies of the HO Theorem 5 frontier at budget ratios ``rho = M/N >= 0``.
+
+    Always returns a float ndarray of the same shape as ``ratios``.
+    """
+    r = _as_checked_array("ratios", ratios, 0.0, None)
+    return np.asarray(max_accuracy(r, 1.0), dtype=float)
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+
+def _h2(p: np.ndarray) -> np.ndarray:
+    """Unchecked H_2 in bits; log1p keeps the ``(1-p)`` term accurate for small ``p``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(p > 0.0, -p * np.log(np.where(p > 0.0, p, 1.0)), 0.0)
+        b = np.where(p < 1.0, -(1.0 - p) * np.log1p(-np.where(p < 1.0, p, 0.0)), 0.0)
+    return (a + b) / _LN2
+
+
+def _deficit(t: np.ndarray) -> np.ndarray:
+    """``1 - H_2(1/2 - t)`` for ``t in [0, 1/2]``, without cancellation near ``t = 0``.
+
+    With ``u = 2t``: ``1 - H_2((1-u)/2) = [(1+u) ln(1+u) + (1-u) ln(1-u)] / (2 ln 2)
+    = sum_{k>=1} u^{2k} / (k (2k-1)) / (2 ln 2)``; the series is used for ``u < 0.1``.
+    """
+    u = 2.0 * t
+    small = u < 0.1
+    us = np.where(small, u, 0.0)
+    u2 = us * us
+    series = np.zeros_like(us)
+    power = np.ones_like(us)
+    for k in range(1, 10):  # u^18 / 153 < 1e-20 for u < 0.1
+        power = power * u2
+        series = series + power / (k * (2 * k - 1))
+    ul = np.where(small, 0.5, u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = np.where(ul < 1.0, (1.0 - ul) * np.log1p(-np.where(ul < 1.0, ul, 0.0)), 0.0)
+    direct = (1.0 + ul) * np.log1p(ul) + tail
+    return np.where(small, series, direct) / (2.0 * _LN2)
+
+
+def _as_checked_array(name: str, value, low: float | None, high: float | None) -> np.ndarray:
+    """``value`` as a float ndarray with every entry finite and in ``[low, high]``."""
+    if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+        return np.asarray(check_real(name, value, low, high), dtype=float)
+    raw = np.asarray(value)
+    if raw.dtype == bool or raw.dtype.kind not in "iuf":
+        raise ParameterError(f"{name} must be an array of finite real numbers, got dtype {raw.dtype}")
+    arr = raw.astype(float)
+    bad = ~np.isfinite(arr)
+    if low is not None:
+        bad |= arr < low
+    if high is not None:
+        bad |= arr > high
+    if np.any(bad):
+        first = arr[bad].flat[0]
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        right = ")" if high is None else "]"
+        left = "(" if low is None else "["
+        raise ParameterError(
+            f"{name} must have every entry finite and in {left}{lo}, {hi}{right}, got {first:g}"
+        )
+    return arr
+
+
+def _like_input(out, *inputs):
+    """Return ``out`` as a Python float if every input was a scalar, else as an ndarray."""
+    out = np.asarray(out, dtype=float)
+    if all(np.ndim(v) == 0 and not isinstance(v, np.ndarray) for v in inputs):
+        return float(out)
+    return out

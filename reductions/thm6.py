@@ -1,0 +1,349 @@
+"""HO Theorem 6 and Remark 7: exact attention output needs Ω(nd) bits.
+
+Read beside the paper (THEORY §3):
+
+1. **Construction.** Alice holds ``x in {0,1}^{n x d}`` and streams ``q_l = 0``, ``k_l = f(e_l)``
+   (a JL codebook, :mod:`reductions.jl`), ``v_l = x_{l,:}``. Her message is the cache's memory.
+2. **Bob's query.** He streams ``(C·k_i, 0, 0)``. His own token scores 0 and carries value 0.
+3. **Two-case bounds.** Every score other than ``s_i`` is at most ``Cε`` and ``s_i >= C(1-ε)``,
+   so an output coordinate is ``<= δ(C)`` when ``x_ij = 0`` (eq. 13) and ``>= Δ(C)`` when
+   ``x_ij = 1`` (eq. 15), with ``Δ = 1 - δ``.
+4. **Parameter choice.** ``δ < Δ`` iff ``C > ln n / (1 - 2ε)`` (eq. 16); the paper takes
+   ``C = 2 ln n / (1 - 2ε)``. Here ε is *measured* on the public codebook, so Bob knows it.
+5. **Decoder.** Threshold each coordinate at the middle of the guaranteed gap. With
+   ``(1±η)``-approximate outputs (Theorem 8, :mod:`reductions.thm8`) the gap is
+   ``[(1+η)δ, (1-η)Δ]``. Remark 7: one query decodes the whole row ``x_{i,:}``.
+6. **Experiment** ``phase``: decoding success over ``(log2 n, d)`` at the paper's C and at the
+   smallest C that works, beside what Lemma 3 asks for.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from caches.exact import ExactCache
+from caches.params import ParameterError, check_choice, check_int, check_real
+from protocols.fano import max_accuracy
+from protocols.game import BobRequest, alice_message, trial_input
+from protocols.reduction import Reduction
+from caches.spec import object_spec
+from reductions.certify import claim, proved
+from reductions.jl import CODEBOOKS, lemma3_required_dimension, make_codebook, measure_epsilon
+
+#: Decoding "succeeds" when at least this fraction of the bits is right.
+SUCCESS_ACCURACY = 0.99
+
+
+# --- two-case bounds and the threshold on C ---------------------------------------------------
+
+
+def check_eps(eps) -> float:
+    """ε must lie in (0, 1/2) for the reduction to have a threshold (eq. 16)."""
+    return check_real("eps", eps, 0.0, 0.5, low_open=True, high_open=True)
+
+
+def delta_bound(C: float, eps: float, n: int) -> float:
+    """Eq. 13: ``n e^{Cε} / (n e^{Cε} + e^{C(1-ε)})``, the largest output when ``x_ij = 0``."""
+    return 1.0 / (1.0 + math.exp(min(700.0, C * (1 - 2 * eps) - math.log(n))))
+
+
+def Delta_bound(C: float, eps: float, n: int) -> float:  # noqa: N802 - the paper's Δ
+    """Eq. 15: ``e^{C(1-ε)} / (e^{C(1-ε)} + n e^{Cε})``, the smallest output when ``x_ij = 1``."""
+    return 1.0 - delta_bound(C, eps, n)
+
+
+def decision_threshold(C: float, eps: float, n: int, eta: float = 0.0) -> float:
+    """The middle of the guaranteed gap ``[(1+η)δ, (1-η)Δ]`` (empty when C is below threshold)."""
+    delta = delta_bound(C, eps, n)
+    return 0.5 * ((1 + eta) * delta + (1 - eta) * (1 - delta))
+
+
+def threshold_C(n: int, eps: float, eta: float = 0.0) -> float:  # noqa: N802
+    """Smallest C with ``(1+η)δ < (1-η)Δ``: ``[ln n + ln((1+η)/(1-η))] / (1 - 2ε)`` (eq. 16, Thm 8)."""
+    n = check_int("n", n, 2)
+    eps = check_eps(eps)
+    eta = check_real("eta", eta, 0.0, 1.0, high_open=True)
+    return (math.log(n) + math.log((1 + eta) / (1 - eta))) / (1 - 2 * eps)
+
+
+def paper_C(n: int, eps: float) -> float:  # noqa: N802
+    """The paper's choice ``C = 2 ln n / (1 - 2ε)`` (proof of HO Theorem 6)."""
+    return 2 * math.log(check_int("n", n, 2)) / (1 - 2 * check_eps(eps))
+
+
+# --- the construction ----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def public_codebook(kind: str, n: int, d: int, seed: int) -> tuple[np.ndarray, float]:
+    """The JL keys both players derive from the public seed, and their measured ε."""
+    keys = make_codebook(kind, n, d, seed)
+    keys.setflags(write=False)
+    return keys, measure_epsilon(keys).eps
+
+
+@dataclass(frozen=True)
+class ExactOutputReduction(Reduction):
+    """HO Theorem 6 (``eta = 0``) and Theorem 8 (``eta > 0``): INDEX on ``n x d`` bits.
+
+    ``C=None`` takes the paper's ``2 ln n / (1 - 2ε)`` with ε measured on the codebook.
+    """
+
+    n: int
+    d: int
+    C: float | None = None
+    eta: float = 0.0
+    codebook: str = "normalized"
+    public_seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_int("n", self.n, 2)
+        check_int("d", self.d, 1)
+        if self.C is not None:
+            check_real("C", self.C, 0.0, low_open=True)
+        check_real("eta", self.eta, 0.0, 1.0, high_open=True)
+        check_choice("codebook", self.codebook, CODEBOOKS)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n, self.d)
+
+    @property
+    def keys(self) -> np.ndarray:
+        return public_codebook(self.codebook, self.n, self.d, self.public_seed)[0]
+
+    @property
+    def eps(self) -> float:
+        """Measured ε: max |<k_l,k_m>| off the diagonal and max |<k_l,k_l> - 1|."""
+        return public_codebook(self.codebook, self.n, self.d, self.public_seed)[1]
+
+    @property
+    def scale(self) -> float:
+        """The query scale C actually used."""
+        if self.C is not None:
+            return float(self.C)
+        if not self.eps < 0.5:
+            raise ParameterError(
+                f"the {self.codebook} codebook at n={self.n}, d={self.d} has measured eps={self.eps:.3f}; "
+                "eps must be in (0, 1/2) for HO Theorem 6 to give a C: increase d or pass C explicitly"
+            )
+        return paper_C(self.n, self.eps)
+
+    @property
+    def threshold(self) -> float:
+        return decision_threshold(self.scale, self.eps, self.n, self.eta)
+
+    def alice_stream(self, x):
+        keys = self.keys
+        return np.zeros_like(keys), keys, np.asarray(x, dtype=np.float64)
+
+    def bob_queries(self, rows):
+        queries = self.scale * self.keys[np.asarray(rows)]
+        return queries, np.zeros_like(queries), np.zeros_like(queries)
+
+    def decode(self, outputs, rows):
+        return (np.asarray(outputs) > self.threshold).astype(np.uint8)
+
+
+# --- certificates --------------------------------------------------------------------------
+
+_pos = dict(positive=True)
+
+
+def _ratio_after_threshold(eta) -> sp.Expr:
+    """``(1-η)e^{C(1-ε)} / ((1+η) n e^{Cε})`` at ``C = [ln n + ln((1+η)/(1-η)) + t]/(1-2ε)``."""
+    n, t, eps = sp.symbols("n t epsilon", **_pos)
+    C = (sp.log(n) + sp.log((1 + eta) / (1 - eta)) + t) / (1 - 2 * eps)
+    ratio = (1 - eta) * sp.exp(C * (1 - eps)) / ((1 + eta) * n * sp.exp(C * eps))
+    return sp.simplify(sp.expand_log(sp.powsimp(ratio, force=True), force=True)), t
+
+
+@claim(
+    name="eq. 13 and 15 two-case bounds",
+    source="HO eq. 13, 15",
+    statement="a/(a+b) increases in a and decreases in b (a,b>0), so O_j <= n e^{Cε}/(n e^{Cε}+e^{C(1-ε)}) "
+    "when x_ij=0 and O_j >= e^{C(1-ε)}/(e^{C(1-ε)}+n e^{Cε}) when x_ij=1",
+    relied_on=True,
+)
+def _check_two_case_bounds():
+    a, b = sp.symbols("a b", positive=True)
+    share = a / (a + b)
+    d_a, d_b = sp.simplify(sp.diff(share, a)), sp.simplify(sp.diff(share, b))
+    if not (d_a.is_positive and d_b.is_negative):
+        raise AssertionError(f"derivatives {d_a}, {d_b} have no proved sign")
+    n, C, eps = sp.symbols("n C epsilon", positive=True)
+    delta = n * sp.exp(C * eps) / (n * sp.exp(C * eps) + sp.exp(C * (1 - eps)))
+    Delta = sp.exp(C * (1 - eps)) / (sp.exp(C * (1 - eps)) + n * sp.exp(C * eps))
+    if sp.simplify(delta + Delta - 1) != 0:
+        raise AssertionError("delta + Delta != 1")
+    return proved(
+        f"d/da a/(a+b) = {d_a} > 0 and d/db = {d_b} < 0 for a, b > 0; substituting the extreme scores "
+        "(s_i >= C(1-ε), the n other scores <= Cε, Bob's own included) gives both bounds; also δ + Δ = 1"
+    )
+
+
+@claim(
+    name="eq. 16 threshold",
+    source="HO eq. 16",
+    statement="δ(C) < Δ(C) iff C > ln n / (1 - 2ε), for ε in (0, 1/2)",
+    relied_on=True,
+)
+def _check_eq16():
+    ratio, t = _ratio_after_threshold(sp.Integer(0))
+    if sp.simplify(ratio - sp.exp(t)) != 0:
+        raise AssertionError(f"Δ/δ at the threshold plus t simplified to {ratio}, not exp(t)")
+    return proved(
+        "with C = (ln n + t)/(1-2ε): Δ/δ = e^{C(1-ε)}/(n e^{Cε}) = exp(t), which is > 1 iff t > 0 "
+        "(1-2ε > 0 makes C increasing in t)"
+    )
+
+
+# --- experiment: phase ---------------------------------------------------------------------
+
+PHASE_PRESETS = {
+    "quick": {"log2_n_values": [6, 8, 10], "d_values": [16, 32, 64, 128], "codebook": "normalized", "trials": 1},
+    "paper": {
+        "log2_n_values": [6, 7, 8, 9, 10, 11, 12],
+        "d_values": [16, 32, 64, 96, 128, 192, 256],
+        "codebook": "normalized",
+        "trials": 2,
+    },
+}
+
+
+def validate_phase(config: dict) -> dict:
+    """Check a ``phase`` configuration; a clear error names the bad key."""
+    values = [check_int("log2_n_values[]", v, 1, 16) for v in config["log2_n_values"]]
+    dims = [check_int("d_values[]", v, 1, 4096) for v in config["d_values"]]
+    check_choice("codebook", config["codebook"], CODEBOOKS)
+    check_int("trials", config["trials"], 1)
+    return {**config, "log2_n_values": values, "d_values": dims}
+
+
+def decode_accuracy(reduction: ExactOutputReduction, cache, message: bytes, x: np.ndarray, bob) -> float:
+    """Fraction of all ``n·d`` bits Bob decodes from one message (Remark 7: n batched queries)."""
+    rows = tuple(range(reduction.n))
+    decoded = bob(BobRequest(object_spec(cache), message, object_spec(reduction), rows))
+    return float(np.mean(decoded == x))
+
+
+def smallest_working_C(accuracy_at, low: float, high: float, rel_tol: float = 0.03):
+    """Bisection (in log C) for the smallest C in ``[low, high]`` with accuracy >= 0.99.
+
+    Assumes success is monotone in C (a sharper spike never hurts an exact cache). Returns
+    ``(C, accuracy)`` or ``(None, None)`` when even ``high`` fails.
+    """
+    best = accuracy_at(high)
+    if best < SUCCESS_ACCURACY:
+        return None, None
+    lo_acc = accuracy_at(low)
+    if lo_acc >= SUCCESS_ACCURACY:
+        return low, lo_acc
+    while high / low > 1 + rel_tol:
+        middle = math.sqrt(low * high)
+        accuracy = accuracy_at(middle)
+        if accuracy >= SUCCESS_ACCURACY:
+            high, best = middle, accuracy
+        else:
+            low = middle
+    return high, best
+
+
+def run_phase(config: dict, seed: int, bob, progress=None) -> dict:
+    """Decoding success over ``(log2 n, d)`` for the exact cache (HO Theorem 6, Lemma 3)."""
+    config = validate_phase(config)
+    cache = ExactCache("float64")
+    points, trials = [], []
+    for log2_n in config["log2_n_values"]:
+        for d in config["d_values"]:
+            n = 2**log2_n
+            base = ExactOutputReduction(n, d, C=1.0, codebook=config["codebook"])
+            results = []
+            for trial in range(config["trials"]):
+                reduction, x = trial_input(base, seed, trial)
+                message = alice_message(reduction, cache, x)
+                eps = reduction.eps
+
+                def accuracy_at(C, reduction=reduction, message=message, x=x):
+                    return decode_accuracy(
+                        ExactOutputReduction(n, d, C, 0.0, reduction.codebook, reduction.public_seed),
+                        cache, message, x, bob,
+                    )
+
+                theorem_C = paper_C(n, eps) if eps < 0.5 else None
+                acc_theorem = accuracy_at(theorem_C) if theorem_C else None
+                min_C, acc_min = smallest_working_C(accuracy_at, 0.05 * math.log(n), 8 * math.log(n))
+                row = {
+                    "log2_n": log2_n, "n": n, "d": d, "trial": trial, "public_seed": reduction.public_seed,
+                    "eps_measured": eps, "theorem_C": theorem_C, "accuracy_theorem_C": acc_theorem,
+                    "min_C": min_C, "accuracy_min_C": acc_min, "memory_bits": 8 * len(message),
+                }
+                trials.append(row)
+                results.append(row)
+            points.append(_phase_point(cache, results))
+            if progress:
+                progress(1)
+    return {"summary": _phase_summary(config, points), "trials": trials}
+
+
+def _mean_or_none(values):
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _phase_point(cache, results: list[dict]) -> dict:
+    first = results[0]
+    n, d = first["n"], first["d"]
+    theorem_defined = all(r["theorem_C"] is not None for r in results)
+    acc_theorem = _mean_or_none([r["accuracy_theorem_C"] for r in results]) if theorem_defined else None
+    min_C = None if any(r["min_C"] is None for r in results) else max(r["min_C"] for r in results)
+    accuracy = acc_theorem if acc_theorem is not None else _mean_or_none([r["accuracy_min_C"] for r in results])
+    return {
+        "cache": repr(cache), "family": type(cache).__name__,
+        "log2_n": first["log2_n"], "n": n, "d": d,
+        "memory_bits": first["memory_bits"], "bits_encoded": n * d,
+        "memory_ratio": first["memory_bits"] / (n * d),
+        "accuracy": accuracy, "trials": len(results),
+        "fano_max_accuracy": float(max_accuracy(first["memory_bits"], n * d)),
+        "eps_measured": max(r["eps_measured"] for r in results),
+        "theorem_C": _mean_or_none([r["theorem_C"] for r in results]) if theorem_defined else None,
+        "accuracy_theorem_C": acc_theorem,
+        "success_theorem_C": None if acc_theorem is None else acc_theorem >= SUCCESS_ACCURACY,
+        "min_C": min_C,
+        "accuracy_min_C": _mean_or_none([r["accuracy_min_C"] for r in results]),
+    }
+
+
+def _phase_summary(config: dict, points: list[dict]) -> dict:
+    ns = [2**v for v in config["log2_n_values"]]
+    boundary_theorem, boundary_min = [], []
+    for log2_n in config["log2_n_values"]:
+        here = [p for p in points if p["log2_n"] == log2_n]
+        boundary_theorem.append(min((p["d"] for p in here if p["success_theorem_C"]), default=None))
+        boundary_min.append(min((p["d"] for p in here if p["min_C"] is not None), default=None))
+    # Lemma 3's requirement at the most favourable ε for the theorem (ε -> 1/2, where ε²-ε³ = 1/8).
+    return {
+        "experiment": "phase",
+        "log2_n_values": config["log2_n_values"],
+        "d_values": config["d_values"],
+        "codebook": config["codebook"],
+        "success_accuracy": SUCCESS_ACCURACY,
+        "points": points,
+        "lemma3": {
+            "eps": 0.5,
+            "n": ns,
+            "log2_n": config["log2_n_values"],
+            "d_printed": [lemma3_required_dimension(n, 0.5, constant="printed") for n in ns],
+            "d_corrected": [lemma3_required_dimension(n, 0.5, constant="corrected") for n in ns],
+        },
+        "empirical_boundary": {
+            "log2_n": config["log2_n_values"],
+            "d_theorem_C": boundary_theorem,
+            "d_min_C": boundary_min,
+        },
+    }
