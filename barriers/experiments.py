@@ -43,7 +43,7 @@ EXPERIMENTS = {
     e.name: e
     for e in (
         Experiment(
-            "budget", "HO Theorems 5-6", "figures",
+            "budget", "HO Theorems 5-6", "budget",
             "INDEX-game accuracy vs memory for every cache, with the Fano frontier",
             budget.BUDGET_PRESETS, budget.run_budget,
             lambda c: len(budget.default_caches(c["n"])),

@@ -68,8 +68,10 @@ def budget_figure(summary: Summary):
             ax.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8, label="Fano frontier", zorder=1)
 
         ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
-        ax.text(1.0, 0.03, r"$n{\cdot}d$ bits ", rotation=90, ha="right", va="bottom",
-                fontsize="x-small", color=REFERENCE_COLOR, transform=ax.get_xaxis_transform())
+        # Just left of ratio 1 and below accuracy ~0.97 lies inside the infeasible region,
+        # where no honest point can be: the label never hides data.
+        ax.text(1.0, 0.72, r"$n{\cdot}d$ bits ", rotation=90, ha="right", va="center",
+                fontsize="x-small", color=REFERENCE_COLOR)
 
         for k, (family, members) in enumerate(_group(points, _family).items()):
             members = sorted(members, key=lambda p: (_memory_ratio(p, summary) or 0.0))
@@ -85,16 +87,18 @@ def budget_figure(summary: Summary):
                 hi.append(max(0.0, _num(p.get("accuracy_high"), y) - y))
             if not xs:
                 continue
-            ax.errorbar(xs, ys, yerr=[lo, hi], label=family, color=_color(k),
-                        marker=MARKERS[k % len(MARKERS)], ms=3.5, lw=0.9, elinewidth=0.6,
+            ax.errorbar(xs, ys, yerr=[lo, hi], label=family, color=_color(k), marker=_marker(k), ms=3.5, lw=0.9, elinewidth=0.6,
                         zorder=3 + k * 0.01)
 
         ax.set_xlabel(r"memory / $n d$ bits")
         ax.set_ylabel("fraction of bits decoded correctly")
         ax.set_title(_title("INDEX game", summary, ("n", "d")))
         # The infeasible region (upper left) is empty by construction: put the legend there.
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", ncol=2 if len(ax.get_legend_handles_labels()[0]) > 7 else 1)
+        handles = ax.get_legend_handles_labels()[0]
+        if len(handles) > 7:  # too many for the empty corner: move below the axes
+            fig.legend(loc="outside lower center", ncol=3, frameon=False)
+        elif handles:
+            ax.legend(loc="upper left")
     return fig
 
 
@@ -210,11 +214,22 @@ def _phase_map(ax, summary: Summary, points, log2_ns: list[int], ds: list[int]) 
             ax.plot(xs, ys, color="black", ls=style, lw=1.1, solid_capstyle="butt")
             handles.append(Line2D([], [], color="black", ls=style, lw=1.1, label=label))
 
+    lemma3 = summary.get("lemma3") or {}
+    lemma3_log2_n = lemma3.get("log2_n") or [
+        None if _num(n) is None or n <= 0 else round(math.log2(n)) for n in lemma3.get("n") or []]
+    xs, ys = _boundary_steps(lemma3_log2_n, lemma3.get("d_corrected") or [], col, ds, above_grid=False)
+    if np.isfinite(ys).any():
+        ax.plot(xs, ys, color=REFERENCE_COLOR, ls=":", lw=1.2)
+        handles.append(Line2D([], [], color=REFERENCE_COLOR, ls=":", lw=1.2,
+                              label="$d$ Lemma 3 asks (corrected)"))
+
     top = grid.shape[0] - 0.5
     ticks, labels = list(range(len(ds))), [str(v) for v in ds]
-    if _lemma3_band(ax, summary.get("lemma3") or {}, col, top):
+    if _lemma3_band(ax, lemma3, lemma3_log2_n, col, top, max(ds, default=0)):
+        eps = _num(lemma3.get("eps"))
         ticks.append(top + 0.55)
-        labels.append("Lemma 3\nprinted / corr.")
+        labels.append("Lemma 3" + (rf" ($\varepsilon$={eps:g})" if eps is not None else "")
+                      + "\nprinted / corr.")
         ax.set_ylim(-0.5, top + 1.1)
     else:
         ax.set_ylim(-0.5, top)
@@ -232,12 +247,22 @@ _LEMMA3_BAND_COLOR = "#EFEFEF"
 
 
 def _boundary_steps(log2_n: Sequence, d_values: Sequence, col: Mapping[int, int],
-                    ds: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Step line along the lower edge of the first successful cell of each column."""
+                    ds: list[int], above_grid: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Step line along the lower edge of the first cell with ``d >= d_values[column]``.
+
+    Columns without a value (or, if not ``above_grid``, with a value above the largest
+    grid ``d``) are gaps (NaN).
+    """
     level = {}
     for x, d in zip(log2_n, d_values):
-        if x in col and _num(d) is not None and d > 0 and ds:
-            level[col[x]] = _d_to_row(float(d), ds) - 0.5
+        d = _num(d)
+        if x not in col or d is None or d <= 0 or not ds:
+            continue
+        first = next((i for i, v in enumerate(ds) if v >= d), None)
+        if first is not None:
+            level[col[x]] = first - 0.5
+        elif above_grid:
+            level[col[x]] = len(ds) - 0.5
     xs, ys = [], []
     for j in range(len(col)):
         y = level.get(j, np.nan)
@@ -246,32 +271,27 @@ def _boundary_steps(log2_n: Sequence, d_values: Sequence, col: Mapping[int, int]
     return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
 
 
-def _d_to_row(d: float, ds: list[int]) -> float:
-    """Row coordinate of dimension ``d`` (log-interpolated between grid rows)."""
-    if len(ds) == 1:
-        return 0.0
-    return float(np.interp(math.log2(d), np.log2(ds), np.arange(len(ds))))
+def _lemma3_band(ax, lemma3: Mapping[str, Any], log2_n: Sequence, col: Mapping[int, int],
+                 top: float, max_d: float) -> bool:
+    """Write Lemma 3's dimension (printed / corrected) in a band above each column.
 
-
-def _lemma3_band(ax, lemma3: Mapping[str, Any], col: Mapping[int, int], top: float) -> bool:
-    """Write Lemma 3's dimension (printed over corrected) in a band above each column.
-
-    The values are far above the grid, so they are written, not plotted to scale.
-    Returns whether anything was written.
+    The values are usually far above the grid, so they are written, not plotted to
+    scale; an up arrow marks columns where both exceed ``max_d``. Returns whether
+    anything was written.
     """
-    log2_n = lemma3.get("log2_n") or [
-        None if _num(n) is None or n <= 0 else round(math.log2(n)) for n in lemma3.get("n") or []]
     printed = lemma3.get("d_printed") or [None] * len(log2_n)
     corrected = lemma3.get("d_corrected") or [None] * len(log2_n)
     wrote = False
     for x, dp, dc in zip(log2_n, printed, corrected):
         if x not in col:
             continue
-        values = [_si(v) for v in (dp, dc) if _num(v) is not None]
-        if not values:
+        numbers = [float(v) for v in (dp, dc) if _num(v) is not None]
+        if not numbers:
             continue
+        values = [_si(v) for v in numbers]
+        arrow = r"$\uparrow$" if min(numbers) > max_d else ""
         # One line fits up to about six columns of a half-width panel; beyond, stack.
-        text = r"$\uparrow$" + " / ".join(values) if len(col) <= 6 else "\n".join(values)
+        text = arrow + " / ".join(values) if len(col) <= 6 else arrow + "\n".join(values)
         ax.text(col[x], top + 0.55, text, ha="center", va="center", fontsize=5.5,
                 linespacing=1.0, color=REFERENCE_COLOR)
         wrote = True
@@ -294,7 +314,7 @@ def _min_c_panel(ax, points, log2_ns: list[int], ds: list[int]) -> None:
             continue
         color = cmap(0.9 * k / max(1, len(ds) - 1))
         ax.plot([x for x, _ in series], [c for _, c in series], color=color,
-                marker=MARKERS[k % len(MARKERS)], ms=3, lw=0.9, label=f"$d={d}$")
+                marker=_marker(k), ms=3, lw=0.9, label=f"$d={d}$")
     if log2_ns:
         xs = np.linspace(min(log2_ns), max(log2_ns), 50)
         ax.plot(xs, xs * math.log(2), color="black", ls="--", lw=0.9,
@@ -319,26 +339,39 @@ def threshold_figure(summary: Summary):
     Same colour per ``eta``: measured curve, dashed line at the exact threshold
     ``[ln n + ln((1+eta)/(1-eta))]/(1-2eps)``, dotted line at the printed one (no
     ``1/(1-2eps)``), a triangle on the axis at the necessary threshold when given.
+    The accuracy axis goes below chance when an adversarial approximation drives it
+    there; the ``C`` axis is logarithmic when the grid spans more than a factor 8.
     """
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
+    curves = []
+    for k, curve in enumerate(summary.get("curves", [])):
+        pairs = sorted((float(c), float(a)) for c, a in zip(curve.get("C") or [], curve.get("accuracy") or [])
+                       if _num(c) is not None and _num(a) is not None)
+        curves.append((k, curve, pairs))
+    accuracies = [a for _, _, pairs in curves for _, a in pairs]
+    scales = [c for _, _, pairs in curves for c, _ in pairs]
+    scales += [x for _, curve, _ in curves for key in ("theorem_threshold", "printed_threshold",
+                                                       "necessary_threshold")
+               if (x := _num(curve.get(key))) is not None]
+    bottom = min([ACCURACY_LIMITS[0], *accuracies]) - (0.03 if min(accuracies, default=1) < ACCURACY_LIMITS[0] else 0)
+    log_x = bool(scales) and min(scales) > 0 and max(scales) / min(scales) > 8
 
     aspect = 0.8
     with paper(columns=1, aspect=aspect):
         fig = new_figure(1, aspect)
         ax = fig.add_subplot()
-        ax.set_ylim(*ACCURACY_LIMITS)
+        ax.set_ylim(bottom, ACCURACY_LIMITS[1])
         ax.axhline(TARGET_ACCURACY, color="#888888", lw=0.6, zorder=1)
         handles = []
         has_necessary = False
-        for k, curve in enumerate(summary.get("curves", [])):
+        for k, curve, pairs in curves:
             color = _color(k)
-            pairs = [(c, a) for c, a in zip(curve.get("C") or [], curve.get("accuracy") or [])
-                     if _num(c) is not None and _num(a) is not None]
-            pairs.sort()
             eta = _num(curve.get("eta"))
             label = rf"$\eta={eta:g}$" if eta is not None else f"curve {k + 1}"
             line, = ax.plot([c for c, _ in pairs], [a for _, a in pairs], color=color,
-                            marker=MARKERS[k % len(MARKERS)], ms=2.5 if len(pairs) > 20 else 3.5,
+                            marker=_marker(k), ms=2.5 if len(pairs) > 20 else 3.5,
                             lw=0.9, label=label, zorder=3)
             handles.append(line)
             for key, style in (("theorem_threshold", "--"), ("printed_threshold", ":")):
@@ -348,18 +381,23 @@ def threshold_figure(summary: Summary):
             necessary = _num(curve.get("necessary_threshold"))
             if necessary is not None:
                 has_necessary = True
-                ax.plot([necessary], [ACCURACY_LIMITS[0]], marker="^", ms=5, color=color,
-                        clip_on=False, zorder=4, transform=ax.transData)
+                ax.plot([necessary], [0.0], marker="^", ms=5, color=color, clip_on=False, zorder=4,
+                        transform=ax.get_xaxis_transform())
         handles += [
-            Line2D([], [], color="#555555", ls="--", lw=0.9, label=r"Thm 8 threshold"),
+            Line2D([], [], color="#555555", ls="--", lw=0.9, label="Thm 8 threshold"),
             Line2D([], [], color="#555555", ls=":", lw=0.9, label=r"printed (no $\frac{1}{1-2\varepsilon}$)"),
         ]
         if has_necessary:
-            handles.append(Line2D([], [], color="#555555", ls="none", marker="^", ms=5,
-                                  label="necessary"))
-        ax.text(0.01, TARGET_ACCURACY - 0.003, f"{TARGET_ACCURACY:.0%}", transform=ax.get_yaxis_transform(),
+            handles.append(Line2D([], [], color="#555555", ls="none", marker="^", ms=5, label="necessary"))
+        ax.text(0.01, TARGET_ACCURACY - 0.005, f"{TARGET_ACCURACY:.0%}", transform=ax.get_yaxis_transform(),
                 ha="left", va="top", fontsize="x-small", color="#666666")
-        ax.set_xlim(left=0)
+        if log_x:
+            ax.set_xscale("log")
+            ax.set_xlim(min(scales) / 1.15, max(scales) * 1.15)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
+        else:
+            ax.set_xlim(left=0)
         ax.set_xlabel(r"query scale $C$ ($q = C\,k_i$)")
         ax.set_ylabel("fraction of bits decoded correctly")
         eps = _num(summary.get("eps_measured"))
@@ -367,6 +405,14 @@ def threshold_figure(summary: Summary):
         ax.set_title(_title("Theorem 8", summary, ("n", "d")) + extra)
         ax.legend(handles=handles, loc="lower right")
     return fig
+
+
+def _minor_log_label(value: float, _pos=None) -> str:
+    """Label the 2x and 5x minor ticks of a log axis, leave the others blank."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** math.floor(math.log10(value) + 1e-9)
+    return f"{value:g}" if round(mantissa, 6) in (2.0, 5.0) else ""
 
 
 # ---------------------------------------------------------------------------
@@ -387,10 +433,10 @@ def jl_figure(summary: Summary):
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    rows = list(summary.get("rows", []))
+    rows = [r for r in summary.get("rows", []) if r.get("n") is not None and r.get("d") is not None]
     codebooks = list(summary.get("codebooks") or dict.fromkeys(r.get("codebook") for r in rows))
-    ns = sorted({r["n"] for r in rows if r.get("n") is not None} | set(summary.get("n_values") or []))
-    ds = sorted({r["d"] for r in rows if r.get("d") is not None} | set(summary.get("d_values") or []))
+    ns = sorted({r["n"] for r in rows} | set(summary.get("n_values") or []))
+    ds = sorted({r["d"] for r in rows} | set(summary.get("d_values") or []))
     aspect = 1.0
     with paper(columns=1, aspect=aspect):
         fig = new_figure(1, aspect)
@@ -398,21 +444,20 @@ def jl_figure(summary: Summary):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
 
-        for (codebook, n), members in sorted(_group(rows, lambda r: (r.get("codebook"), r.get("n"))).items(),
-                                             key=lambda kv: (_index(codebooks, kv[0][0]), kv[0][1] or 0)):
-            data = sorted((r["d"], _num(r.get("eps_mean")), _num(r.get("eps_max"))) for r in members
-                          if r.get("d") is not None and _num(r.get("eps_mean")) is not None)
+        groups = _group(rows, lambda r: (r.get("codebook"), r["n"]))
+        for codebook, n in sorted(groups, key=lambda key: (_index(codebooks, key[0]), key[1])):
+            data = sorted((r["d"], _num(r.get("eps_mean")), _num(r.get("eps_max")))
+                          for r in groups[codebook, n] if _num(r.get("eps_mean")) is not None)
             if not data:
                 continue
-            xs = [d for d, _, _ in data]
-            ys = [m for _, m, _ in data]
             up = [max(0.0, (mx if mx is not None else m) - m) for _, m, mx in data]
             c = _index(codebooks, codebook)
-            ax.errorbar(xs, ys, yerr=[[0.0] * len(up), up], color=_color(_index(ns, n)),
-                        ls=_CODEBOOK_STYLES[c % len(_CODEBOOK_STYLES)], marker=MARKERS[c % len(MARKERS)],
-                        ms=3, lw=0.9, elinewidth=0.5, capsize=1.2, mfc="white" if c else None)
+            ax.errorbar([d for d, _, _ in data], [m for _, m, _ in data], yerr=[[0.0] * len(up), up],
+                        color=_color(_index(ns, n)), ls=_CODEBOOK_STYLES[c % len(_CODEBOOK_STYLES)],
+                        marker=MARKERS[c % len(MARKERS)], ms=3, lw=0.9, elinewidth=0.5, capsize=1.2,
+                        mfc="white" if c else None)
 
-        lemma_handles = _lemma3_guarantees(ax, (summary.get("lemma3") or {}).get("rows") or [])
+        lemma_handles = _lemma3_guarantees(ax, _jl_guarantees(summary, rows))
         ax.axhline(0.5, color="#888888", ls="-", lw=0.8, zorder=1)
         ax.text(0.99, 0.5, r"$\varepsilon=1/2$: no $C$ in Thm 6", transform=ax.get_yaxis_transform(),
                 ha="right", va="bottom", fontsize="x-small", color="#555555")
@@ -423,36 +468,80 @@ def jl_figure(summary: Summary):
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.set_xlim(min(ds) / 1.25, max(ds) * 1.25)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        low, high = ax.get_ylim()
+        if high / low < 30:  # less than ~1.5 decades: label the 2x and 5x ticks too
+            ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
+        else:
+            ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel(r"dimension $d$")
         ax.set_ylabel(r"inner-product error $\varepsilon$")
         ax.set_title("Lemma 3: JL inner products")
 
-        handles = [Line2D([], [], color=_color(i), lw=1.5, label=f"$n={n}$") for i, n in enumerate(ns)]
-        handles += [Line2D([], [], color="#555555", lw=0.9, ls=_CODEBOOK_STYLES[i % len(_CODEBOOK_STYLES)],
-                           marker=MARKERS[i % len(MARKERS)], ms=3, mfc="white" if i else None,
-                           label=str(cb)) for i, cb in enumerate(codebooks)]
-        fig.legend(handles=handles + lemma_handles, loc="outside lower center", ncol=3, frameon=False)
+        columns = [
+            [Line2D([], [], color=_color(i), lw=1.5, label=f"$n={n}$") for i, n in enumerate(ns)],
+            [Line2D([], [], color="#555555", lw=0.9, ls=_CODEBOOK_STYLES[i % len(_CODEBOOK_STYLES)],
+                    marker=MARKERS[i % len(MARKERS)], ms=3, mfc="white" if i else None, label=str(cb))
+             for i, cb in enumerate(codebooks)],
+            lemma_handles,
+        ]
+        handles = _legend_columns(columns)
+        if handles:
+            fig.legend(handles=handles, loc="outside lower center", ncol=sum(1 for c in columns if c),
+                       frameon=False)
     return fig
 
 
-def _lemma3_guarantees(ax, rows: Iterable[Mapping[str, Any]]) -> list:
+def _jl_guarantees(summary: Summary, rows: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """Lemma 3's guaranteed eps per ``(n, d)`` as ``{"n", "d", "printed", "corrected"}``.
+
+    Accepts ``lemma3.rows`` (``guaranteed_eps_printed``/``_corrected``),
+    ``lemma3.guaranteed_eps`` (``printed``/``corrected``), or, failing both, the
+    ``lemma3_guaranteed_eps_*`` columns of the measurement rows.
+    """
+    lemma3 = summary.get("lemma3") or {}
+    out: dict = {}
+    for r in lemma3.get("rows") or []:
+        out[r.get("n"), r.get("d")] = (r.get("guaranteed_eps_printed"), r.get("guaranteed_eps_corrected"))
+    for r in lemma3.get("guaranteed_eps") or []:
+        out.setdefault((r.get("n"), r.get("d")), (r.get("printed"), r.get("corrected")))
+    if not out:
+        for r in rows:
+            out.setdefault((r.get("n"), r.get("d")),
+                           (r.get("lemma3_guaranteed_eps_printed"), r.get("lemma3_guaranteed_eps_corrected")))
+    return [{"n": n, "d": d, "printed": p, "corrected": c} for (n, d), (p, c) in out.items()
+            if n is not None and d is not None]
+
+
+def _lemma3_guarantees(ax, guarantees: Iterable[Mapping[str, Any]]) -> list:
     """Draw the ``eps`` Lemma 3 guarantees per ``n`` (thin black); return legend handles."""
     from matplotlib.lines import Line2D
 
     handles = []
-    for key, style, label in (("guaranteed_eps_printed", "-", "Lemma 3 (printed)"),
-                              ("guaranteed_eps_corrected", (0, (4, 1.5)), "Lemma 3 (corrected)")):
+    for key, style, label in (("printed", "-", "Lemma 3 (printed)"),
+                              ("corrected", (0, (4, 1.5)), "Lemma 3 (corrected)")):
         drawn = False
-        for n, members in _group(rows, lambda r: r.get("n")).items():
-            pts = sorted((r["d"], _num(r.get(key))) for r in members if r.get("d") is not None)
+        for _, members in sorted(_group(guarantees, lambda r: r["n"]).items()):
+            pts = sorted((r["d"], _num(r.get(key))) for r in members)
             pts = [(d, e) for d, e in pts if e is not None and 0 < e < 0.5]
             if not pts:
                 continue
-            ax.plot([d for d, _ in pts], [e for _, e in pts], color="black", ls=style, lw=0.6, zorder=2)
+            ax.plot([d for d, _ in pts], [e for _, e in pts], color="black", ls=style, lw=0.6,
+                    marker="|" if len(pts) == 1 else None, zorder=2)
             drawn = True
         if drawn:
             handles.append(Line2D([], [], color="black", ls=style, lw=0.6, label=label))
+    return handles
+
+
+def _legend_columns(columns: Sequence[Sequence]) -> list:
+    """Flatten legend columns (column-major, as matplotlib fills them), padding with blanks."""
+    from matplotlib.lines import Line2D
+
+    columns = [list(c) for c in columns if c]
+    height = max((len(c) for c in columns), default=0)
+    handles = []
+    for column in columns:
+        handles += column + [Line2D([], [], alpha=0.0, label=" ") for _ in range(height - len(column))]
     return handles
 
 
@@ -499,6 +588,11 @@ def _index(seq: Sequence, value) -> int:
 def _color(k: int) -> str:
     """The ``k``-th colour of the palette, cycling."""
     return PALETTE[k % len(PALETTE)]
+
+
+def _marker(k: int) -> str:
+    """The ``k``-th marker, shifted each time the palette wraps so styles stay distinct."""
+    return MARKERS[(k + k // len(PALETTE)) % len(MARKERS)]
 
 
 def _tint(color: str, amount: float) -> tuple[float, float, float]:

@@ -482,7 +482,7 @@ def _check_inverse_code() -> Verdict:
 JL_PRESETS: dict[str, dict] = {
     "quick": {
         "n_values": [64, 256, 1024],
-        "d_values": [16, 32, 64, 128, 256],
+        "d_values": [16, 32, 64, 128, 256, 512, 1024],
         "codebooks": list(CODEBOOKS),
         "repeats": 2,
     },

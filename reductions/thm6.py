@@ -58,9 +58,19 @@ def Delta_bound(C: float, eps: float, n: int) -> float:  # noqa: N802 - the pape
 
 
 def decision_threshold(C: float, eps: float, n: int, eta: float = 0.0) -> float:
-    """The middle of the guaranteed gap ``[(1+η)δ, (1-η)Δ]`` (empty when C is below threshold)."""
+    """Bob's threshold on each output coordinate.
+
+    Above the threshold on C (the gap ``[(1+η)δ, (1-η)Δ]`` is non-empty) it is the middle of the
+    gap, which the theorem proves correct. Below it the theorem gives no decoder; Bob then uses
+    the typical case (the suite's choice, not the paper's): with nearly orthogonal unit keys the
+    spike weighs ``ξ = e^C/(e^C + n)`` and the rest of a column ``≈ (1-ξ)/2``, so the two cases
+    sit near ``(1∓ξ)/2`` and he takes the middle of ``[(1+η)(1-ξ)/2, (1-η)(1+ξ)/2]``.
+    """
     delta = delta_bound(C, eps, n)
-    return 0.5 * ((1 + eta) * delta + (1 - eta) * (1 - delta))
+    if (1 + eta) * delta < (1 - eta) * (1 - delta):
+        return 0.5 * ((1 + eta) * delta + (1 - eta) * (1 - delta))
+    spike = 1.0 / (1.0 + n * math.exp(-min(C, 700.0)))
+    return 0.25 * ((1 + eta) * (1 - spike) + (1 - eta) * (1 + spike))
 
 
 def threshold_C(n: int, eps: float, eta: float = 0.0) -> float:  # noqa: N802

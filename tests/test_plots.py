@@ -62,7 +62,7 @@ def budget_summary() -> dict:
 
 def phase_summary() -> dict:
     log2_ns = [4, 6, 8, 10, 12]
-    ds = [8, 16, 32, 64, 128, 256]
+    ds = [8, 16, 32, 64, 128, 256, 512]
     points = []
     for log2_n in log2_ns:
         n = 2**log2_n
@@ -91,9 +91,9 @@ def phase_summary() -> dict:
     return {
         "experiment": "phase", "log2_n_values": log2_ns, "d_values": ds, "points": points,
         "lemma3": {
-            "n": ns, "log2_n": log2_ns,
-            "d_printed": [12 * math.log(n) / (0.01 - 0.001) for n in ns],
-            "d_corrected": [4 * math.log(4 * n**3) / (0.01 - 0.001) for n in ns],
+            "eps": 0.5, "n": ns, "log2_n": log2_ns,
+            "d_printed": [12 * math.log(n) / 0.125 for n in ns],
+            "d_corrected": [4 * math.log(4 * n**3) / 0.125 for n in ns],
         },
         "empirical_boundary": {
             "log2_n": log2_ns,
@@ -187,33 +187,51 @@ def test_registry_names_match_experiments():
 
 @pytest.mark.parametrize("name", sorted(SUMMARIES))
 def test_save_is_byte_identical_and_atomic(name, tmp_path):
+    import matplotlib
+
     from plots.figures import FIGURES
     from plots.save import save_figure
 
+    rc_before = dict(matplotlib.rcParams)
     summary = SUMMARIES[name]()
-    first = save_figure(FIGURES[name](summary), tmp_path / "a" / name)
-    second = save_figure(FIGURES[name](summary), tmp_path / "b" / name)
-    assert [p.suffix for p in first] == [".pdf", ".png"]
-    for p, q in zip(first, second):
-        assert p.read_bytes() == q.read_bytes(), p.name
-    pdf = first[0].read_bytes()
-    assert pdf.startswith(b"%PDF") and b"CreationDate" not in pdf
-    assert first[1].read_bytes().startswith(b"\x89PNG")
-    # Rewriting in place gives the same bytes and leaves no temporary files.
-    again = save_figure(FIGURES[name](summary), tmp_path / "a" / name)
-    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in second]
-    leftovers = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
-    assert leftovers == sorted(f"{name}.{ext}" for ext in ("pdf", "pdf", "png", "png"))
+    first = save_figure(FIGURES[name](summary), tmp_path / "out" / name)
+    assert [p.name for p in first] == [f"{name}.pdf", f"{name}.png"]
+    first_bytes = [p.read_bytes() for p in first]
+    # A fresh figure from the same summary, saved over the old files, gives the same bytes.
+    second = save_figure(FIGURES[name](summary), tmp_path / "out" / name)
+    assert second == first
+    for path, old in zip(second, first_bytes):
+        assert path.read_bytes() == old, path.name
+    pdf, png = first_bytes
+    assert pdf.startswith(b"%PDF") and b"CreationDate" not in pdf and b"ModDate" not in pdf
+    assert png.startswith(b"\x89PNG") and b"Software" not in png
+    # Only the two targets exist: no temporary file was left behind.
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [f"{name}.pdf", f"{name}.png"]
+    assert dict(matplotlib.rcParams) == rc_before
 
 
-def test_pdf_embeds_truetype_fonts(tmp_path):
+def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import os
+
+    from plots import save
+    from plots.figures import threshold_figure
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        save.save_figure(threshold_figure(threshold_summary()), tmp_path / "fig")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pdf_embeds_truetype_fonts():
     from plots.figures import budget_figure
-    from plots.save import save_figure
+    from plots.save import figure_bytes
 
-    pdf, _ = save_figure(budget_figure(budget_summary()), tmp_path / "fig")
-    data = pdf.read_bytes()
+    data = figure_bytes(budget_figure(budget_summary()), "pdf")
     assert b"/FontFile2" in data  # Type 42 (TrueType) embedding
-    assert b"/Type3" not in data and b"/Subtype /Type3" not in data
+    assert b"/Subtype /Type3" not in data
 
 
 def test_style_bundle():
@@ -242,15 +260,17 @@ def test_style_is_valid_rcparams_and_applies_inside_context():
         assert matplotlib.rcParams["font.size"] == applied["font.size"]
 
 
-def test_plotting_leaves_global_rcparams_unchanged(tmp_path):
+def test_building_figures_leaves_global_rcparams_unchanged():
     import matplotlib
 
     from plots.figures import FIGURES
-    from plots.save import save_figure
+    from plots.style import paper
 
     before = dict(matplotlib.rcParams)
+    with paper(columns=2):
+        assert dict(matplotlib.rcParams) != before
     for name, make in SUMMARIES.items():
-        save_figure(FIGURES[name](make()), tmp_path / name)
+        FIGURES[name](make())
     assert dict(matplotlib.rcParams) == before
 
 
@@ -301,3 +321,36 @@ def test_empty_summaries_do_not_crash():
     for name in FIGURES:
         fig = FIGURES[name]({"experiment": name})
         assert fig.axes
+
+
+def _legend_labels(fig) -> set[str]:
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    return {t.get_text() for legend in legends for t in legend.get_texts()}
+
+
+def test_jl_accepts_every_lemma3_layout():
+    from plots.figures import jl_figure
+
+    brief = jl_summary()
+    listed = jl_summary()
+    listed["lemma3"] = {"guaranteed_eps": [
+        {"n": r["n"], "d": r["d"], "printed": r["guaranteed_eps_printed"], "corrected": r["guaranteed_eps_corrected"]}
+        for r in listed["lemma3"]["rows"]]}
+    in_rows = jl_summary()
+    guarantees = {(r["n"], r["d"]): r for r in in_rows.pop("lemma3")["rows"]}
+    for row in in_rows["rows"]:
+        g = guarantees[row["n"], row["d"]]
+        row["lemma3_guaranteed_eps_printed"] = g["guaranteed_eps_printed"]
+        row["lemma3_guaranteed_eps_corrected"] = g["guaranteed_eps_corrected"]
+    for summary in (brief, listed, in_rows):
+        assert {"Lemma 3 (printed)", "Lemma 3 (corrected)"} <= _legend_labels(jl_figure(summary))
+
+
+def test_phase_marks_lemma3_inside_grid_only_when_reached():
+    from plots.figures import phase_figure
+
+    summary = phase_summary()
+    assert "$d$ Lemma 3 asks (corrected)" in _legend_labels(phase_figure(summary))
+    summary["d_values"] = [d for d in summary["d_values"] if d < 256]
+    summary["points"] = [p for p in summary["points"] if p["d"] < 256]
+    assert "$d$ Lemma 3 asks (corrected)" not in _legend_labels(phase_figure(summary))

@@ -1,0 +1,118 @@
+"""HO Theorems 6 and 8: decoding succeeds where the theorems say, fails where they say it must."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from caches import ExactCache
+from caches.params import ParameterError
+from protocols.game import alice_message, trial_input
+from reductions.thm6 import (
+    Delta_bound,
+    ExactOutputReduction,
+    decode_accuracy,
+    delta_bound,
+    paper_C,
+    run_phase,
+    threshold_C,
+)
+from reductions.thm8 import adversary_for, hiding_limit_C, run_threshold
+
+N, D = 256, 128
+
+
+@pytest.fixture(scope="module")
+def game():
+    reduction, x = trial_input(ExactOutputReduction(N, D, C=1.0), seed=11, trial=0)
+    return reduction, x, alice_message(reduction, ExactCache(), x)
+
+
+def accuracy(game, bob, C, eta):
+    reduction, x, message = game
+    scaled = ExactOutputReduction(N, D, C, eta, reduction.codebook, reduction.public_seed)
+    return decode_accuracy(scaled, adversary_for(scaled), message, x, bob)
+
+
+def test_bounds_are_complementary_and_cross_at_eq16():
+    n, eps = 1000, 0.2
+    C = threshold_C(n, eps)
+    assert delta_bound(C, eps, n) == pytest.approx(0.5)
+    assert delta_bound(C * 1.01, eps, n) < Delta_bound(C * 1.01, eps, n)
+    assert delta_bound(C * 0.99, eps, n) > Delta_bound(C * 0.99, eps, n)
+
+
+def test_theorem8_threshold_is_where_the_approximate_gap_opens():
+    n, eps, eta = 1000, 0.3, 0.4
+    C = threshold_C(n, eps, eta)
+    for factor, opens in ((1.001, True), (0.999, False)):
+        delta = delta_bound(C * factor, eps, n)
+        assert ((1 + eta) * delta < (1 - eta) * (1 - delta)) is opens
+
+
+def test_paper_C_decodes_all_bits_with_exact_outputs(game, isolated_bob):
+    reduction = game[0]
+    assert reduction.eps < 0.5
+    assert accuracy(game, isolated_bob, paper_C(N, reduction.eps), 0.0) == 1.0
+
+
+@pytest.mark.parametrize("eta", [0.1, 0.3, 0.6])
+def test_approximate_outputs_decode_above_the_exact_threshold(game, isolated_bob, eta):
+    C = threshold_C(N, game[0].eps, eta)
+    assert accuracy(game, isolated_bob, C * 1.05, eta) == 1.0
+
+
+@pytest.mark.parametrize("eta", [0.1, 0.3, 0.6])
+def test_worst_approximation_defeats_decoding_well_below(game, isolated_bob, eta):
+    C = hiding_limit_C(N, eta) - 1.0
+    assert C < threshold_C(N, game[0].eps, eta) / 3  # "well below" the theorem's threshold
+    assert accuracy(game, isolated_bob, C, eta) < 0.9
+
+
+def test_decoding_fails_when_the_spike_is_too_weak(game, isolated_bob):
+    assert accuracy(game, isolated_bob, 0.1 * math.log(N), 0.0) < 0.9
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: ExactOutputReduction(1, 8), "n"),
+        (lambda: ExactOutputReduction(16, 0), "d"),
+        (lambda: ExactOutputReduction(16.5, 8), "n"),
+        (lambda: ExactOutputReduction(16, 8, C=0.0), "C"),
+        (lambda: ExactOutputReduction(16, 8, C=-1.0), "C"),
+        (lambda: ExactOutputReduction(16, 8, eta=1.0), "eta"),
+        (lambda: ExactOutputReduction(16, 8, eta=-0.1), "eta"),
+        (lambda: ExactOutputReduction(16, 8, codebook="hadamard"), "codebook"),
+        (lambda: threshold_C(16, 0.5), "eps"),
+        (lambda: paper_C(16, 0.0), "eps"),
+    ],
+)
+def test_bad_parameters(make, name):
+    with pytest.raises(ParameterError, match=name):
+        make()
+
+
+def test_paper_C_undefined_when_eps_too_large():
+    with pytest.raises(ParameterError, match="eps"):
+        ExactOutputReduction(512, 8).scale
+
+
+def test_phase_experiment_finds_the_boundary(isolated_bob):
+    result = run_phase({"log2_n_values": [6, 8], "d_values": [8, 128], "codebook": "normalized", "trials": 1},
+                       seed=0, bob=isolated_bob)
+    points = {(p["log2_n"], p["d"]): p for p in result["summary"]["points"]}
+    assert points[(8, 128)]["success_theorem_C"] is True
+    assert points[(8, 8)]["theorem_C"] is None  # eps >= 1/2 at d = 8
+    assert points[(8, 128)]["min_C"] < points[(8, 128)]["theorem_C"]
+
+
+def test_threshold_experiment_curves(isolated_bob):
+    config = {"n": 128, "d": 128, "etas": [0.0, 0.3], "c_points": 6, "codebook": "normalized", "trials": 1}
+    summary = run_threshold(config, seed=0, bob=isolated_bob)["summary"]
+    for curve in summary["curves"]:
+        accuracies = np.array(curve["accuracy"])
+        above = np.array(curve["C"]) > curve["theorem_threshold"]
+        assert above.any() and np.all(accuracies[above] == 1.0)
