@@ -64,7 +64,7 @@ def command_run(args) -> int:
 
     from barriers.experiments import get_experiment
     from barriers.results import provenance, write_results
-    from plots.figures import FIGURES
+    from caches.spec import load_object
     from protocols.game import InProcessBob, IsolatedBob
 
     experiment = get_experiment(args.experiment)
@@ -74,7 +74,7 @@ def command_run(args) -> int:
     with bob, tqdm(total=experiment.steps(config), desc=experiment.name, unit="step", disable=None,
                    file=sys.stderr) as bar:
         result = experiment.run(config, seed, bob, bar.update)
-    figure = FIGURES[experiment.name](result["summary"])
+    figure = load_object(experiment.figure)(result["summary"])
     info = provenance(experiment.name, args.preset, seed, config)
     directory = write_results(Path(args.out), experiment.name, result["summary"], result["trials"], info, figure)
     print(f"wrote {directory}/: summary.json trials.csv config.json {experiment.name}.pdf {experiment.name}.png")

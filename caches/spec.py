@@ -18,11 +18,11 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def load_class(path: str) -> type:
-    """Import ``"package.module:ClassName"``; a clear :class:`ParameterError` if it cannot be."""
+def load_object(path: str):
+    """Import ``"package.module:Name"`` (a class or function); a clear :class:`ParameterError` if it cannot be."""
     module_name, sep, qualname = str(path).partition(":")
     if not sep or not module_name or not qualname:
-        raise ParameterError(f"class path must look like 'package.module:ClassName', got {path!r}")
+        raise ParameterError(f"path must look like 'package.module:Name', got {path!r}")
     try:
         target = importlib.import_module(module_name)
     except ImportError as error:
@@ -31,7 +31,13 @@ def load_class(path: str) -> type:
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise ParameterError(f"module {module_name!r} has no class {qualname!r}") from None
+            raise ParameterError(f"module {module_name!r} has no attribute {qualname!r}") from None
+    return target
+
+
+def load_class(path: str) -> type:
+    """Import the class ``"package.module:ClassName"``."""
+    target = load_object(path)
     if not isinstance(target, type):
         raise ParameterError(f"{path!r} is not a class")
     return target

@@ -5,7 +5,7 @@ Each function takes the JSON-able ``summary`` dict an experiment writes and retu
 schemas mark optional are read with ``.get`` and ``None`` values are skipped, so a
 partial summary still plots. Save the result with :func:`plots.save.save_figure`.
 
-:data:`FIGURES` maps an experiment name (``summary["experiment"]``) to its function.
+Each experiment names its figure function in ``Experiment.figure`` (:mod:`protocols.experiment`).
 """
 
 from __future__ import annotations
@@ -548,15 +548,6 @@ def _legend_columns(columns: Sequence[Sequence]) -> list:
 # ---------------------------------------------------------------------------
 # Registry and helpers
 # ---------------------------------------------------------------------------
-
-#: Experiment name -> figure function.
-FIGURES: dict[str, Callable[[Summary], Any]] = {
-    "budget": budget_figure,
-    "phase": phase_figure,
-    "threshold": threshold_figure,
-    "jl": jl_figure,
-}
-
 
 def _num(value, default=None):
     """``value`` as a finite float, else ``default`` (None, NaN, inf, non-numbers)."""

@@ -2,3 +2,6 @@
 
 #: Modules whose certificates ``barriers proofs`` checks, in the order they are reported.
 RESULT_MODULES = ("jl", "thm5", "thm6", "thm8")
+
+#: Modules that declare ``EXPERIMENTS`` (``barriers list`` shows them in this order).
+EXPERIMENT_MODULES = ("budget", "thm6", "thm8", "jl")

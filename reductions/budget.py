@@ -19,6 +19,7 @@ from protocols.fano import frontier_curve
 from protocols.game import play
 from reductions.jl import CODEBOOKS
 from reductions.thm6 import ExactOutputReduction
+from protocols.experiment import Experiment
 
 BUDGET_PRESETS = {
     "quick": {"n": 1024, "d": 128, "trials": 2, "codebook": "normalized"},
@@ -76,3 +77,12 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
         "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
     }
     return {"summary": summary, "trials": trials}
+
+
+EXPERIMENTS = [
+    Experiment(
+        "budget", "HO Theorems 5-6", "budget",
+        "INDEX-game accuracy vs memory for every cache, with the Fano frontier",
+        BUDGET_PRESETS, run_budget, lambda config: len(default_caches(config["n"])), "plots.figures:budget_figure",
+    ),
+]

@@ -34,6 +34,7 @@ import sympy as sp
 
 from caches.params import ParameterError, check_choice, check_int, check_real
 from reductions.certify import Verdict, claim, failed, proved, refuted, verified_on_grid
+from protocols.experiment import Experiment
 
 __all__ = [
     "CODEBOOKS",
@@ -633,3 +634,13 @@ def _num(x: float):
     """A Python float, or None for NaN/inf (JSON has neither)."""
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+EXPERIMENTS = [
+    Experiment(
+        "jl", "HO Lemma 3", "jl",
+        "measured JL distortion ε of the key codebooks vs what Lemma 3 guarantees",
+        JL_PRESETS, lambda config, seed, bob, progress: run_jl(config, seed, progress), jl_total_steps,
+        "plots.figures:jl_figure", uses_game=False,
+    ),
+]

@@ -34,6 +34,7 @@ from protocols.reduction import Reduction
 from caches.spec import object_spec
 from reductions.certify import claim, proved
 from reductions.jl import CODEBOOKS, lemma3_required_dimension, make_codebook, measure_epsilon
+from protocols.experiment import Experiment
 
 #: Decoding "succeeds" when at least this fraction of the bits is right.
 SUCCESS_ACCURACY = 0.99
@@ -357,3 +358,13 @@ def _phase_summary(config: dict, points: list[dict]) -> dict:
             "d_min_C": boundary_min,
         },
     }
+
+
+EXPERIMENTS = [
+    Experiment(
+        "phase", "HO Theorem 6, Lemma 3", "thm6",
+        "decoding success over (log2 n, d) at the paper's C and the smallest working C",
+        PHASE_PRESETS, run_phase, lambda config: len(config["log2_n_values"]) * len(config["d_values"]),
+        "plots.figures:phase_figure",
+    ),
+]

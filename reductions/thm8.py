@@ -28,6 +28,7 @@ from protocols.game import alice_message, trial_input
 from reductions.certify import claim, proved, refuted
 from reductions.jl import CODEBOOKS
 from reductions.thm6 import ExactOutputReduction, _ratio_after_threshold, decode_accuracy, threshold_C
+from protocols.experiment import Experiment
 
 
 def printed_threshold_C(n: int, eta: float) -> float:  # noqa: N802
@@ -161,3 +162,13 @@ def run_threshold(config: dict, seed: int, bob, progress=None) -> dict:
     summary = {"experiment": "threshold", "n": n, "d": d, "eps_measured": eps, "codebook": config["codebook"],
                "curves": curves, "points": points}
     return {"summary": summary, "trials": trials}
+
+
+EXPERIMENTS = [
+    Experiment(
+        "threshold", "HO Theorem 8", "thm8",
+        "accuracy vs C for the worst (1±η) approximation, exact thresholds marked",
+        THRESHOLD_PRESETS, run_threshold, lambda config: len(config["etas"]) * config["c_points"],
+        "plots.figures:threshold_figure",
+    ),
+]

@@ -175,11 +175,10 @@ def test_run_jl_validation(patch, name):
 
 def test_presets_are_valid_and_quick_is_quick():
     assert set(jl.JL_PRESETS) == {"quick", "paper"}
-    quick = jl.JL_PRESETS["quick"]
-    assert quick == {"n_values": [64, 256, 1024], "d_values": [16, 32, 64, 128, 256],
-                     "codebooks": ["gaussian", "normalized"], "repeats": 2}
-    assert max(jl.JL_PRESETS["paper"]["n_values"]) == 4096
-    assert max(jl.JL_PRESETS["paper"]["d_values"]) == 1024
-    assert jl.JL_PRESETS["paper"]["repeats"] == 5
+    quick, paper = jl.JL_PRESETS["quick"], jl.JL_PRESETS["paper"]
+    assert max(quick["n_values"]) <= max(paper["n_values"])
+    assert quick["repeats"] <= paper["repeats"]
     out = jl.run_jl(quick, seed=0)
-    assert len(out["trials"]) == jl.jl_total_steps(quick) == 60
+    assert len(out["trials"]) == jl.jl_total_steps(quick)
+    # the quick preset reaches dimensions where Lemma 3 guarantees something
+    assert any(row["lemma3_guaranteed_eps_printed"] is not None for row in out["summary"]["rows"])

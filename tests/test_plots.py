@@ -11,6 +11,14 @@ import pytest
 # ---------------------------------------------------------------------------
 
 
+def figure_for(name):
+    """The figure function the experiment ``name`` declares."""
+    from barriers.experiments import EXPERIMENTS
+    from caches.spec import load_object
+
+    return load_object(EXPERIMENTS[name].figure)
+
+
 def _binary_entropy(p: float) -> float:
     if p <= 0.0 or p >= 1.0:
         return 0.0
@@ -168,37 +176,35 @@ EXPECTED_AXES = {"budget": 1, "phase": 2, "threshold": 1, "jl": 1}
 def test_figure_returns_figure_with_expected_axes(name):
     from matplotlib.figure import Figure
 
-    from plots.figures import FIGURES
-
-    fig = FIGURES[name](SUMMARIES[name]())
+    fig = figure_for(name)(SUMMARIES[name]())
     assert isinstance(fig, Figure)
     assert len(fig.axes) == EXPECTED_AXES[name]
     for ax in fig.axes:
         assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
 
 
-def test_registry_names_match_experiments():
-    from plots.figures import FIGURES
+def test_every_experiment_has_a_figure_and_a_synthetic_summary():
+    from barriers.experiments import EXPERIMENTS
 
-    assert set(FIGURES) == set(SUMMARIES)
-    for name, make in SUMMARIES.items():
-        assert make()["experiment"] == name
+    for name in SUMMARIES:
+        assert SUMMARIES[name]()["experiment"] == name
+        assert callable(figure_for(name))
+    assert set(SUMMARIES) <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(SUMMARIES))
 def test_save_is_byte_identical_and_atomic(name, tmp_path):
     import matplotlib
 
-    from plots.figures import FIGURES
     from plots.save import save_figure
 
     rc_before = dict(matplotlib.rcParams)
     summary = SUMMARIES[name]()
-    first = save_figure(FIGURES[name](summary), tmp_path / "out" / name)
+    first = save_figure(figure_for(name)(summary), tmp_path / "out" / name)
     assert [p.name for p in first] == [f"{name}.pdf", f"{name}.png"]
     first_bytes = [p.read_bytes() for p in first]
     # A fresh figure from the same summary, saved over the old files, gives the same bytes.
-    second = save_figure(FIGURES[name](summary), tmp_path / "out" / name)
+    second = save_figure(figure_for(name)(summary), tmp_path / "out" / name)
     assert second == first
     for path, old in zip(second, first_bytes):
         assert path.read_bytes() == old, path.name
@@ -263,14 +269,13 @@ def test_style_is_valid_rcparams_and_applies_inside_context():
 def test_building_figures_leaves_global_rcparams_unchanged():
     import matplotlib
 
-    from plots.figures import FIGURES
     from plots.style import paper
 
     before = dict(matplotlib.rcParams)
     with paper(columns=2):
         assert dict(matplotlib.rcParams) != before
     for name, make in SUMMARIES.items():
-        FIGURES[name](make())
+        figure_for(name)(make())
     assert dict(matplotlib.rcParams) == before
 
 
@@ -288,38 +293,34 @@ def test_importing_plots_does_not_touch_rcparams():
 
 
 def test_figures_tolerate_missing_optional_keys_and_none():
-    from plots.figures import FIGURES
-
     budget = budget_summary()
     del budget["frontier"]
     budget["points"][0]["accuracy_low"] = None
     for p in budget["points"]:
         p.pop("family")
-    assert len(FIGURES["budget"](budget).axes) == 1
+    assert len(figure_for("budget")(budget).axes) == 1
 
     phase = phase_summary()
     del phase["lemma3"], phase["empirical_boundary"]
     for p in phase["points"]:
         p["min_C"] = None
-    assert len(FIGURES["phase"](phase).axes) == 2
+    assert len(figure_for("phase")(phase).axes) == 2
 
     threshold = threshold_summary()
     for curve in threshold["curves"]:
         curve.pop("necessary_threshold")
     threshold.pop("eps_measured")
-    assert len(FIGURES["threshold"](threshold).axes) == 1
+    assert len(figure_for("threshold")(threshold).axes) == 1
 
     jl = jl_summary()
     del jl["lemma3"]
     jl["rows"][0]["eps_max"] = None
-    assert len(FIGURES["jl"](jl).axes) == 1
+    assert len(figure_for("jl")(jl).axes) == 1
 
 
 def test_empty_summaries_do_not_crash():
-    from plots.figures import FIGURES
-
-    for name in FIGURES:
-        fig = FIGURES[name]({"experiment": name})
+    for name in SUMMARIES:
+        fig = figure_for(name)({"experiment": name})
         assert fig.axes
 
 
