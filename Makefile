@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml
 test: venv
 	$(BIN)/python -m pytest -q
 
-figures: budget thm6 thm8 jl
+figures: venv
+	$(RUN) all
 
 budget: venv
 	$(RUN) budget
@@ -38,7 +39,7 @@ proofs: venv
 	$(BIN)/barriers proofs
 
 bench: venv
-	$(BIN)/python benchmarks/decode.py
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the experiments and their make targets")
     run = commands.add_parser("run", help="run an experiment and write its results and figure")
-    run.add_argument("experiment", help="experiment name (see `barriers list`)")
+    run.add_argument("experiment", help="experiment name (see `barriers list`), or `all` for every one")
     run.add_argument("--preset", default="quick", help="quick (default, minutes) or paper (figure quality)")
     run.add_argument("--seed", default="0", help="seed of every random draw (integer >= 0, default 0)")
     run.add_argument("--out", default="results", help="results directory (default: results)")
@@ -60,25 +60,38 @@ def command_list() -> int:
 
 
 def command_run(args) -> int:
+    from barriers.experiments import EXPERIMENTS, get_experiment
+
+    seed = check_int("--seed", _as_int(args.seed, "--seed"), 0, 2**63 - 1)
+    overrides = parse_overrides(args.set)
+    if args.experiment == "all":
+        if overrides:
+            raise ParameterError("--set cannot be combined with `run all`: parameters differ between experiments")
+        experiments = list(EXPERIMENTS.values())
+    else:
+        experiments = [get_experiment(args.experiment)]
+    configs = [experiment.config(args.preset, overrides) for experiment in experiments]
+    for experiment, config in zip(experiments, configs):
+        run_one(experiment, config, args.preset, seed, Path(args.out))
+    return 0
+
+
+def run_one(experiment, config: dict, preset: str, seed: int, out: Path) -> None:
+    """Run one experiment (Bob isolated when it plays the game) and write its results."""
     from tqdm import tqdm
 
-    from barriers.experiments import get_experiment
     from barriers.results import provenance, write_results
     from caches.spec import load_object
     from protocols.game import InProcessBob, IsolatedBob
 
-    experiment = get_experiment(args.experiment)
-    seed = check_int("--seed", _as_int(args.seed, "--seed"), 0, 2**63 - 1)
-    config = experiment.config(args.preset, parse_overrides(args.set))
     bob = IsolatedBob() if experiment.uses_game else InProcessBob()
     with bob, tqdm(total=experiment.steps(config), desc=experiment.name, unit="step", disable=None,
                    file=sys.stderr) as bar:
         result = experiment.run(config, seed, bob, bar.update)
     figure = load_object(experiment.figure)(result["summary"])
-    info = provenance(experiment.name, args.preset, seed, config)
-    directory = write_results(Path(args.out), experiment.name, result["summary"], result["trials"], info, figure)
+    info = provenance(experiment.name, preset, seed, config)
+    directory = write_results(out, experiment.name, result["summary"], result["trials"], info, figure)
     print(f"wrote {directory}/: summary.json trials.csv config.json {experiment.name}.pdf {experiment.name}.png")
-    return 0
 
 
 def command_proofs(args) -> int:
