@@ -43,3 +43,49 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
+
+.PHONY: tensor
+tensor: venv
+	$(RUN) tensor
+	$(BIN)/python benchmarks/tensor.py
+
+.PHONY: thm17
+thm17: venv
+	$(RUN) window
+	$(RUN) window_memory
+
+.PHONY: alg1
+alg1: venv
+	$(RUN) alg1
+
+.PHONY: cor16
+cor16: venv
+	$(RUN) cor16
+
+.PHONY: appE
+appE: venv
+	$(RUN) gumbel
+	$(RUN) scalar
+
+.PHONY: thm19
+thm19: venv
+	$(RUN) nonadaptive
+
+.PHONY: cor9
+cor9: venv
+	$(RUN) cor9
+
+.PHONY: thm15
+thm15: venv
+	$(RUN) thm15
+	$(RUN) covering
+
+.PHONY: knn
+knn: venv
+	$(RUN) knn
+
+.PHONY: test-hf
+# Real Hugging Face caches (extra `hf`: CPU torch 2.13.0, transformers, safetensors, hqq, optimum-quanto).
+test-hf: venv
+	$(BIN)/python -m pip install --quiet -e '.[dev,hf]'
+	$(BIN)/python -m pytest -q tests/test_hf.py

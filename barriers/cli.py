@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -32,9 +33,43 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", help="results directory (default: results)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override one preset parameter; VALUE is JSON (e.g. --set n=2048 --set etas=[0.1,0.3])")
+    run.add_argument("--cache", action=_CacheAction, dest="caches", metavar="MODULE:CLASS",
+                     help="play this importable StreamingAttention class instead of the zoo (budget; repeatable)")
+    run.add_argument("--cache-arg", action=_CacheArgAction, dest="caches", metavar="NAME=VALUE",
+                     help="a parameter of the preceding --cache; VALUE is JSON, else a string")
     proofs = commands.add_parser("proofs", help="check every proof certificate")
     proofs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
+
+
+class _CacheAction(argparse.Action):
+    """``--cache MODULE:CLASS`` starts a plug-in cache spec."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        specs = list(getattr(namespace, self.dest, None) or [])
+        specs.append({"class": value, "params": {}})
+        setattr(namespace, self.dest, specs)
+
+
+class _CacheArgAction(argparse.Action):
+    """``--cache-arg NAME=VALUE`` adds a parameter to the most recent ``--cache``."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        specs = list(getattr(namespace, self.dest, None) or [])
+        if not specs:
+            raise ParameterError(f"--cache-arg {value!r} must follow a --cache MODULE:CLASS")
+        name, sep, raw = value.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"--cache-arg takes NAME=VALUE, got {value!r}")
+        specs[-1]["params"][name] = _json_or_string(raw)
+        setattr(namespace, self.dest, specs)
+
+
+def _json_or_string(raw: str):
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw  # a bare word such as a dtype name
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -43,19 +78,31 @@ def parse_overrides(items: list[str]) -> dict:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ParameterError(f"--set takes KEY=VALUE, got {item!r}")
-        try:
-            overrides[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            overrides[key] = raw  # a bare word such as a codebook name
+        overrides[key] = _json_or_string(raw)  # a bare word such as a codebook name stays a string
     return overrides
+
+
+def plugin_overrides(caches: list[dict] | None) -> dict:
+    """``--cache`` specs as the ``caches`` override; modules in the working directory become importable.
+
+    The working directory is put on ``sys.path`` (as ``python -m`` does); Bob's spawned process
+    inherits ``sys.path``, so he imports the same module.
+    """
+    if not caches:
+        return {}
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return {"caches": caches}
 
 
 def command_list() -> int:
     from barriers.experiments import EXPERIMENTS
 
-    print(f"{'experiment':<11} {'result':<22} {'make target':<12} description")
-    for e in EXPERIMENTS.values():
-        print(f"{e.name:<11} {e.result:<22} {'make ' + e.make_target:<12} {e.description}")
+    rows = [("experiment", "result", "make target", "description")]
+    rows += [(e.name, e.result, f"make {e.make_target}", e.description) for e in EXPERIMENTS.values()]
+    widths = [max(len(row[k]) for row in rows) for k in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
     return 0
 
 
@@ -64,6 +111,12 @@ def command_run(args) -> int:
 
     seed = check_int("--seed", _as_int(args.seed, "--seed"), 0, 2**63 - 1)
     overrides = parse_overrides(args.set)
+    plugins = plugin_overrides(args.caches)
+    if plugins and args.experiment == "all":
+        raise ParameterError("--cache cannot be combined with `run all`: name the experiment (budget)")
+    if plugins and "caches" in overrides:
+        raise ParameterError("give plug-in caches either with --cache or with --set caches=..., not both")
+    overrides.update(plugins)
     if args.experiment == "all":
         if overrides:
             raise ParameterError("--set cannot be combined with `run all`: parameters differ between experiments")

@@ -86,6 +86,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def write_results(out_dir: Path, experiment: str, summary: dict, trials: list[dict], config_info: dict,
                   figure=None) -> Path:
     """Write the contract's files into ``out_dir/experiment`` atomically; return that directory."""
+    summary = {**summary, "points": summary.get("points", [])}  # empty when no game is played
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / experiment
     staging = Path(tempfile.mkdtemp(prefix=f".{experiment}-", dir=out_dir))

@@ -1,4 +1,21 @@
-"""Eviction caches: keep a bounded subset of the tokens, drop the rest."""
+"""Eviction caches: keep a bounded subset of the tokens (exactly, at ``dtype``), drop the rest.
+
+Every policy here stores whole (key, value) rows and differs only in which rows survive:
+
+* :class:`WindowCache`: the last ``window`` tokens (sliding-window attention, e.g. Longformer,
+  Beltagy et al. 2020; Mistral's rolling cache).
+* :class:`SinkWindowCache`: the first ``sinks`` tokens plus the last ``window`` (StreamingLLM,
+  Xiao et al. 2024, "Efficient Streaming Language Models with Attention Sinks", ICLR 2024).
+* :class:`HeavyHitterCache`: the ``recent`` last tokens plus the ``heavy`` tokens with the largest
+  accumulated attention (H2O, Zhang et al. 2023, "H2O: Heavy-Hitter Oracle for Efficient
+  Generative Inference of Large Language Models", NeurIPS 2023).
+* :class:`KNormCache`: the ``budget`` tokens of smallest key norm (the kvpress ``KnormPress`` rule,
+  Devoto et al. 2024, "A Simple and Effective L2 Norm-Based Strategy for KV Cache Compression").
+* :class:`RandomEvictionCache`: a uniform reservoir (Vitter 1985, Algorithm R).
+
+``budget_bits(n, d)`` declares the largest message each can produce after ``n`` tokens of
+dimension ``d``.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +23,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from caches.params import check_int
-from caches.rows import StoredRowsCache
+from caches.attention import softmax
+from caches.base import KeyValueCache
+from caches.codec import FLOAT_DTYPES, HEADER_BYTES, Reader, Writer
+from caches.params import check_choice, check_int
+from caches.rows import RowBuffer, StoredRowsCache
+
+
+def rows_budget_bits(rows: int, d: int, dtype: str, extra_bits_per_row: int = 0) -> int:
+    """Bits of a message holding ``rows`` keys and values at ``dtype`` (plus per-row extras)."""
+    return 8 * HEADER_BYTES + rows * (2 * d * 8 * np.dtype(dtype).itemsize + extra_bits_per_row)
 
 
 @dataclass
@@ -24,12 +49,230 @@ class WindowCache(StoredRowsCache):
     def _capacity(self) -> int:
         return self.window
 
+    def budget_bits(self, n: int, d: int) -> int:
+        return rows_budget_bits(min(n, self.window), d, self.dtype)
+
     def _admit(self, K, V) -> None:
         self._keys.append(K[-self.window :])
         self._values.append(V[-self.window :])
         self._keys.keep_last(self.window)
         self._values.keep_last(self.window)
         self._seen += K.shape[0]
+
+
+@dataclass
+class SinkWindowCache(StoredRowsCache):
+    """The first ``sinks`` tokens (attention sinks) and the last ``window`` tokens.
+
+    StreamingLLM (Xiao et al. 2024) keeps a few initial tokens because trained models park
+    attention mass on them. The message is the sink rows, then the window rows, oldest first.
+    """
+
+    sinks: int = 4
+    window: int = 124
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        self.sinks = check_int("sinks", self.sinks, 0)
+        self.window = check_int("window", self.window, 1)
+        self._init_rows()
+        self._sink_keys = RowBuffer(self.dtype)
+        self._sink_values = RowBuffer(self.dtype)
+
+    def _capacity(self) -> int:
+        return self.sinks + self.window
+
+    def budget_bits(self, n: int, d: int) -> int:
+        return rows_budget_bits(min(n, self.sinks + self.window), d, self.dtype)
+
+    def _admit(self, K, V) -> None:
+        into_sinks = max(0, min(self.sinks - self._seen, K.shape[0]))
+        if into_sinks:
+            self._sink_keys.append(K[:into_sinks])
+            self._sink_values.append(V[:into_sinks])
+        self._keys.append(K[into_sinks:][-self.window :])
+        self._values.append(V[into_sinks:][-self.window :])
+        self._keys.keep_last(self.window)
+        self._values.keep_last(self.window)
+        self._seen += K.shape[0]
+
+    def _stored(self):
+        keys = np.concatenate([self._sink_keys.rows, self._keys.rows]) if self._seen else np.empty((0, 0))
+        values = np.concatenate([self._sink_values.rows, self._values.rows]) if self._seen else np.empty((0, 0))
+        return keys.astype(np.float64), values.astype(np.float64), None
+
+    def to_bytes(self) -> bytes:
+        keys, values, _ = self._stored()
+        dim = keys.shape[1] if keys.size else 0
+        return Writer(self._seen, dim).array(keys, self.dtype).array(values, self.dtype).finish()
+
+    @classmethod
+    def from_bytes(cls, data, **params) -> "SinkWindowCache":
+        cache = cls(**params)
+        reader = Reader(data)
+        sinks = min(reader.tokens, cache.sinks)
+        kept = sinks + min(reader.tokens - sinks, cache.window)
+        keys = reader.array(cache.dtype, (kept, reader.dim))
+        values = reader.array(cache.dtype, (kept, reader.dim))
+        reader.done()
+        if sinks:
+            cache._sink_keys.append(keys[:sinks])
+            cache._sink_values.append(values[:sinks])
+        if kept > sinks:
+            cache._keys.append(keys[sinks:])
+            cache._values.append(values[sinks:])
+        cache._seen = reader.tokens
+        return cache
+
+
+@dataclass
+class HeavyHitterCache(KeyValueCache):
+    """H2O: the last ``recent`` tokens plus the ``heavy`` tokens with the most accumulated attention.
+
+    At every step the query's softmax weights over the kept tokens and its own token are added
+    to each token's running score (float32, part of the message: 32 bits per kept row). When more
+    than ``heavy + recent`` tokens are kept, the one with the smallest score outside the recent
+    window is evicted (ties: the oldest). The policy is sequential by definition: each step's
+    attention depends on the previous evictions, so ``extend`` loops over tokens (the work inside
+    a step is vectorized).
+    """
+
+    heavy: int = 64
+    recent: int = 64
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        self.heavy = check_int("heavy", self.heavy, 0)
+        self.recent = check_int("recent", self.recent, 1)
+        check_choice("dtype", self.dtype, FLOAT_DTYPES)
+        self._seen = 0
+        capacity = self.heavy + self.recent
+        self._k = np.empty((capacity + 1, 0), dtype=self.dtype)
+        self._v = np.empty((capacity + 1, 0), dtype=self.dtype)
+        self._score = np.zeros(capacity + 1, dtype=np.float32)
+        self._position = np.zeros(capacity + 1, dtype=np.int64)
+        self._count = 0
+
+    def _capacity(self) -> int:
+        return self.heavy + self.recent
+
+    def budget_bits(self, n: int, d: int) -> int:
+        return rows_budget_bits(min(n, self._capacity()), d, self.dtype, extra_bits_per_row=32)
+
+    def _ensure_dim(self, d: int) -> None:
+        if self._k.shape[1] != d:
+            self._k = np.zeros((self._capacity() + 1, d), dtype=self.dtype)
+            self._v = np.zeros((self._capacity() + 1, d), dtype=self.dtype)
+
+    def _order(self) -> np.ndarray:
+        return np.argsort(self._position[: self._count], kind="stable")
+
+    def _stored(self):
+        order = self._order()
+        return self._k[order].astype(np.float64), self._v[order].astype(np.float64), None
+
+    def step(self, q, k, v) -> np.ndarray:
+        q, k, v = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (q, k, v))
+        self._ensure_dim(k.size)
+        count = self._count
+        self._k[count], self._v[count] = k, v  # the own token, at the cache's precision
+        self._position[count] = self._seen
+        self._score[count] = 0.0
+        keys = self._k[: count + 1].astype(np.float64)
+        keys[count] = k  # the current token itself is in hand at full precision
+        values = self._v[: count + 1].astype(np.float64)
+        values[count] = v
+        weights = softmax(keys @ q)
+        output = weights @ values
+        self._score[: count + 1] += weights.astype(np.float32)
+        self._count += 1
+        self._seen += 1
+        if self._count > self._capacity():
+            self._evict()
+        return output
+
+    def _evict(self) -> None:
+        count = self._count
+        older = self._position[:count] < self._seen - self.recent
+        candidates = np.flatnonzero(older)
+        pick = np.lexsort((self._position[candidates], self._score[candidates]))[0]
+        victim, last = candidates[pick], count - 1
+        for array in (self._k, self._v, self._score, self._position):
+            array[victim] = array[last]
+        self._count -= 1
+
+    def extend(self, Q, K, V) -> None:
+        for q, k, v in zip(np.asarray(Q), np.asarray(K), np.asarray(V)):
+            self.step(q, k, v)
+
+    def _admit(self, K, V) -> None:  # never used: step and extend are overridden
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        order = self._order()
+        dim = self._k.shape[1] if self._count else 0
+        return (
+            Writer(self._seen, dim)
+            .array(self._k[order], self.dtype)
+            .array(self._v[order], self.dtype)
+            .array(self._score[order], "float32")
+            .finish()
+        )
+
+    @classmethod
+    def from_bytes(cls, data, **params) -> "HeavyHitterCache":
+        cache = cls(**params)
+        reader = Reader(data)
+        kept = min(reader.tokens, cache._capacity())
+        keys = reader.array(cache.dtype, (kept, reader.dim))
+        values = reader.array(cache.dtype, (kept, reader.dim))
+        scores = reader.array("float32", (kept,))
+        reader.done()
+        if kept:
+            cache._ensure_dim(reader.dim)
+            cache._k[:kept], cache._v[:kept], cache._score[:kept] = keys, values, scores
+            # Only the order of positions matters (recency and ties), so consecutive ones suffice.
+            cache._position[:kept] = reader.tokens - kept + np.arange(kept)
+        cache._count, cache._seen = kept, reader.tokens
+        return cache
+
+
+@dataclass
+class KNormCache(StoredRowsCache):
+    """Keeps the ``budget`` tokens whose keys have the smallest L2 norm (kvpress ``KnormPress``).
+
+    Devoto et al. (2024) observe that low key norm predicts high attention. Norms are taken of the
+    keys as stored (at ``dtype``); ties keep the older token. Kept rows stay in arrival order.
+    """
+
+    budget: int = 128
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        self.budget = check_int("budget", self.budget, 1)
+        self._init_rows()
+
+    def _capacity(self) -> int:
+        return self.budget
+
+    def budget_bits(self, n: int, d: int) -> int:
+        return rows_budget_bits(min(n, self.budget), d, self.dtype)
+
+    def _admit(self, K, V) -> None:
+        self._seen += K.shape[0]
+        if self._keys.count + K.shape[0] <= self.budget:
+            self._keys.append(K)
+            self._values.append(V)
+            return
+        keys = np.concatenate([self._keys.rows, K.astype(self.dtype)]) if self._keys.count else K.astype(self.dtype)
+        values = np.concatenate([self._values.rows, V.astype(self.dtype)]) if self._values.count else V.astype(self.dtype)
+        if keys.shape[0] > self.budget:
+            norms = np.linalg.norm(keys.astype(np.float64), axis=1)
+            keep = np.sort(np.argsort(norms, kind="stable")[: self.budget])
+            keys, values = keys[keep], values[keep]
+        self._keys, self._values = RowBuffer(self.dtype), RowBuffer(self.dtype)
+        self._keys.append(keys)
+        self._values.append(values)
 
 
 @dataclass
@@ -53,6 +296,9 @@ class RandomEvictionCache(StoredRowsCache):
 
     def _capacity(self) -> int:
         return self.budget
+
+    def budget_bits(self, n: int, d: int) -> int:
+        return rows_budget_bits(min(n, self.budget), d, self.dtype)
 
     def _admit(self, K, V) -> None:
         free = max(0, min(self.budget - self._seen, K.shape[0]))

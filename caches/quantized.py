@@ -1,5 +1,9 @@
 """Uniform b-bit quantization of keys (per channel) and values (per token), KIVI style.
 
+KIVI: Liu, Yuan, Jin, Zhong, Xu, Braverman, Chen, Hu, "KIVI: A Tuning-Free Asymmetric 2bit
+Quantization for KV Cache" (ICML 2024). Keys have outlier channels, so they are quantized per
+channel; values per token.
+
 Keys are quantized per channel over groups of ``group_size`` tokens; the tokens of the group
 still being filled stay in float16 until it completes (the residual). Values are quantized per
 token as they arrive. Minimums and scales are float16. Every code is bit-packed, so the memory is
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caches.base import KeyValueCache
-from caches.codec import Reader, Writer
+from caches.codec import HEADER_BYTES, Reader, Writer, packed_size
 from caches.params import check_int
 
 SCALE_DTYPE = "float16"
@@ -60,6 +64,17 @@ class QuantizedCache(KeyValueCache):
         self._value_scale: list[np.ndarray] = []
         self._seen = 0
         self._decoded: tuple[np.ndarray, np.ndarray] | None = None
+
+    def budget_bits(self, n: int, d: int) -> int:
+        """The message size after ``n`` tokens of dimension ``d`` (it depends only on n, d)."""
+        groups, residual = divmod(n, self.group_size)
+        quantized = groups * self.group_size
+        scale_bytes = np.dtype(SCALE_DTYPE).itemsize
+        return 8 * (
+            HEADER_BYTES
+            + packed_size(self.bits, quantized * d) + 2 * groups * d * scale_bytes + residual * d * scale_bytes
+            + packed_size(self.bits, n * d) + 2 * n * scale_bytes
+        )
 
     def _admit(self, K, V) -> None:
         codes, low, scale = quantize(V, self.bits, axis=1)

@@ -42,64 +42,163 @@ TARGET_ACCURACY = 0.99
 
 
 def budget_figure(summary: Summary):
-    """INDEX-game accuracy against memory ratio, under the Fano frontier.
+    """INDEX-game accuracy against memory ratio for the whole zoo, under the Fano frontier.
 
-    One colour and marker per cache family (points joined in order of memory, error
-    bars from ``accuracy_low``/``accuracy_high``), the Fano frontier with the
-    infeasible region above it shaded, and a dotted line at ratio 1 (``n*d`` bits).
+    Left: one colour and marker per cache family (points joined in order of memory, error bars
+    from ``accuracy_low``/``accuracy_high``), the Fano frontier with the infeasible region above
+    it shaded, and a dotted line at ratio 1 (``n*d`` bits). Right: the smallest memory ratio at
+    which each family decodes at least 99% of the bits (``summary["families"]``, else computed
+    from the points), beside Fano's minimum; families that never get there are marked "never"
+    with their best accuracy. The legend sits below both panels.
     """
     points = [p for p in summary.get("points", []) if _num(p.get("accuracy")) is not None]
-    aspect = 0.8
-    with paper(columns=1, aspect=aspect):
-        fig = new_figure(1, aspect)
-        ax = fig.add_subplot()
-        ax.set_xscale("log")
-        ratios = [r for r in (_memory_ratio(p, summary) for p in points) if r is not None and r > 0]
-        frontier_x, frontier_y = _fano_frontier(summary, points)
-        all_x = ratios + [x for x in frontier_x if x > 0]
-        xlim = _log_limits(all_x, default=(1e-3, 1e2))
-        ax.set_xlim(*xlim)
-        ax.set_ylim(*ACCURACY_LIMITS)
-
-        if frontier_x:
-            fx, fy = _extend_frontier(frontier_x, frontier_y, xlim)
-            ax.fill_between(fx, fy, ACCURACY_LIMITS[1] + 1, color=INFEASIBLE_COLOR, lw=0,
-                            label="impossible (Fano)", zorder=0.5)
-            ax.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8, label="Fano frontier", zorder=1)
-
-        ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
-        # Just left of ratio 1 and below accuracy ~0.97 lies inside the infeasible region,
-        # where no honest point can be: the label never hides data.
-        ax.text(1.0, 0.72, r"$n{\cdot}d$ bits ", rotation=90, ha="right", va="center",
-                fontsize="x-small", color=REFERENCE_COLOR)
-
-        for k, (family, members) in enumerate(_group(points, _family).items()):
-            members = sorted(members, key=lambda p: (_memory_ratio(p, summary) or 0.0))
-            xs, ys, lo, hi = [], [], [], []
-            for p in members:
-                x = _memory_ratio(p, summary)
-                if x is None or x <= 0:
-                    continue
-                y = float(p["accuracy"])
-                xs.append(x)
-                ys.append(y)
-                lo.append(max(0.0, y - _num(p.get("accuracy_low"), y)))
-                hi.append(max(0.0, _num(p.get("accuracy_high"), y) - y))
-            if not xs:
-                continue
-            ax.errorbar(xs, ys, yerr=[lo, hi], label=family, color=_color(k), marker=_marker(k), ms=3.5, lw=0.9, elinewidth=0.6,
-                        zorder=3 + k * 0.01)
-
-        ax.set_xlabel(r"memory / $n d$ bits")
-        ax.set_ylabel("fraction of bits decoded correctly")
-        ax.set_title(_title("INDEX game", summary, ("n", "d")))
-        # The infeasible region (upper left) is empty by construction: put the legend there.
-        handles = ax.get_legend_handles_labels()[0]
-        if len(handles) > 7:  # too many for the empty corner: move below the axes
-            fig.legend(loc="outside lower center", ncol=3, frameon=False)
-        elif handles:
-            ax.legend(loc="upper left")
+    groups = _group(points, _family)
+    styles = _family_styles(groups)
+    aspect = 0.62
+    with paper(columns=2, aspect=aspect):
+        fig = new_figure(2, aspect)
+        left, right = fig.subplots(1, 2, width_ratios=[1.45, 1.0])
+        _budget_panel(left, summary, groups, styles)
+        _ratio_for_target_panel(right, summary, points, groups, styles)
+        handles, labels = left.get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside lower center", ncol=min(5, len(handles)), frameon=False)
     return fig
+
+
+def _budget_panel(ax, summary: Summary, groups: Mapping[str, list], styles: Mapping[str, tuple]) -> None:
+    """Left panel of :func:`budget_figure`: accuracy against memory ratio, frontier shaded."""
+    ax.set_xscale("log")
+    points = [p for members in groups.values() for p in members]
+    ratios = [r for r in (_memory_ratio(p, summary) for p in points) if r is not None and r > 0]
+    frontier_x, frontier_y = _fano_frontier(summary, points)
+    # Always show ratios 0.5 to 1, where the frontier bends and the n*d line (with its label) stands.
+    xlim = _log_limits(ratios + [0.5 * 1.6, 1.0], default=(1e-3, 1e2))
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ACCURACY_LIMITS)
+    if frontier_x:
+        fx, fy = _extend_frontier(frontier_x, frontier_y, xlim)
+        ax.fill_between(fx, fy, ACCURACY_LIMITS[1] + 1, color=INFEASIBLE_COLOR, lw=0,
+                        label="impossible (Fano)", zorder=0.5)
+        ax.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8, label="Fano frontier", zorder=1)
+    ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
+    # Just left of ratio 1 and below accuracy ~0.97 lies inside the infeasible region,
+    # where no honest point can be: the label never hides data.
+    ax.text(1.0, 0.72, r"$n{\cdot}d$ bits ", rotation=90, ha="right", va="center",
+            fontsize="x-small", color=REFERENCE_COLOR)
+    for k, (family, members) in enumerate(groups.items()):
+        members = sorted(members, key=lambda p: (_memory_ratio(p, summary) or 0.0))
+        xs, ys, lo, hi = [], [], [], []
+        for p in members:
+            x = _memory_ratio(p, summary)
+            if x is None or x <= 0:
+                continue
+            y = float(p["accuracy"])
+            xs.append(x)
+            ys.append(y)
+            lo.append(max(0.0, y - _num(p.get("accuracy_low"), y)))
+            hi.append(max(0.0, _num(p.get("accuracy_high"), y) - y))
+        if not xs:
+            continue
+        color, marker, line = styles[family]
+        ax.errorbar(xs, ys, yerr=[lo, hi], label=_family_label(members[0]), color=color, marker=marker,
+                    ls=line, ms=3.2, lw=0.9, elinewidth=0.6, zorder=3 + k * 0.01)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel(r"memory / $n d$ bits")
+    ax.set_ylabel("fraction of bits decoded correctly")
+    ax.set_title(_title("INDEX game", summary, ("n", "d")))
+
+
+def _ratio_for_target_panel(ax, summary: Summary, points, groups: Mapping[str, list],
+                            styles: Mapping[str, tuple]) -> None:
+    """Right panel of :func:`budget_figure`: memory ratio each family needs for 99% accuracy."""
+    from matplotlib.ticker import FuncFormatter
+
+    target = _num(summary.get("success_accuracy"), TARGET_ACCURACY)
+    rows = {str(r.get("family")): r for r in summary.get("families") or [] if r.get("family") is not None}
+    table = []
+    for family, members in groups.items():
+        row = rows.get(family) or {}
+        needed = _num(row.get("ratio_for_99")) if row else None
+        if not row:
+            reaching = [r for p in members if (r := _memory_ratio(p, summary)) is not None
+                        and float(p["accuracy"]) >= target]
+            needed = min(reaching, default=None)
+        best = _num(row.get("best_accuracy"), max(float(p["accuracy"]) for p in members))
+        table.append((family, _family_label(members[0]), needed, best))
+    table.sort(key=lambda t: (t[2] is None, t[2] if t[2] is not None else -t[3]))
+    reached = [t[2] for t in table if t[2] is not None and t[2] > 0]
+    fano_min = 1.0 - _binary_entropy(1.0 - target) if target > 0.5 else 0.0
+    low, high = _log_limits(reached + [fano_min], default=(0.5, 100.0))
+    low, high = min(low, fano_min / 1.6), high * 2.5  # room for the "never" labels on the right
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ys = np.arange(len(table))[::-1]
+    for y, (family, label, needed, best) in zip(ys, table):
+        color = styles[family][0]
+        if needed is not None and needed > 0:
+            ax.barh(y, needed - low, left=low, color=_tint(color, 0.45), edgecolor=color, lw=0.6, height=0.65)
+            ax.text(needed * 1.08, y, f"{needed:.3g}", va="center", ha="left", fontsize="x-small")
+        else:
+            ax.text(fano_min * 1.1, y, f"never (best {best:.1%})", va="center", ha="left", fontsize="x-small",
+                    color=FAILURE_COLOR)
+    ax.axvline(fano_min, color=REFERENCE_COLOR, ls="--", lw=0.8)
+    ax.text(fano_min, len(table) - 0.35, f" Fano {fano_min:.2f}", ha="left", va="bottom",
+            fontsize="x-small", color=REFERENCE_COLOR)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(_minor_log_label if high / low < 30 else (lambda v, _: "")))
+    ax.set_yticks(ys, [t[1] for t in table])
+    ax.set_ylim(-0.7, len(table) - 0.1 + 0.6)
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(r"memory / $n d$ bits")
+    ax.set_ylabel("method")
+    ax.set_title(rf"memory needed for $\geq${target:.0%} of bits")
+
+
+#: Base colour of each kind of compression in :func:`budget_figure` (families of one kind share
+#: it, told apart by marker and line style); unknown kinds take the palette in turn.
+KIND_COLORS = {
+    "reference": "#000000",
+    "quantization": "#0072B2",
+    "eviction": "#E69F00",
+    "low rank": "#009E73",
+    "lossless": "#CC79A7",
+    "designed": "#C00000",
+}
+#: Colours for kinds not in :data:`KIND_COLORS`, in order of appearance.
+EXTRA_KIND_COLORS = ("#56B4E9", "#8C564B", "#7F7F7F", "#BCBD22", "#17BECF")
+_LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
+
+
+def _family_styles(groups: Mapping[str, list]) -> dict[str, tuple]:
+    """``family -> (colour, marker, line style)``: colour by kind, marker and line style within it."""
+    styles, seen_in_kind, extra = {}, {}, {}
+    for k, (family, members) in enumerate(groups.items()):
+        kind = members[0].get("kind")
+        if kind in KIND_COLORS:
+            color = KIND_COLORS[kind]
+        else:
+            key = kind if kind is not None else family
+            color = extra.setdefault(key, EXTRA_KIND_COLORS[len(extra) % len(EXTRA_KIND_COLORS)])
+        index = seen_in_kind.get(kind if kind is not None else family, 0)
+        seen_in_kind[kind if kind is not None else family] = index + 1
+        styles[family] = (color, MARKERS[(k + index) % len(MARKERS)], _LINE_STYLES[index % len(_LINE_STYLES)])
+    return styles
+
+
+def _family_label(point: Mapping[str, Any]) -> str:
+    """Short display name of a point's family (``label`` key, else the family)."""
+    return str(point.get("label") or _family(point))
+
+
+def _binary_entropy(p: float) -> float:
+    """``H_2(p)`` in bits (0 at the ends)."""
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    return -p * math.log2(p) - (1.0 - p) * math.log2(1.0 - p)
 
 
 def _memory_ratio(point: Mapping[str, Any], summary: Summary) -> float | None:
@@ -115,11 +214,14 @@ def _memory_ratio(point: Mapping[str, Any], summary: Summary) -> float | None:
 
 
 def _fano_frontier(summary: Summary, points: Sequence[Mapping[str, Any]]) -> tuple[list, list]:
-    """Frontier curve from ``summary["frontier"]``, else from the points' Fano bounds."""
+    """Frontier curve from ``summary["frontier"]``, else HO Theorem 5's curve computed here."""
     frontier = summary.get("frontier") or {}
     pairs = list(zip(frontier.get("memory_ratio") or [], frontier.get("max_accuracy") or []))
     if not pairs:
-        pairs = [(_memory_ratio(p, summary), p.get("fano_max_accuracy")) for p in points]
+        from protocols.fano import frontier_curve
+
+        ratios = np.geomspace(1e-3, 1.0, 200)
+        pairs = list(zip(ratios.tolist(), np.asarray(frontier_curve(ratios)).tolist()))
     clean = sorted((float(x), float(y)) for x, y in pairs
                    if _num(x) is not None and _num(y) is not None and x > 0)
     return [x for x, _ in clean], [y for _, y in clean]

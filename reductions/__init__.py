@@ -6,6 +6,17 @@ RESULT_MODULES = (
     "thm5",
     "thm6",
     "thm8",
+    "tensor",
+    "alg1",
+    "thm17",
+    "cor16",
+    "appE",
+    "thm19",
+    "codes",
+    "cor9",
+    "covering",
+    "thm15",
+    "knn",
 )
 
 #: Modules that declare ``EXPERIMENTS`` (``barriers list`` and ``make figures`` use this order).
@@ -14,4 +25,14 @@ EXPERIMENT_MODULES = (
     "thm6",
     "thm8",
     "jl",
+    "tensor",
+    "alg1",
+    "thm17",
+    "cor16",
+    "appE",
+    "thm19",
+    "cor9",
+    "thm15",
+    "covering",
+    "knn",
 )

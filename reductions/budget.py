@@ -1,42 +1,68 @@
-"""Experiment ``budget``: every cache plays HO Theorem 6's INDEX game; accuracy vs memory.
+"""Experiment ``budget``: every cache of the zoo plays HO Theorem 6's INDEX game; accuracy vs memory.
 
 The x-axis is the memory ratio ``memory_bits / (n·d)`` (``8·len(to_bytes())`` over the bits
 Alice encoded), the y-axis the fraction of the ``n·d`` bits Bob decodes. Beside every point the
 Fano frontier (HO Theorem 5, :mod:`protocols.fano`) bounds what any algorithm could reach with
 that memory. A measured point above it would mean the harness leaked information to Bob.
+
+The players are the families of :data:`caches.zoo.ZOO` at several budgets each (``families``
+restricts them), or, with ``caches``, any importable class following the base-class contract
+(``barriers run budget --cache package.module:ClassName --cache-arg name=value``). Per family the
+summary reports the smallest memory ratio reaching 99% accuracy and the best accuracy within
+ratios 1, 2 and 4.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from caches.eviction import RandomEvictionCache, WindowCache
-from caches.exact import ExactCache
-from caches.params import check_choice, check_int
-from caches.quantized import QuantizedCache
-from caches.codec import FLOAT_DTYPES
+from caches.base import StreamingAttention
+from caches.params import ParameterError, check_choice, check_int
+from caches.spec import load_class
+from caches.zoo import declared_budget_bits, family_of, families, zoo_caches
+from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play
 from reductions.jl import CODEBOOKS
-from reductions.thm6 import ExactOutputReduction
-from protocols.experiment import Experiment
+from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction
 
 BUDGET_PRESETS = {
-    "quick": {"n": 1024, "d": 128, "trials": 2, "codebook": "normalized"},
-    "paper": {"n": 4096, "d": 128, "trials": 5, "codebook": "normalized"},
+    "quick": {"n": 1024, "d": 128, "trials": 2, "codebook": "normalized", "families": None, "caches": None},
+    "paper": {"n": 4096, "d": 128, "trials": 5, "codebook": "normalized", "families": None, "caches": None},
 }
 
+#: Memory ratios at which the summary reports each family's best accuracy.
+REPORT_RATIOS = (1.0, 2.0, 4.0)
 
-def default_caches(n: int) -> list:
-    """The foundation's players at several budgets each."""
-    fractions = (512, 128, 32, 8, 2)
-    kept = sorted({max(1, n // f) for f in fractions})
-    return [
-        *(ExactCache(dtype) for dtype in FLOAT_DTYPES),
-        *(QuantizedCache(bits=b) for b in range(1, 9)),
-        *(WindowCache(window=w, dtype="float16") for w in kept),
-        *(RandomEvictionCache(budget=b, dtype="float16") for b in kept),
-    ]
+
+def default_caches(n: int, d: int = 128) -> list:
+    """Every member of the zoo for ``n`` tokens of dimension ``d`` (kept for callers of the foundation)."""
+    return zoo_caches(n, d)
+
+
+def plugin_cache(spec) -> StreamingAttention:
+    """Build a cache from ``{"class": "package.module:ClassName", "params": {...}}``, with clear errors."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str) or not isinstance(spec.get("params", {}), dict):
+        raise ParameterError(f"caches: each entry must be {{'class': 'package.module:ClassName', 'params': {{...}}}}, got {spec!r}")
+    path, params = spec["class"], dict(spec.get("params") or {})
+    cls = load_class(path)
+    if not issubclass(cls, StreamingAttention):
+        raise ParameterError(f"{path} is not a StreamingAttention (subclass caches.base.StreamingAttention)")
+    if not dataclasses.is_dataclass(cls):
+        raise ParameterError(f"{path} must be a @dataclass whose fields are its public parameters")
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        allowed = ", ".join(names) or "none"
+        raise ParameterError(f"{cls.__name__} has no parameter {unknown[0]!r}; its parameters are: {allowed}")
+    try:
+        return cls(**params)
+    except ParameterError:
+        raise
+    except Exception as error:  # a constructor rejecting the arguments is a user mistake here
+        raise ParameterError(f"{cls.__name__}(**{params!r}) failed: {error}") from None
 
 
 def validate_budget(config: dict) -> dict:
@@ -45,18 +71,36 @@ def validate_budget(config: dict) -> dict:
     check_int("d", config["d"], 1)
     check_int("trials", config["trials"], 1)
     check_choice("codebook", config["codebook"], CODEBOOKS)
+    if config.get("families") is not None:
+        if not isinstance(config["families"], list) or not config["families"]:
+            raise ParameterError(f"families must be a non-empty list of family names, got {config['families']!r}")
+        families(config["families"])
+    if config.get("caches") is not None:
+        if not isinstance(config["caches"], list) or not config["caches"]:
+            raise ParameterError(f"caches must be a non-empty list of cache specs, got {config['caches']!r}")
     return config
 
 
+def players(config: dict) -> list:
+    """The caches a configuration plays: its plug-in ``caches`` if given, else the zoo's members."""
+    if config.get("caches") is not None:
+        return [plugin_cache(spec) for spec in config["caches"]]
+    return zoo_caches(config["n"], config["d"], config.get("families"))
+
+
 def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict:
-    """Play every cache (default: :func:`default_caches`) on the same ``trials`` instances."""
-    config = validate_budget(config)
+    """Play every cache (default: :func:`players`) on the same ``trials`` instances."""
+    config = validate_budget({**BUDGET_PRESETS["quick"], **config})
     n, d = config["n"], config["d"]
     reduction = ExactOutputReduction(n, d, codebook=config["codebook"])
-    players = default_caches(n) if caches is None else list(caches)
+    playing = players(config) if caches is None else list(caches)
     points, trials = [], []
-    for cache in players:
+    for cache in playing:
         point, outcomes = play(reduction, cache, trials=config["trials"], seed=seed, bob=bob)
+        family = family_of(cache)
+        point.update(kind=family.kind if family else "plug-in", source=family.source if family else None,
+                     label=family.display if family else point["family"],
+                     budget_bits=declared_budget_bits(cache, n, d))
         points.append(point)
         trials.extend(
             {"cache": point["cache"], "family": point["family"], "trial": o.trial, "public_seed": o.public_seed,
@@ -73,16 +117,42 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
         "d": d,
         "codebook": config["codebook"],
         "bits_encoded": n * d,
+        "success_accuracy": SUCCESS_ACCURACY,
+        "report_ratios": list(REPORT_RATIOS),
         "points": points,
+        "families": family_table(points),
         "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
     }
     return {"summary": summary, "trials": trials}
 
 
+def family_table(points: list[dict]) -> list[dict]:
+    """Per family (in order of appearance): the smallest memory ratio with accuracy >= 99% (None if
+    no member gets there) and the best accuracy at memory ratio <= 1, 2, 4 (None if no member fits)."""
+    table: dict[str, dict] = {}
+    for p in points:
+        row = table.setdefault(p["family"], {"family": p["family"], "label": p.get("label", p["family"]),
+                                             "kind": p.get("kind"), "source": p.get("source"),
+                                             "members": 0, "ratio_for_99": None, "best_accuracy": 0.0,
+                                             "accuracy_within_ratio": {f"{r:g}": None for r in REPORT_RATIOS}})
+        row["members"] += 1
+        row["best_accuracy"] = max(row["best_accuracy"], p["accuracy"])
+        if p["accuracy"] >= SUCCESS_ACCURACY:
+            current = row["ratio_for_99"]
+            row["ratio_for_99"] = p["memory_ratio"] if current is None else min(current, p["memory_ratio"])
+        for r in REPORT_RATIOS:
+            key = f"{r:g}"
+            if p["memory_ratio"] <= r:
+                best = row["accuracy_within_ratio"][key]
+                row["accuracy_within_ratio"][key] = p["accuracy"] if best is None else max(best, p["accuracy"])
+    return list(table.values())
+
+
 EXPERIMENTS = [
     Experiment(
         "budget", "HO Theorems 5-6", "budget",
-        "INDEX-game accuracy vs memory for every cache, with the Fano frontier",
-        BUDGET_PRESETS, run_budget, lambda config: len(default_caches(config["n"])), "plots.figures:budget_figure",
+        "INDEX-game accuracy vs memory for the whole cache zoo, with the Fano frontier",
+        BUDGET_PRESETS, run_budget, lambda config: len(players(validate_budget(config))),
+        "plots.figures:budget_figure",
     ),
 ]

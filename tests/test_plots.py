@@ -164,7 +164,7 @@ SUMMARIES = {
     "threshold": threshold_summary,
     "jl": jl_summary,
 }
-EXPECTED_AXES = {"budget": 1, "phase": 2, "threshold": 1, "jl": 1}
+EXPECTED_AXES = {"budget": 2, "phase": 2, "threshold": 1, "jl": 1}
 
 
 # ---------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def test_figures_tolerate_missing_optional_keys_and_none():
     budget["points"][0]["accuracy_low"] = None
     for p in budget["points"]:
         p.pop("family")
-    assert len(figure_for("budget")(budget).axes) == 1
+    assert len(figure_for("budget")(budget).axes) == 2
 
     phase = phase_summary()
     del phase["lemma3"], phase["empirical_boundary"]

@@ -1,0 +1,351 @@
+"""kNN attention (Haris, *kNN Attention Demystified*; THEORY §7): adaptivity buys time, not space.
+
+Read beside the paper:
+
+1. **Estimator** (:func:`caches.knn.knn_attention`). ``o = E_{l~D_q}[v_l]``; a maximum-inner-product
+   index gives the top-``k`` keys, lazy Gumbel sampling (HO Algorithm 2) gives exact samples of
+   ``D_q`` at ``O(k + n/k)`` score reads each, and ``ε^{-2} log(1/δ)`` samples combined by median
+   of means give an additive-``ε`` estimate (in units of the value scale). The top-``k``
+   renormalised variant is cheaper and biased: it drops the tail mass.
+2. **Forward pass** (:func:`caches.knn.knn_forward`). Causal, ``k_i = sqrt(i)``: about
+   ``Σ_i (k_i + samples·i/k_i) = O(n^1.5)`` score reads against ``n(n+1)/2`` for exact attention.
+3. **Gradients** (:func:`caches.knn.attention_gradients`, ``estimate_dV``, ``estimate_dQ``):
+   exact ``dQ, dK, dV`` as the reference; ``dV = P^T dO`` by the two-step Markov chain, ``dQ`` by
+   the covariance identity; both unbiased, error ``∝ 1/sqrt(samples)``. Budgets are matched: ``dQ``
+   takes ``s`` draws per row, ``dV`` ``n·s`` draws per column (a column of ``dV`` has ``n`` entries).
+4. **Space** (:class:`caches.knn.KNNAttentionCache`). The sampler stores every key and value plus
+   the index; in HO Theorem 6's INDEX game it decodes like the exact cache and its memory sits
+   above ``n d`` bits: adaptivity escapes Theorem 19's time bound, not Theorem 6's space bound.
+
+Experiment ``knn`` (``make knn``). Cost is counted in score reads (inner products evaluated); the
+exact top-``k`` is an oracle charged ``k`` reads, the kNN paper's cost model (the honest
+:class:`caches.knn.NormOrderedIndex` probes every key on isotropic random keys; that number is
+reported too).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from caches.attention import attention_batch
+from caches.exact import ExactCache
+from caches.knn import (
+    KNNAttentionCache,
+    NormOrderedIndex,
+    attention_gradients,
+    estimate_dQ,
+    estimate_dV,
+    knn_attention,
+    knn_forward,
+    sqrt_k,
+)
+from caches.params import ParameterError, check_int
+from protocols.experiment import Experiment
+from protocols.fano import frontier_curve
+from protocols.game import play
+from reductions.appE import fit_slope
+from reductions.certify import claim, proved
+from reductions.thm6 import ExactOutputReduction
+
+INPUTS = ("random", "heavy")
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+def make_inputs(kind: str, n: int, d: int, m: int, rng: np.random.Generator):
+    """Queries ``(m, d)``, keys and values ``(n, d)``.
+
+    ``random``: Gaussian entries with ``sd = 1.5 d^{-1/4}`` for queries and keys (scores have
+    sd ≈ 2.25), Gaussian values. ``heavy``: keys with Student-t (3 dof) entries at the same scale
+    and values with Student-t (2 dof) entries: a few keys dominate and values have infinite variance.
+    """
+    scale = 1.5 / d**0.25
+    Q = scale * rng.standard_normal((m, d))
+    if kind == "random":
+        return Q, scale * rng.standard_normal((n, d)), rng.standard_normal((n, d))
+    if kind == "heavy":
+        return Q, scale * rng.standard_t(3.0, (n, d)), rng.standard_t(2.0, (n, d))
+    raise ParameterError(f"inputs must be one of {', '.join(INPUTS)}, got {kind!r}")
+
+
+def value_scale(V: np.ndarray) -> float:
+    """``sqrt(mean_l |v_l|^2)``: errors are reported in units of a typical value norm."""
+    return float(np.sqrt(np.mean(np.sum(np.asarray(V) ** 2, axis=1))))
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+
+def _symbolic_attention(n: int, d: int):
+    q = sp.Matrix(sp.symbols(f"q0:{d}", real=True))
+    K = sp.Matrix(n, d, sp.symbols(f"k0:{n * d}", real=True))
+    V = sp.Matrix(n, d, sp.symbols(f"v0:{n * d}", real=True))
+    g = sp.Matrix(sp.symbols(f"g0:{d}", real=True))  # dO for this row
+    weights = [sp.exp((K[l, :] * q)[0]) for l in range(n)]
+    Z = sum(weights)
+    P = [w / Z for w in weights]
+    loss = sum(P[l] * (V[l, :] * g)[0] for l in range(n))
+    return q, K, V, g, P, loss
+
+
+@claim(
+    name="dQ covariance identity",
+    source="kNN §5, THEORY §7",
+    statement="for o = Σ_l P_l v_l with P = softmax(K q): ∂<dO, o>/∂q = E_P[(dO·v_l) k_l] - E_P[dO·v_l] E_P[k_l]",
+    relied_on=True,
+)
+def _check_dq():
+    n, d = 3, 2
+    q, K, V, g, P, loss = _symbolic_attention(n, d)
+    a = [(V[l, :] * g)[0] for l in range(n)]
+    for j in range(d):
+        covariance = sum(P[l] * a[l] * K[l, j] for l in range(n)) - sum(P[l] * a[l] for l in range(n)) * sum(
+            P[l] * K[l, j] for l in range(n))
+        if sp.simplify(sp.diff(loss, q[j]) - covariance) != 0:
+            raise AssertionError(f"coordinate {j}")
+    return proved(f"sympy differentiates <dO, softmax(Kq)^T V> with symbolic q, K, V, dO at n={n}, d={d} and "
+                  "matches the covariance form coordinate by coordinate (the algebra is the same for any n, d: "
+                  "∂P_l/∂q = P_l (k_l - Σ_m P_m k_m))")
+
+
+@claim(
+    name="dK formula",
+    source="THEORY §7",
+    statement="∂<dO_i, o_i>/∂k_l = P_il (dO_i·v_l - D_i) q_i with D_i = Σ_m P_im dO_i·v_m (summed over rows i)",
+    relied_on=True,
+)
+def _check_dk():
+    n, d = 3, 2
+    q, K, V, g, P, loss = _symbolic_attention(n, d)
+    a = [(V[l, :] * g)[0] for l in range(n)]
+    D = sum(P[m] * a[m] for m in range(n))
+    for l in range(n):
+        for j in range(d):
+            if sp.simplify(sp.diff(loss, K[l, j]) - P[l] * (a[l] - D) * q[j]) != 0:
+                raise AssertionError(f"key {l}, coordinate {j}")
+    return proved(f"sympy at n={n}, d={d} with symbolic entries, one query row; rows add up linearly")
+
+
+@claim(
+    name="dV Markov chain is unbiased",
+    source="kNN §5, THEORY §7",
+    statement="drawing i with probability |dO_ij|/S_j, then l ~ P_i, and adding sign(dO_ij) S_j to entry l "
+    "has expectation (P^T dO)_lj",
+    relied_on=True,
+)
+def _check_dv_chain():
+    n = 3
+    a = sp.symbols("a0:3", real=True)  # dO_{:, j}
+    p = sp.symbols("p0:3", positive=True)  # P_{i, l} for a fixed l
+    S = sum(sp.Abs(x) for x in a)
+    expectation = sum(sp.Abs(a[i]) / S * sp.sign(a[i]) * S * p[i] for i in range(n))
+    if sp.simplify(expectation - sum(a[i] * p[i] for i in range(n))) != 0:
+        raise AssertionError(f"expectation {expectation}")
+    return proved("Σ_i (|a_i|/S)·sign(a_i)·S·P_il = Σ_i a_i P_il since |a|·sign(a) = a (sympy, 3 rows shown; "
+                  "the sum is term by term)")
+
+
+@claim(
+    name="sample covariance is unbiased",
+    source="kNN §5 (dQ estimator)",
+    statement="for m >= 2 i.i.d. pairs, E[(1/(m-1)) Σ_s (a_s - ā)(b_s - b̄)] = E[ab] - E[a]E[b]",
+    relied_on=True,
+)
+def _check_sample_covariance():
+    m = sp.Symbol("m", positive=True, integer=True)
+    mu_ab, mu_a, mu_b = sp.symbols("mu_ab mu_a mu_b", real=True)
+    # Σ_s (a_s - ā)(b_s - b̄) = Σ_s a_s b_s - (1/m) Σ_s Σ_t a_s b_t; E[a_s b_t] = mu_ab if s = t else mu_a mu_b
+    expectation = m * mu_ab - (m * mu_ab + m * (m - 1) * mu_a * mu_b) / m
+    if sp.simplify(expectation / (m - 1) - (mu_ab - mu_a * mu_b)) != 0:
+        raise AssertionError(f"E = {expectation}")
+    return proved("E[Σ a_s b_s - (1/m) Σ_{s,t} a_s b_t] = (m-1)(E[ab] - E[a]E[b]) (sympy)")
+
+
+@claim(
+    name="causal kNN forward pass reads O(n^1.5)",
+    source="kNN §3",
+    statement="with k_i = sqrt(i) and expected tail ≤ i/k_i per sample, Σ_{i<=n} (k_i + c·i/k_i) <= (2/3)(1+c)(n+1)^{3/2}",
+    relied_on=True,
+)
+def _check_forward_cost():
+    x, n, c = sp.symbols("x n c", positive=True)
+    integral = sp.integrate((1 + c) * sp.sqrt(x), (x, 0, n + 1))
+    if sp.simplify(integral - sp.Rational(2, 3) * (1 + c) * (n + 1) ** sp.Rational(3, 2)) != 0:
+        raise AssertionError(f"integral {integral}")
+    return proved("k_i + c·i/k_i = (1+c) sqrt(i) is increasing, so the sum is at most ∫_0^{n+1} (1+c) sqrt(x) dx "
+                  f"= {integral} (sympy); exact attention reads n(n+1)/2")
+
+
+# --- experiment ------------------------------------------------------------------------------------
+
+KNN_PRESETS = {
+    "quick": {"n": 2048, "d": 16, "queries": 64, "inputs": list(INPUTS), "samples_values": [1, 4, 16, 64, 256],
+              "k_values": [1, 8, 46, 256, 1024], "groups": 5,
+              "forward_n_values": [256, 512, 1024, 2048, 4096], "forward_samples": 8,
+              "grad_n": 128, "grad_d": 8, "grad_samples": [4, 16, 64], "grad_repeats": 10,
+              "game_n": 256, "game_d": 128, "game_trials": 1},
+    "paper": {"n": 8192, "d": 32, "queries": 256, "inputs": list(INPUTS), "samples_values": [1, 4, 16, 64, 256, 1024],
+              "k_values": [1, 8, 32, 91, 512, 2048, 8192], "groups": 5,
+              "forward_n_values": [256, 512, 1024, 2048, 4096, 8192, 16384], "forward_samples": 8,
+              "grad_n": 1024, "grad_d": 16, "grad_samples": [4, 16, 64, 256, 1024], "grad_repeats": 40,
+              "game_n": 1024, "game_d": 128, "game_trials": 2},
+}
+
+
+def validate_knn(config: dict) -> dict:
+    n = check_int("n", config["n"], 4)
+    check_int("d", config["d"], 1)
+    check_int("queries", config["queries"], 1)
+    for kind in config["inputs"]:
+        if kind not in INPUTS:
+            raise ParameterError(f"inputs[] must be one of {', '.join(INPUTS)}, got {kind!r}")
+    for s in config["samples_values"]:
+        check_int("samples_values[]", s, 1)
+    for k in config["k_values"]:
+        check_int("k_values[]", k, 1, n)
+    check_int("groups", config["groups"], 1)
+    for v in config["forward_n_values"]:
+        check_int("forward_n_values[]", v, 4)
+    check_int("forward_samples", config["forward_samples"], 1)
+    check_int("grad_n", config["grad_n"], 4)
+    check_int("grad_d", config["grad_d"], 1)
+    for s in config["grad_samples"]:
+        check_int("grad_samples[]", s, 2)
+    check_int("grad_repeats", config["grad_repeats"], 2)
+    check_int("game_n", config["game_n"], 2)
+    check_int("game_d", config["game_d"], 1)
+    check_int("game_trials", config["game_trials"], 1)
+    return config
+
+
+def run_knn(config: dict, seed: int, bob, progress=None) -> dict:
+    """kNN attention: estimator error vs samples and k, forward-pass reads vs n, gradients, INDEX game."""
+    config = validate_knn(config)
+    n, d, m = config["n"], config["d"], config["queries"]
+    trials = []
+
+    estimator = []
+    for kind_index, kind in enumerate(config["inputs"]):
+        Q, K, V = make_inputs(kind, n, d, m, np.random.default_rng([seed, 0, kind_index]))
+        exact = attention_batch(Q, K, V)
+        unit = value_scale(V)
+        k_root = sqrt_k(n)
+        probes = NormOrderedIndex(K).query(Q, k_root)[2]
+        for samples in config["samples_values"]:
+            for groups in sorted({1, config["groups"]}):
+                if samples < groups:
+                    continue
+                rng = np.random.default_rng([seed, 1, kind_index, samples, groups])
+                est = knn_attention(Q, K, V, k=k_root, samples=samples // groups, groups=groups, rng=rng)
+                err = np.linalg.norm(est.output - exact, axis=1) / unit
+                estimator.append({"inputs": kind, "method": "sample" if groups == 1 else f"median of {groups} means",
+                                  "k": k_root, "samples": samples // groups * groups, "error_mean": float(err.mean()),
+                                  "error_p90": float(np.quantile(err, 0.9)), "reads_mean": float(est.reads.mean()),
+                                  "norm_index_probes": float(probes.mean())})
+        for k in config["k_values"]:
+            top = knn_attention(Q, K, V, k=k, samples=1, rng=np.random.default_rng(0), method="topk")
+            err = np.linalg.norm(top.output - exact, axis=1) / unit
+            estimator.append({"inputs": kind, "method": "topk", "k": k, "samples": 0, "error_mean": float(err.mean()),
+                              "error_p90": float(np.quantile(err, 0.9)), "reads_mean": float(k)})
+            rng = np.random.default_rng([seed, 2, kind_index, k])
+            est = knn_attention(Q, K, V, k=k, samples=16, rng=rng)
+            err = np.linalg.norm(est.output - exact, axis=1) / unit
+            estimator.append({"inputs": kind, "method": "sample@k", "k": k, "samples": 16,
+                              "error_mean": float(err.mean()), "error_p90": float(np.quantile(err, 0.9)),
+                              "reads_mean": float(est.reads.mean())})
+        if progress:
+            progress(1)
+    trials.extend({"part": "estimator", **row} for row in estimator)
+
+    forward = []
+    for f_n in config["forward_n_values"]:
+        Q, K, V = make_inputs("random", f_n, d, f_n, np.random.default_rng([seed, 3, f_n]))
+        rng = np.random.default_rng([seed, 4, f_n])
+        est = knn_forward(Q, K, V, samples=config["forward_samples"], rng=rng)
+        exact = _causal_attention(Q, K, V)
+        err = np.linalg.norm(est.output - exact, axis=1) / value_scale(V)
+        row = {"n": f_n, "knn_reads": int(est.reads.sum()), "exact_reads": f_n * (f_n + 1) // 2,
+               "error_mean": float(err.mean()), "samples": config["forward_samples"]}
+        forward.append(row)
+        trials.append({"part": "forward", **row})
+        if progress:
+            progress(1)
+
+    gradients = []
+    g_n, g_d = config["grad_n"], config["grad_d"]
+    Q, K, V = make_inputs("random", g_n, g_d, g_n, np.random.default_rng([seed, 5]))
+    dO = np.random.default_rng([seed, 6]).standard_normal((g_n, g_d))
+    dQ, dK, dV = attention_gradients(Q, K, V, dO)
+    for samples in config["grad_samples"]:
+        # equal budgets: dQ draws `samples` per row (n rows), dV draws n·samples per column
+        for name, estimate, reference, draws in (("dV", estimate_dV, dV, g_n * samples),
+                                                 ("dQ", estimate_dQ, dQ, samples)):
+            runs = [estimate(Q, K, V, dO, samples=draws, rng=np.random.default_rng([seed, 7, samples, r, name == "dQ"]))
+                    for r in range(config["grad_repeats"])]
+            scale = np.linalg.norm(reference)
+            errors = [np.linalg.norm(x - reference) / scale for x in runs]
+            row = {"gradient": name, "samples": samples, "draws": draws, "error_mean": float(np.mean(errors)),
+                   "bias_of_mean": float(np.linalg.norm(np.mean(runs, axis=0) - reference) / scale),
+                   "repeats": config["grad_repeats"]}
+            gradients.append(row)
+            trials.append({"part": "gradient", **row})
+        if progress:
+            progress(1)
+
+    points = []
+    reduction = ExactOutputReduction(config["game_n"], config["game_d"])
+    keys = reduction.keys
+    game_probes = NormOrderedIndex(keys).query(reduction.scale * keys, sqrt_k(config["game_n"]))[2]
+    for cache in (KNNAttentionCache(samples=16, method="sample", seed=seed), KNNAttentionCache(method="topk"),
+                  ExactCache("float32")):
+        point, outcomes = play(reduction, cache, trials=config["game_trials"], seed=seed, bob=bob)
+        points.append({**point, "n": config["game_n"], "d": config["game_d"]})
+        trials.extend({"part": "index_game", "cache": point["cache"], "trial": o.trial, "memory_bits": o.memory_bits,
+                       "accuracy": o.correct / o.bits_encoded} for o in outcomes)
+        if progress:
+            progress(1)
+
+    slopes = {
+        "knn_forward": fit_slope([r["n"] for r in forward], [r["knn_reads"] for r in forward]),
+        "knn_forward_last_pair": fit_slope([r["n"] for r in forward[-2:]], [r["knn_reads"] for r in forward[-2:]]),
+        "exact_forward": fit_slope([r["n"] for r in forward], [r["exact_reads"] for r in forward]),
+    }
+    for kind in config["inputs"]:
+        rows = [r for r in estimator if r["inputs"] == kind and r["method"] == "sample"]
+        slopes[f"error_vs_samples_{kind}"] = fit_slope([r["samples"] for r in rows], [r["error_mean"] for r in rows])
+    for name in ("dV", "dQ"):
+        rows = [r for r in gradients if r["gradient"] == name]
+        slopes[f"{name}_error_vs_samples"] = fit_slope([r["samples"] for r in rows], [r["error_mean"] for r in rows])
+    ratios = np.geomspace(1e-3, 1.0, 100)
+    summary = {
+        "experiment": "knn", "n": n, "d": d, "queries": m, "points": points, "estimator": estimator,
+        "forward": forward, "gradients": gradients, "slopes": slopes,
+        "game": {"n": config["game_n"], "d": config["game_d"], "index_probes_mean": float(game_probes.mean())},
+        "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
+    }
+    return {"summary": summary, "trials": trials}
+
+
+def _causal_attention(Q, K, V, chunk: int = 512) -> np.ndarray:
+    """Exact causal attention (token ``i`` over tokens ``0..i``), in row chunks."""
+    out = np.empty_like(V)
+    for start in range(0, Q.shape[0], chunk):
+        rows = np.arange(start, min(Q.shape[0], start + chunk))
+        scores = Q[rows] @ K[: rows[-1] + 1].T
+        scores[np.arange(rows[-1] + 1)[None, :] > rows[:, None]] = -np.inf
+        scores -= scores.max(axis=1, keepdims=True)
+        weights = np.exp(scores)
+        out[rows] = (weights @ V[: rows[-1] + 1]) / weights.sum(axis=1, keepdims=True)
+    return out
+
+
+EXPERIMENTS = [
+    Experiment(
+        "knn", "kNN attention; HO Theorems 6, 19", "knn",
+        "kNN attention: error vs samples and k, causal reads ~ n^1.5, gradient estimators, INDEX game",
+        KNN_PRESETS, run_knn,
+        lambda c: len(c["inputs"]) + len(c["forward_n_values"]) + len(c["grad_samples"]) + 3,
+        "plots.time:knn_figure",
+    ),
+]

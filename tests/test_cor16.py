@@ -1,0 +1,49 @@
+"""HO Corollary 16: Theorem 6's hard instances are 0.99-sparse, yet decoding them still needs ~n·d bits."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocols.game import trial_input
+from reductions.certify import REGISTRY, run_claim
+from reductions.cor16 import PROMISE, guaranteed_offspike, promise_guaranteed, run_cor16, sparsity
+from reductions.thm6 import ExactOutputReduction, paper_C
+
+
+@pytest.mark.parametrize("n, d", [(64, 128), (128, 128), (256, 128), (512, 256)])
+def test_sparsity_at_the_papers_C_matches_the_guarantee(n, d):
+    reduction, _ = trial_input(ExactOutputReduction(n, d, C=1.0), seed=3, trial=0)
+    assert reduction.eps < 0.5
+    C = paper_C(n, reduction.eps)
+    measured = sparsity(reduction, C, tau=1e-3)
+    assert measured["offspike_max"] <= guaranteed_offspike(C, reduction.eps) <= n**-2 * (1 + 1e-9)
+    assert measured["spike_mass_min"] >= n / (n + 1)
+    guaranteed = promise_guaranteed(n, reduction.eps, 1e-3)
+    assert guaranteed == (n >= 99)
+    if guaranteed:  # the promise holds where the theorem says it does
+        assert measured["near_zero_fraction_min"] >= PROMISE
+    else:  # n + 1 entries are too few for a 0.99 fraction even with a perfect spike
+        assert measured["near_zero_fraction_min"] == pytest.approx(n / (n + 1))
+    # The literal promise on QK^T: Alice's queries are 0, so all her scores are exactly 0.
+    assert measured["score_zero_fraction"] >= n * (n + 1) / 2 / measured["score_entries"]
+
+
+def test_decoding_the_sparse_instances_still_needs_nd_bits(isolated_bob):
+    from plots.window import cor16_figure
+
+    config = {"log2_n_values": [7, 8], "d_values": [128], "tau": 1e-3, "codebook": "normalized", "trials": 1}
+    summary = run_cor16(config, seed=0, bob=isolated_bob)["summary"]
+    assert all(cell["promise_holds"] for cell in summary["cells"])
+    for point in summary["points"]:
+        assert point["accuracy_low"] <= point["fano_max_accuracy"] + 1e-12, point["cache"]
+        if point["memory_ratio"] < 1.0:
+            assert point["accuracy"] < 0.6  # half of n·d bits: near chance on a 0.99-sparse instance
+        if point["family"] == "ExactCache":
+            assert point["accuracy"] == 1.0
+    assert len(cor16_figure(summary).axes) == 2
+    assert len(cor16_figure({"experiment": "cor16"}).axes) == 2
+
+
+def test_certificate():
+    result = run_claim(REGISTRY.get("Corollary 16 sparsity at the paper's C"))
+    assert result.verdict.status.holds, result.verdict.detail

@@ -1,0 +1,108 @@
+"""HO Lemmas 13-14 (covering numbers, clusterability) and the certificates of the low-dimensional results."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from caches.params import ParameterError
+from reductions.certify import REGISTRY, Status, run_claim
+from reductions.covering import (
+    LEMMA14_PRINTED_DELTA,
+    ball_sample,
+    cluster_diameters,
+    corrected_clusters,
+    greedy_net,
+    lemma13_bound,
+    packing_bound,
+    run_covering,
+    volume_lower_bound,
+)
+
+
+@pytest.mark.parametrize("d, delta", [(1, 0.25), (2, 0.5), (3, 0.5), (4, 1.0)])
+def test_greedy_nets_respect_lemma13(d, delta):
+    points = ball_sample(4000, d, [1, d])
+    centres, labels = greedy_net(points, delta)
+    assert np.linalg.norm(points - centres[labels], axis=1).max() <= delta + 1e-12  # covers the sample
+    gaps = np.linalg.norm(centres[:, None] - centres[None], axis=2) + 9 * np.eye(len(centres))
+    assert gaps.min() > delta  # separated, hence bounded by volume
+    assert len(centres) <= packing_bound(d, delta) <= lemma13_bound(d, delta)
+
+
+def test_dense_nets_exceed_the_volume_lower_bound():
+    """A δ-cover of the whole ball needs (1/δ)^d balls; a dense sample's net gets there."""
+    for d, delta in ((2, 0.25), (3, 0.5)):
+        centres, _ = greedy_net(ball_sample(20000, d, [2, d]), delta)
+        assert len(centres) >= volume_lower_bound(d, delta)
+
+
+def test_lemma14_printed_radius_breaks_the_diameter_and_corrected_radius_keeps_it():
+    for d in (2, 3):
+        points = ball_sample(3000, d, [3, d])
+        _, labels = greedy_net(points, LEMMA14_PRINTED_DELTA)
+        assert cluster_diameters(points, labels).max() > LEMMA14_PRINTED_DELTA  # [sic] in HO Lemma 14
+        centres, labels = greedy_net(points, LEMMA14_PRINTED_DELTA / 2)
+        assert cluster_diameters(points, labels).max() <= LEMMA14_PRINTED_DELTA
+        assert len(centres) <= corrected_clusters(d, LEMMA14_PRINTED_DELTA)
+    assert corrected_clusters(2, LEMMA14_PRINTED_DELTA) == math.ceil((18 / math.e) ** 2)
+
+
+def test_cluster_diameters():
+    points = np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 0.0]])
+    np.testing.assert_allclose(cluster_diameters(points, np.array([0, 0, 1])), [5.0, 0.0])
+
+
+EXPECTED = {
+    "Welch bound": Status.PROVED,
+    "Corollary 9 n' from Lemma 3": Status.PROVED,
+    "bounded query norm caps the reduction": Status.PROVED,
+    "Lemma 13 covering bound (volume argument)": Status.PROVED,
+    "Lemma 13 on dense samples": Status.VERIFIED_GRID,
+    "Lemma 14 as printed: Lemma 13 at δ = e/3 gives e^d clusters": Status.REFUTED,
+    "Lemma 14 as printed: covering balls are clusters of diameter δ": Status.REFUTED,
+    "Lemma 14 as printed: the statement in d <= 2": Status.PROVED,
+    "Lemma 14 corrected": Status.PROVED,
+    "Theorem 15 space expression (as printed)": Status.PROVED,
+    "Theorem 15 with the corrected Lemma 14": Status.PROVED,
+    "Theorem 15 matches Corollary 9 at r = O(log log n)": Status.REFUTED,
+    "SubGen estimators are unbiased": Status.PROVED,
+}
+
+
+def test_low_dimensional_certificates_have_their_statuses():
+    import reductions.codes, reductions.cor9, reductions.covering, reductions.thm15  # noqa: F401, E401
+
+    claims = {c.name: c for c in REGISTRY.claims()}
+    for name, status in EXPECTED.items():
+        result = run_claim(claims[name])
+        assert result.verdict.status is status, (name, result.verdict.detail)
+        if status is Status.REFUTED:
+            assert not claims[name].relied_on  # printed [sic] claims are reported, never relied on
+
+
+def test_covering_experiment_and_figures():
+    from plots.lowdim import covering_figure, thm15_figure
+
+    config = {"d_values": [1, 2, 3], "deltas": [0.5, 1.0], "sample_sizes": [500, 2000], "seeds": 1}
+    summary = run_covering(config, seed=0)["summary"]
+    for p in summary["points"]:
+        assert 1 <= p["net_size"] <= p["packing"]
+        assert p["net_size_by_sample"][0] <= p["net_size_by_sample"][1]  # a net only grows
+    for row in summary["lemma14"]:
+        assert row["corrected_max_diameter"] <= row["diameter"] < row["printed_max_diameter"] or row["d"] == 1
+    fig = covering_figure(summary)
+    assert len(fig.axes) == 2 and all(ax.get_title() and ax.get_ylabel() for ax in fig.axes)
+    assert len(covering_figure({"points": [{"d": None}], "lemma14": None}).axes) == 2
+    assert len(thm15_figure({"memory_vs_n": None, "bound": [{"q99_over_eps": None}]}).axes) == 4
+    with pytest.raises(ParameterError, match="deltas"):
+        run_covering({**config, "deltas": [0.0]}, seed=0)
+
+
+def test_low_dimensional_results_are_registered():
+    import reductions
+
+    assert {"codes", "cor9", "covering", "thm15"} <= set(reductions.RESULT_MODULES)
+    assert {"cor9", "thm15", "covering"} <= set(reductions.EXPERIMENT_MODULES)
