@@ -168,7 +168,6 @@ def _check_lemma13_samples() -> Verdict:
     relied_on=False,
 )
 def _check_lemma14_count() -> Verdict:
-    d = sp.symbols("d", positive=True)
     base = sp.nsimplify(3 / (sp.E / 3))
     excess = sp.simplify(base - sp.E)
     if not (sp.simplify(base - 9 / sp.E) == 0 and excess.is_positive):

@@ -61,7 +61,7 @@ from protocols.game import BobRequest, alice_message, play, trial_input
 from protocols.reduction import Reduction
 from reductions.certify import claim, failed, proved, verified_on_grid
 from reductions.jl import CODEBOOKS
-from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction, public_codebook, threshold_C
+from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction, SpikeQueryReduction, public_codebook, threshold_C
 
 # --- 3./4. two-case bounds and the threshold on C ------------------------------------------
 
@@ -129,7 +129,7 @@ def tensor_hiding_limit_C(n: int, eta: float) -> float | None:  # noqa: N802
 
 
 @dataclass(frozen=True)
-class TensorIndexReduction(Reduction):
+class TensorIndexReduction(SpikeQueryReduction):
     """INDEX on ``n x d`` bits through tensor attention (THEORY §8's stream; TA's Ω(nd)).
 
     Alice: ``(0, f(e_a), 1^d, x_{a,:}, 1^d)`` for ``a = 1..n``. Bob, for row ``i``:
@@ -144,55 +144,32 @@ class TensorIndexReduction(Reduction):
     codebook: str = "normalized"
     public_seed: int = 0
 
+    stream_width = 5
+    result = "the tensor reduction"
+
     def __post_init__(self) -> None:
         check_int("n", self.n, 2)
         check_int("d", self.d, 1)
-        if self.C is not None:
-            check_real("C", self.C, 0.0, low_open=True)
-        check_real("eta", self.eta, 0.0, 1.0, high_open=True)
-        check_choice("codebook", self.codebook, CODEBOOKS)
+        self._check_common()
 
     @property
     def shape(self) -> tuple[int, int]:
         return (self.n, self.d)
 
     @property
-    def keys(self) -> np.ndarray:
-        return public_codebook(self.codebook, self.n, self.d, self.public_seed)[0]
+    def key_count(self) -> int:
+        return self.n
 
-    @property
-    def eps(self) -> float:
-        """Measured ε of the public codebook (as in :class:`reductions.thm6.ExactOutputReduction`)."""
-        return public_codebook(self.codebook, self.n, self.d, self.public_seed)[1]
-
-    @property
-    def scale(self) -> float:
-        """The query scale C actually used."""
-        if self.C is not None:
-            return float(self.C)
-        if not self.eps < 0.5:
-            raise ParameterError(
-                f"the {self.codebook} codebook at n={self.n}, d={self.d} has measured eps={self.eps:.3f}; "
-                "eps must be in (0, 1/2) for the tensor reduction to give a C: increase d or pass C explicitly"
-            )
+    def default_C(self) -> float:  # noqa: N802
         return default_C(self.n, self.eps)
 
-    @property
-    def threshold(self) -> float:
-        return tensor_decision_threshold(self.scale, self.eps, self.n, self.eta)
+    def threshold_for(self, C: float) -> float:  # noqa: N803
+        return tensor_decision_threshold(C, self.eps, self.n, self.eta)
 
     def alice_stream(self, x):
         keys = self.keys
         ones = np.ones_like(keys)
         return np.zeros_like(keys), keys, ones, np.asarray(x, dtype=np.float64), ones
-
-    def bob_queries(self, rows):
-        queries = self.scale * self.keys[np.asarray(rows)]
-        zeros = np.zeros_like(queries)
-        return queries, zeros, zeros, zeros, zeros
-
-    def decode(self, outputs, rows):
-        return (np.asarray(outputs) > self.threshold).astype(np.uint8)
 
 
 def tensor_adversary_for(reduction: TensorIndexReduction, inner=None) -> TensorAdversarialApproximation:

@@ -46,7 +46,7 @@ import sympy as sp
 from caches.adversary import AdversarialApproximation
 from caches.eviction import RandomEvictionCache, WindowCache
 from caches.exact import ExactCache
-from caches.params import ParameterError, check_choice, check_int, check_real
+from caches.params import check_choice, check_int, check_real
 from caches.sliding import (
     WINDOW_CACHES,
     Algorithm1Cache,
@@ -58,10 +58,15 @@ from caches.spec import object_spec
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve, min_memory_ratio
 from protocols.game import BobRequest, alice_message, play, trial_input
-from protocols.reduction import Reduction
 from reductions.certify import claim, proved, refuted, verified_on_grid
 from reductions.jl import CODEBOOKS
-from reductions.thm6 import Delta_bound, _ratio_after_threshold, delta_bound, public_codebook, threshold_C
+from reductions.thm6 import (
+    Delta_bound,
+    SpikeQueryReduction,
+    _ratio_after_threshold,
+    delta_bound,
+    threshold_C,
+)
 
 #: Decoding "succeeds" when at least this fraction of the bits is right.
 SUCCESS_ACCURACY = 0.99
@@ -108,7 +113,7 @@ def window_decision_threshold(C: float, eps: float, n: int, W: int, eta: float =
 
 
 @dataclass(frozen=True)
-class SlidingWindowReduction(Reduction):
+class SlidingWindowReduction(SpikeQueryReduction):
     """HO Theorem 26: INDEX on ``W x d`` bits through sliding-window attention over ``n`` tokens.
 
     Alice's stream is the printed one (zeros, then the JL keys ``f(e_{n-W+i})`` with the bit rows
@@ -126,14 +131,13 @@ class SlidingWindowReduction(Reduction):
     codebook: str = "normalized"
     public_seed: int = 0
 
+    result = "HO Theorem 26"
+
     def __post_init__(self) -> None:
         W = check_int("W", self.W, 2)
         check_int("n", self.n, W)
         check_int("d", self.d, 1)
-        if self.C is not None:
-            check_real("C", self.C, 0.0, low_open=True)
-        check_real("eta", self.eta, 0.0, 1.0, high_open=True)
-        check_choice("codebook", self.codebook, CODEBOOKS)
+        self._check_common()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -145,29 +149,15 @@ class SlidingWindowReduction(Reduction):
         return self.W + 1
 
     @property
-    def keys(self) -> np.ndarray:
-        """``f(e_{n-W+1}), ..., f(e_n)``: the only keys that carry data (JL columns from the public seed)."""
-        return public_codebook(self.codebook, self.W, self.d, self.public_seed)[0]
+    def key_count(self) -> int:
+        """Only ``f(e_{n-W+1}), ..., f(e_n)`` carry data (JL columns from the public seed)."""
+        return self.W
 
-    @property
-    def eps(self) -> float:
-        """Measured ε of the ``W`` keys used."""
-        return public_codebook(self.codebook, self.W, self.d, self.public_seed)[1]
-
-    @property
-    def scale(self) -> float:
-        if self.C is not None:
-            return float(self.C)
-        if not self.eps < 0.5:
-            raise ParameterError(
-                f"the {self.codebook} codebook at W={self.W}, d={self.d} has measured eps={self.eps:.3f}; "
-                "eps must be in (0, 1/2) for HO Theorem 26 to give a C: increase d or pass C explicitly"
-            )
+    def default_C(self) -> float:  # noqa: N802
         return 2 * threshold_C(self.n, self.eps, self.eta)
 
-    @property
-    def threshold(self) -> float:
-        return window_decision_threshold(self.scale, self.eps, self.n, self.W, self.eta)
+    def threshold_for(self, C: float) -> float:  # noqa: N803
+        return window_decision_threshold(C, self.eps, self.n, self.W, self.eta)
 
     def alice_stream(self, x):
         Q = np.zeros((self.n, self.d))
@@ -176,13 +166,6 @@ class SlidingWindowReduction(Reduction):
         K[self.n - self.W :] = self.keys
         V[self.n - self.W :] = np.asarray(x, dtype=np.float64)
         return Q, K, V
-
-    def bob_queries(self, rows):
-        queries = self.scale * self.keys[np.asarray(rows)]
-        return queries, np.zeros_like(queries), np.zeros_like(queries)
-
-    def decode(self, outputs, rows):
-        return (np.asarray(outputs) > self.threshold).astype(np.uint8)
 
 
 def decode_rows(reduction: SlidingWindowReduction, cache, message: bytes, x: np.ndarray, bob) -> float:

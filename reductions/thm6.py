@@ -98,8 +98,72 @@ def public_codebook(kind: str, n: int, d: int, seed: int) -> tuple[np.ndarray, f
     return keys, measure_epsilon(keys).eps
 
 
+class SpikeQueryReduction(Reduction):
+    """What every JL-spike reduction shares: public keys, measured ε, Bob's query ``C·f(e_i)``.
+
+    Subclasses are frozen dataclasses with fields ``C``, ``eta``, ``codebook``, ``public_seed``
+    and implement ``key_count`` (how many JL keys carry data), ``default_C()``,
+    ``threshold_for(C)`` and ``alice_stream``. ``stream_width`` is the length of a stream triple
+    (3 for attention, 5 for tensor attention). ``result`` names the theorem in error messages.
+    """
+
+    stream_width = 3
+    result = "HO Theorem 6"
+
+    def _check_common(self) -> None:
+        if self.C is not None:
+            check_real("C", self.C, 0.0, low_open=True)
+        check_real("eta", self.eta, 0.0, 1.0, high_open=True)
+        check_choice("codebook", self.codebook, CODEBOOKS)
+
+    @property
+    def key_count(self) -> int:
+        raise NotImplementedError
+
+    def default_C(self) -> float:  # noqa: N802
+        raise NotImplementedError
+
+    def threshold_for(self, C: float) -> float:  # noqa: N803
+        raise NotImplementedError
+
+    @property
+    def keys(self) -> np.ndarray:
+        """The data-carrying JL keys ``f(e_l)``, derived from the public seed."""
+        return public_codebook(self.codebook, self.key_count, self.d, self.public_seed)[0]
+
+    @property
+    def eps(self) -> float:
+        """Measured ε: max |<k_l,k_m>| off the diagonal and max |<k_l,k_l> - 1|."""
+        return public_codebook(self.codebook, self.key_count, self.d, self.public_seed)[1]
+
+    @property
+    def scale(self) -> float:
+        """The query scale C actually used (``C=None``: the default from the measured ε)."""
+        if self.C is not None:
+            return float(self.C)
+        if not self.eps < 0.5:
+            raise ParameterError(
+                f"the {self.codebook} codebook of {self.key_count} keys at d={self.d} has measured "
+                f"eps={self.eps:.3f}; eps must be in (0, 1/2) for {self.result} to give a C: "
+                "increase d or pass C explicitly"
+            )
+        return self.default_C()
+
+    @property
+    def threshold(self) -> float:
+        return self.threshold_for(self.scale)
+
+    def bob_queries(self, rows):
+        queries = self.scale * self.keys[np.asarray(rows)]
+        zeros = np.zeros_like(queries)
+        return (queries, *(zeros,) * (self.stream_width - 1))
+
+    def decode(self, outputs, rows):
+        return (np.asarray(outputs) > self.threshold).astype(np.uint8)
+
+
 @dataclass(frozen=True)
-class ExactOutputReduction(Reduction):
+class ExactOutputReduction(SpikeQueryReduction):
     """HO Theorem 6 (``eta = 0``) and Theorem 8 (``eta > 0``): INDEX on ``n x d`` bits.
 
     ``C=None`` takes the paper's ``2 ln n / (1 - 2ε)`` with ε measured on the codebook.
@@ -115,50 +179,25 @@ class ExactOutputReduction(Reduction):
     def __post_init__(self) -> None:
         check_int("n", self.n, 2)
         check_int("d", self.d, 1)
-        if self.C is not None:
-            check_real("C", self.C, 0.0, low_open=True)
-        check_real("eta", self.eta, 0.0, 1.0, high_open=True)
-        check_choice("codebook", self.codebook, CODEBOOKS)
+        self._check_common()
 
     @property
     def shape(self) -> tuple[int, int]:
         return (self.n, self.d)
 
     @property
-    def keys(self) -> np.ndarray:
-        return public_codebook(self.codebook, self.n, self.d, self.public_seed)[0]
+    def key_count(self) -> int:
+        return self.n
 
-    @property
-    def eps(self) -> float:
-        """Measured ε: max |<k_l,k_m>| off the diagonal and max |<k_l,k_l> - 1|."""
-        return public_codebook(self.codebook, self.n, self.d, self.public_seed)[1]
-
-    @property
-    def scale(self) -> float:
-        """The query scale C actually used."""
-        if self.C is not None:
-            return float(self.C)
-        if not self.eps < 0.5:
-            raise ParameterError(
-                f"the {self.codebook} codebook at n={self.n}, d={self.d} has measured eps={self.eps:.3f}; "
-                "eps must be in (0, 1/2) for HO Theorem 6 to give a C: increase d or pass C explicitly"
-            )
+    def default_C(self) -> float:  # noqa: N802
         return paper_C(self.n, self.eps)
 
-    @property
-    def threshold(self) -> float:
-        return decision_threshold(self.scale, self.eps, self.n, self.eta)
+    def threshold_for(self, C: float) -> float:  # noqa: N803
+        return decision_threshold(C, self.eps, self.n, self.eta)
 
     def alice_stream(self, x):
         keys = self.keys
         return np.zeros_like(keys), keys, np.asarray(x, dtype=np.float64)
-
-    def bob_queries(self, rows):
-        queries = self.scale * self.keys[np.asarray(rows)]
-        return queries, np.zeros_like(queries), np.zeros_like(queries)
-
-    def decode(self, outputs, rows):
-        return (np.asarray(outputs) > self.threshold).astype(np.uint8)
 
 
 # --- certificates --------------------------------------------------------------------------
