@@ -46,6 +46,14 @@ class StreamingAttention(abc.ABC):
         """The public parameters: the dataclass fields, by name."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
 
+    def budget_bits(self, n: int, d: int) -> int | None:
+        """The most bits the message can take after ``n`` tokens of dimension ``d``.
+
+        ``None`` (the default) declares no budget; caches with a memory knob override it, and the
+        zoo's tests check ``memory_bits`` against it.
+        """
+        return None
+
     @property
     def memory_bits(self) -> int:
         """Memory of the current state in bits: ``8 * len(to_bytes())``."""

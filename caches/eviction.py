@@ -25,14 +25,9 @@ import numpy as np
 
 from caches.attention import softmax
 from caches.base import KeyValueCache
-from caches.codec import FLOAT_DTYPES, HEADER_BYTES, Reader, Writer
+from caches.codec import FLOAT_DTYPES, Reader, Writer
 from caches.params import check_choice, check_int
-from caches.rows import RowBuffer, StoredRowsCache
-
-
-def rows_budget_bits(rows: int, d: int, dtype: str, extra_bits_per_row: int = 0) -> int:
-    """Bits of a message holding ``rows`` keys and values at ``dtype`` (plus per-row extras)."""
-    return 8 * HEADER_BYTES + rows * (2 * d * 8 * np.dtype(dtype).itemsize + extra_bits_per_row)
+from caches.rows import RowBuffer, StoredRowsCache, rows_budget_bits
 
 
 @dataclass
@@ -48,9 +43,6 @@ class WindowCache(StoredRowsCache):
 
     def _capacity(self) -> int:
         return self.window
-
-    def budget_bits(self, n: int, d: int) -> int:
-        return rows_budget_bits(min(n, self.window), d, self.dtype)
 
     def _admit(self, K, V) -> None:
         self._keys.append(K[-self.window :])
@@ -81,9 +73,6 @@ class SinkWindowCache(StoredRowsCache):
 
     def _capacity(self) -> int:
         return self.sinks + self.window
-
-    def budget_bits(self, n: int, d: int) -> int:
-        return rows_budget_bits(min(n, self.sinks + self.window), d, self.dtype)
 
     def _admit(self, K, V) -> None:
         into_sinks = max(0, min(self.sinks - self._seen, K.shape[0]))
@@ -255,9 +244,6 @@ class KNormCache(StoredRowsCache):
     def _capacity(self) -> int:
         return self.budget
 
-    def budget_bits(self, n: int, d: int) -> int:
-        return rows_budget_bits(min(n, self.budget), d, self.dtype)
-
     def _admit(self, K, V) -> None:
         self._seen += K.shape[0]
         if self._keys.count + K.shape[0] <= self.budget:
@@ -296,9 +282,6 @@ class RandomEvictionCache(StoredRowsCache):
 
     def _capacity(self) -> int:
         return self.budget
-
-    def budget_bits(self, n: int, d: int) -> int:
-        return rows_budget_bits(min(n, self.budget), d, self.dtype)
 
     def _admit(self, K, V) -> None:
         free = max(0, min(self.budget - self._seen, K.shape[0]))

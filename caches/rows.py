@@ -9,8 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from caches.base import KeyValueCache
-from caches.codec import FLOAT_DTYPES, Reader, Writer
+from caches.codec import FLOAT_DTYPES, HEADER_BYTES, Reader, Writer
 from caches.params import check_choice
+
+
+def rows_budget_bits(rows: int, d: int, dtype: str, extra_bits_per_row: int = 0) -> int:
+    """Bits of a message holding ``rows`` keys and values at ``dtype`` (plus per-row extras)."""
+    return 8 * HEADER_BYTES + rows * (2 * d * 8 * np.dtype(dtype).itemsize + extra_bits_per_row)
 
 
 class RowBuffer:
@@ -62,6 +67,10 @@ class StoredRowsCache(KeyValueCache):
     def _capacity(self) -> int | None:
         """Most rows kept (``None``: unbounded)."""
         return None
+
+    def budget_bits(self, n: int, d: int) -> int:
+        capacity = self._capacity()
+        return rows_budget_bits(n if capacity is None else min(n, capacity), d, self.dtype)
 
     def _stored(self):
         return (

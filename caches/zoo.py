@@ -7,7 +7,7 @@ figure and the test matrix pick up every entry of :data:`ZOO`. Adding a family i
     ZOO.append(Family("SubGenCache", "clustering", "SubGen, Zandieh et al. 2024b", subgen_members, "SubGen"))
 
 (or one line in the list below). Every member should declare ``budget_bits(n, d)``, the largest
-message it can produce after ``n`` tokens (see :func:`declared_budget_bits`).
+message it can produce after ``n`` tokens (``StreamingAttention.budget_bits``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from caches.eviction import (
     RandomEvictionCache,
     SinkWindowCache,
     WindowCache,
-    rows_budget_bits,
 )
 from caches.exact import ExactCache
 from caches.lossless import LzmaCache, ZlibCache
@@ -150,26 +149,12 @@ def family_of(cache) -> Family | None:
     return next((f for f in ZOO if f.name == type(cache).__name__), None)
 
 
-def declared_budget_bits(cache, n: int, d: int) -> int | None:
-    """The most bits ``cache`` declares it can use after ``n`` tokens of dimension ``d`` (``None``: undeclared).
-
-    A cache declares it with a ``budget_bits(n, d)`` method; :class:`ExactCache` (whose module
-    predates the zoo) is covered here.
-    """
-    if hasattr(cache, "budget_bits"):
-        return int(cache.budget_bits(n, d))
-    if type(cache) is ExactCache:
-        return rows_budget_bits(n, d, cache.dtype)
-    return None
-
-
 __all__ = [
     "Family",
     "ZOO",
     "families",
     "zoo_caches",
     "family_of",
-    "declared_budget_bits",
     "kept_counts",
 ]
 ZOO.extend(Family(*spec) for spec in __import__("caches.sliding").sliding.ZOO_FAMILIES)  # window algorithms, HO §4.1 (caches/sliding.py)

@@ -11,11 +11,12 @@ Each experiment names its figure function in ``Experiment.figure`` (:mod:`protoc
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from plots.data import family_name, group_by, number, title
 from plots.style import (
     FAILURE_COLOR,
     INFEASIBLE_COLOR,
@@ -51,8 +52,8 @@ def budget_figure(summary: Summary):
     from the points), beside Fano's minimum; families that never get there are marked "never"
     with their best accuracy. The legend sits below both panels.
     """
-    points = [p for p in summary.get("points", []) if _num(p.get("accuracy")) is not None]
-    groups = _group(points, _family)
+    points = [p for p in summary.get("points", []) if number(p.get("accuracy")) is not None]
+    groups = group_by(points, family_name)
     styles = _family_styles(groups)
     aspect = 0.62
     with paper(columns=2, aspect=aspect):
@@ -96,8 +97,8 @@ def _budget_panel(ax, summary: Summary, groups: Mapping[str, list], styles: Mapp
             y = float(p["accuracy"])
             xs.append(x)
             ys.append(y)
-            lo.append(max(0.0, y - _num(p.get("accuracy_low"), y)))
-            hi.append(max(0.0, _num(p.get("accuracy_high"), y) - y))
+            lo.append(max(0.0, y - number(p.get("accuracy_low"), y)))
+            hi.append(max(0.0, number(p.get("accuracy_high"), y) - y))
         if not xs:
             continue
         color, marker, line = styles[family]
@@ -108,7 +109,7 @@ def _budget_panel(ax, summary: Summary, groups: Mapping[str, list], styles: Mapp
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel(r"memory / $n d$ bits")
     ax.set_ylabel("fraction of bits decoded correctly")
-    ax.set_title(_title("INDEX game", summary, ("n", "d")))
+    ax.set_title(title("INDEX game", summary, ("n", "d")))
 
 
 def _ratio_for_target_panel(ax, summary: Summary, points, groups: Mapping[str, list],
@@ -116,17 +117,17 @@ def _ratio_for_target_panel(ax, summary: Summary, points, groups: Mapping[str, l
     """Right panel of :func:`budget_figure`: memory ratio each family needs for 99% accuracy."""
     from matplotlib.ticker import FuncFormatter
 
-    target = _num(summary.get("success_accuracy"), TARGET_ACCURACY)
+    target = number(summary.get("success_accuracy"), TARGET_ACCURACY)
     rows = {str(r.get("family")): r for r in summary.get("families") or [] if r.get("family") is not None}
     table = []
     for family, members in groups.items():
         row = rows.get(family) or {}
-        needed = _num(row.get("ratio_for_99")) if row else None
+        needed = number(row.get("ratio_for_99")) if row else None
         if not row:
             reaching = [r for p in members if (r := _memory_ratio(p, summary)) is not None
                         and float(p["accuracy"]) >= target]
             needed = min(reaching, default=None)
-        best = _num(row.get("best_accuracy"), max(float(p["accuracy"]) for p in members))
+        best = number(row.get("best_accuracy"), max(float(p["accuracy"]) for p in members))
         table.append((family, _family_label(members[0]), needed, best))
     table.sort(key=lambda t: (t[2] is None, t[2] if t[2] is not None else -t[3]))
     reached = [t[2] for t in table if t[2] is not None and t[2] > 0]
@@ -191,7 +192,7 @@ def _family_styles(groups: Mapping[str, list]) -> dict[str, tuple]:
 
 def _family_label(point: Mapping[str, Any]) -> str:
     """Short display name of a point's family (``label`` key, else the family)."""
-    return str(point.get("label") or _family(point))
+    return str(point.get("label") or family_name(point))
 
 
 def _binary_entropy(p: float) -> float:
@@ -203,11 +204,11 @@ def _binary_entropy(p: float) -> float:
 
 def _memory_ratio(point: Mapping[str, Any], summary: Summary) -> float | None:
     """``memory_bits / bits_encoded`` (from the point, else computed)."""
-    ratio = _num(point.get("memory_ratio"))
+    ratio = number(point.get("memory_ratio"))
     if ratio is not None:
         return ratio
-    bits = _num(point.get("memory_bits"))
-    encoded = _num(point.get("bits_encoded"), _num(summary.get("bits_encoded")))
+    bits = number(point.get("memory_bits"))
+    encoded = number(point.get("bits_encoded"), number(summary.get("bits_encoded")))
     if bits is None or not encoded:
         return None
     return bits / encoded
@@ -223,7 +224,7 @@ def _fano_frontier(summary: Summary, points: Sequence[Mapping[str, Any]]) -> tup
         ratios = np.geomspace(1e-3, 1.0, 200)
         pairs = list(zip(ratios.tolist(), np.asarray(frontier_curve(ratios)).tolist()))
     clean = sorted((float(x), float(y)) for x, y in pairs
-                   if _num(x) is not None and _num(y) is not None and x > 0)
+                   if number(x) is not None and number(y) is not None and x > 0)
     return [x for x, _ in clean], [y for _, y in clean]
 
 
@@ -236,12 +237,6 @@ def _extend_frontier(xs: list, ys: list, xlim: tuple[float, float]) -> tuple[lis
     return xs, ys
 
 
-def _family(point: Mapping[str, Any]) -> str:
-    """Cache family: the ``family`` key, else the class name in the ``cache`` repr."""
-    family = point.get("family")
-    if family:
-        return str(family)
-    return str(point.get("cache", "?")).split("(", 1)[0] or "?"
 
 
 # ---------------------------------------------------------------------------
@@ -294,7 +289,7 @@ def _phase_map(ax, summary: Summary, points, log2_ns: list[int], ds: list[int]) 
             continue
         success = p.get("success_theorem_C")
         grid[i, j] = 2 if p.get("theorem_C") is None or success is None else (0 if success else 1)
-        eps = _num(p.get("eps_measured"))
+        eps = number(p.get("eps_measured"))
         if eps is not None:
             ax.text(j, i, f"{eps:.2f}", ha="center", va="center", fontsize=5.5, color="#222222")
 
@@ -318,7 +313,7 @@ def _phase_map(ax, summary: Summary, points, log2_ns: list[int], ds: list[int]) 
 
     lemma3 = summary.get("lemma3") or {}
     lemma3_log2_n = lemma3.get("log2_n") or [
-        None if _num(n) is None or n <= 0 else round(math.log2(n)) for n in lemma3.get("n") or []]
+        None if number(n) is None or n <= 0 else round(math.log2(n)) for n in lemma3.get("n") or []]
     xs, ys = _boundary_steps(lemma3_log2_n, lemma3.get("d_corrected") or [], col, ds, above_grid=False)
     if np.isfinite(ys).any():
         ax.plot(xs, ys, color=REFERENCE_COLOR, ls=":", lw=1.2)
@@ -328,7 +323,7 @@ def _phase_map(ax, summary: Summary, points, log2_ns: list[int], ds: list[int]) 
     top = grid.shape[0] - 0.5
     ticks, labels = list(range(len(ds))), [str(v) for v in ds]
     if _lemma3_band(ax, lemma3, lemma3_log2_n, col, top, max(ds, default=0)):
-        eps = _num(lemma3.get("eps"))
+        eps = number(lemma3.get("eps"))
         ticks.append(top + 0.55)
         labels.append("Lemma 3" + (rf" ($\varepsilon$={eps:g})" if eps is not None else "")
                       + "\nprinted / corr.")
@@ -357,7 +352,7 @@ def _boundary_steps(log2_n: Sequence, d_values: Sequence, col: Mapping[int, int]
     """
     level = {}
     for x, d in zip(log2_n, d_values):
-        d = _num(d)
+        d = number(d)
         if x not in col or d is None or d <= 0 or not ds:
             continue
         first = next((i for i, v in enumerate(ds) if v >= d), None)
@@ -387,7 +382,7 @@ def _lemma3_band(ax, lemma3: Mapping[str, Any], log2_n: Sequence, col: Mapping[i
     for x, dp, dc in zip(log2_n, printed, corrected):
         if x not in col:
             continue
-        numbers = [float(v) for v in (dp, dc) if _num(v) is not None]
+        numbers = [float(v) for v in (dp, dc) if number(v) is not None]
         if not numbers:
             continue
         values = [_si(v) for v in numbers]
@@ -407,9 +402,9 @@ def _min_c_panel(ax, points, log2_ns: list[int], ds: list[int]) -> None:
     from matplotlib import colormaps
 
     cmap = colormaps["viridis"]
-    by_d = _group(points, lambda p: p.get("d"))
+    by_d = group_by(points, lambda p: p.get("d"))
     for k, d in enumerate(ds):
-        series = sorted((p["log2_n"], _num(p.get("min_C"))) for p in by_d.get(d, [])
+        series = sorted((p["log2_n"], number(p.get("min_C"))) for p in by_d.get(d, [])
                         if p.get("log2_n") is not None)
         series = [(x, c) for x, c in series if c is not None]
         if not series:
@@ -450,13 +445,13 @@ def threshold_figure(summary: Summary):
     curves = []
     for k, curve in enumerate(summary.get("curves", [])):
         pairs = sorted((float(c), float(a)) for c, a in zip(curve.get("C") or [], curve.get("accuracy") or [])
-                       if _num(c) is not None and _num(a) is not None)
+                       if number(c) is not None and number(a) is not None)
         curves.append((k, curve, pairs))
     accuracies = [a for _, _, pairs in curves for _, a in pairs]
     scales = [c for _, _, pairs in curves for c, _ in pairs]
     scales += [x for _, curve, _ in curves for key in ("theorem_threshold", "printed_threshold",
                                                        "necessary_threshold")
-               if (x := _num(curve.get(key))) is not None]
+               if (x := number(curve.get(key))) is not None]
     bottom = min([ACCURACY_LIMITS[0], *accuracies]) - (0.03 if min(accuracies, default=1) < ACCURACY_LIMITS[0] else 0)
     log_x = bool(scales) and min(scales) > 0 and max(scales) / min(scales) > 8
 
@@ -470,17 +465,17 @@ def threshold_figure(summary: Summary):
         has_necessary = False
         for k, curve, pairs in curves:
             color = _color(k)
-            eta = _num(curve.get("eta"))
+            eta = number(curve.get("eta"))
             label = rf"$\eta={eta:g}$" if eta is not None else f"curve {k + 1}"
             line, = ax.plot([c for c, _ in pairs], [a for _, a in pairs], color=color,
                             marker=_marker(k), ms=2.5 if len(pairs) > 20 else 3.5,
                             lw=0.9, label=label, zorder=3)
             handles.append(line)
             for key, style in (("theorem_threshold", "--"), ("printed_threshold", ":")):
-                x = _num(curve.get(key))
+                x = number(curve.get(key))
                 if x is not None:
                     ax.axvline(x, color=color, ls=style, lw=0.9, zorder=2)
-            necessary = _num(curve.get("necessary_threshold"))
+            necessary = number(curve.get("necessary_threshold"))
             if necessary is not None:
                 has_necessary = True
                 ax.plot([necessary], [0.0], marker="^", ms=5, color=color, clip_on=False, zorder=4,
@@ -502,9 +497,9 @@ def threshold_figure(summary: Summary):
             ax.set_xlim(left=0)
         ax.set_xlabel(r"query scale $C$ ($q = C\,k_i$)")
         ax.set_ylabel("fraction of bits decoded correctly")
-        eps = _num(summary.get("eps_measured"))
+        eps = number(summary.get("eps_measured"))
         extra = rf", $\varepsilon={eps:.2f}$" if eps is not None else ""
-        ax.set_title(_title("Theorem 8", summary, ("n", "d")) + extra)
+        ax.set_title(title("Theorem 8", summary, ("n", "d")) + extra)
         ax.legend(handles=handles, loc="lower right")
     return fig
 
@@ -546,10 +541,10 @@ def jl_figure(summary: Summary):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
 
-        groups = _group(rows, lambda r: (r.get("codebook"), r["n"]))
+        groups = group_by(rows, lambda r: (r.get("codebook"), r["n"]))
         for codebook, n in sorted(groups, key=lambda key: (_index(codebooks, key[0]), key[1])):
-            data = sorted((r["d"], _num(r.get("eps_mean")), _num(r.get("eps_max")))
-                          for r in groups[codebook, n] if _num(r.get("eps_mean")) is not None)
+            data = sorted((r["d"], number(r.get("eps_mean")), number(r.get("eps_max")))
+                          for r in groups[codebook, n] if number(r.get("eps_mean")) is not None)
             if not data:
                 continue
             up = [max(0.0, (mx if mx is not None else m) - m) for _, m, mx in data]
@@ -622,8 +617,8 @@ def _lemma3_guarantees(ax, guarantees: Iterable[Mapping[str, Any]]) -> list:
     for key, style, label in (("printed", "-", "Lemma 3 (printed)"),
                               ("corrected", (0, (4, 1.5)), "Lemma 3 (corrected)")):
         drawn = False
-        for _, members in sorted(_group(guarantees, lambda r: r["n"]).items()):
-            pts = sorted((r["d"], _num(r.get(key))) for r in members)
+        for _, members in sorted(group_by(guarantees, lambda r: r["n"]).items()):
+            pts = sorted((r["d"], number(r.get(key))) for r in members)
             pts = [(d, e) for d, e in pts if e is not None and 0 < e < 0.5]
             if not pts:
                 continue
@@ -651,23 +646,8 @@ def _legend_columns(columns: Sequence[Sequence]) -> list:
 # Registry and helpers
 # ---------------------------------------------------------------------------
 
-def _num(value, default=None):
-    """``value`` as a finite float, else ``default`` (None, NaN, inf, non-numbers)."""
-    if value is None or isinstance(value, bool):
-        return default
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return default
-    return value if math.isfinite(value) else default
 
 
-def _group(items: Iterable, key: Callable) -> dict:
-    """Group ``items`` by ``key`` keeping first-appearance order."""
-    groups: dict = {}
-    for item in items:
-        groups.setdefault(key(item), []).append(item)
-    return groups
 
 
 def _index(seq: Sequence, value) -> int:
@@ -713,8 +693,3 @@ def _si(value) -> str:
             return f"{scaled:.1f}{suffix}" if scaled < 10 else f"{scaled:.0f}{suffix}"
     return f"{value:.0f}"
 
-
-def _title(name: str, summary: Summary, keys: Sequence[str]) -> str:
-    """``"name, n=64, d=16"`` with the keys present in ``summary``."""
-    parts = [f"${k}={summary[k]}$" for k in keys if summary.get(k) is not None]
-    return ", ".join([name, *parts])

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from plots.figures import _color, _group, _marker, _num, _si
+from plots.data import group_by, number
+from plots.figures import _color, _marker, _si
 from plots.style import REFERENCE_COLOR, new_figure, paper
 
 Summary = Mapping[str, Any]
@@ -36,7 +37,7 @@ def _pairs(xs, ys):
     """Pairs ``(x, y)`` with both finite numbers."""
     out = []
     for x, y in zip(xs or [], ys or []):
-        x, y = _num(x), _num(y)
+        x, y = number(x), number(y)
         if x is not None and y is not None:
             out.append((x, y))
     return out
@@ -81,7 +82,7 @@ def _capacity_panel(ax, summary: Summary) -> None:
     handles = []
     for s in series:
         k = codebooks.index(s.get("codebook"))
-        eta = _num(s.get("eta"), 0.0)
+        eta = number(s.get("eta"), 0.0)
         pts = _pairs(s.get("d"), s.get("capacity"))
         if not pts:
             continue
@@ -93,15 +94,15 @@ def _capacity_panel(ax, summary: Summary) -> None:
             ax.plot([p[0] for p in cut], [p[1] for p in cut], ls="none", marker="^", ms=5, mfc="none",
                     color=_color(k))
         fit = s.get("fit") or {}
-        if _num(fit.get("c")) is not None and eta == 0:
+        if number(fit.get("c")) is not None and eta == 0:
             xs = np.linspace(min(p[0] for p in pts), max(p[0] for p in pts), 50)
             ax.plot(xs, np.exp(fit["c"] * xs + fit["intercept"]), color=_color(k), lw=0.5, alpha=0.6)
         if eta == 0 or not any(h.get_label() == _label(s.get("codebook")) for h in handles):
-            c_text = f", c={fit['c']:.2f}" if _num(fit.get("c")) is not None else ""
+            c_text = f", c={fit['c']:.2f}" if number(fit.get("c")) is not None else ""
             label = f"{_label(s.get('codebook'))}{c_text}" if eta == 0 else None
             if label:
                 handles.append(Line2D([], [], color=_color(k), marker=_marker(k), ms=3, lw=0.9, label=label))
-    etas = [e for e in (summary.get("etas") or []) if _num(e)]
+    etas = [e for e in (summary.get("etas") or []) if number(e)]
     if etas:
         handles.append(Line2D([], [], color="#555555", ls="--", lw=0.9, marker="o", mfc="white", ms=3,
                               label=rf"worst $(1\pm\eta)$, $\eta$={', '.join(f'{e:g}' for e in etas)}"))
@@ -110,7 +111,7 @@ def _capacity_panel(ax, summary: Summary) -> None:
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], color="#999999", lw=0.8, ls=(0, (1, 1)),
                     marker="x", ms=3)
-            ax.text(pts[-1][0], pts[-1][1], f" r={_num(s.get('r_value'), 0):g}", fontsize="x-small",
+            ax.text(pts[-1][0], pts[-1][1], f" r={number(s.get('r_value'), 0):g}", fontsize="x-small",
                     color="#777777", va="bottom", ha="right")
     if summary.get("fixed_r"):
         handles.append(Line2D([], [], color="#999999", ls=(0, (1, 1)), marker="x", ms=3, label="fixed r (packed)"))
@@ -130,7 +131,7 @@ def _capacity_panel(ax, summary: Summary) -> None:
     ax.set_ylim(bottom=0.8)
     ax.set_xlabel(r"dimension $d$")
     ax.set_ylabel(r"capacity $n'$ (99% of bits decoded)")
-    rho = _num(summary.get("r_per_d"))
+    rho = number(summary.get("r_per_d"))
     ax.set_title(r"(a) Corollary 9: $n' \approx e^{cd}$" + (rf" at $\|q\| = {rho:g}\,d$" if rho else ""))
     if handles:
         ax.legend(handles=handles, loc="upper left", fontsize=5.5)
@@ -145,7 +146,7 @@ def _coherence_panel(ax, panel: Mapping) -> None:
     kinds = list(dict.fromkeys([*signed, *absolute]))
     handles, drawn = [], {}
     for k, kind in enumerate(kinds):
-        values = tuple(np.round([_num(v, np.nan) for v in signed.get(kind) or absolute.get(kind) or []], 12))
+        values = tuple(np.round([number(v, np.nan) for v in signed.get(kind) or absolute.get(kind) or []], 12))
         if values in drawn:  # same directions (Gaussian JL rows vs their normalisation): one line
             handles[drawn[values]].set_label(handles[drawn[values]].get_label() + " = " + _label(kind))
             continue
@@ -205,16 +206,16 @@ def _theorem1_n_panel(ax, theorem1: Mapping) -> None:
     ax.legend(handles=handles, loc="upper left", fontsize=5.5)
     ax.set_xlabel(r"tokens $n$")
     ax.set_ylabel("memory (bits)")
-    c = _num(theorem1.get("c"))
+    c = number(theorem1.get("c"))
     ax.set_title("(c) Theorem 1 vs memory" + (f", measured $c={c:.2f}$" if c is not None else ""))
 
 
 def _theorem1_d_panel(ax, summary: Summary) -> None:
     theorem1 = summary.get("theorem1") or {}
-    c, b = _num(theorem1.get("c")), _num(theorem1.get("intercept"), 0.0)
-    factor = _num(theorem1.get("fano_factor"), 1.0)
+    c, b = number(theorem1.get("c")), number(theorem1.get("intercept"), 0.0)
+    factor = number(theorem1.get("fano_factor"), 1.0)
     ns = [n for curve in theorem1.get("curves") or [] for n in (curve.get("n") or [])]
-    ds = [d for d in summary.get("d_values") or [] if _num(d) is not None]
+    ds = [d for d in summary.get("d_values") or [] if number(d) is not None]
     ax.set_yscale("log")
     if c is not None and c > 0 and ns and ds:
         n = max(ns)
@@ -229,7 +230,7 @@ def _theorem1_d_panel(ax, summary: Summary) -> None:
             ax.text(d_star, 0.04, r" $d^*=\ln(n)/c$", transform=ax.get_xaxis_transform(), fontsize="x-small",
                     color=REFERENCE_COLOR)
     measured = [p for p in summary.get("points") or []
-                if _num(p.get("eta"), 0.0) > 0 and p.get("codebook") == (theorem1.get("from") or {}).get("codebook")]
+                if number(p.get("eta"), 0.0) > 0 and p.get("codebook") == (theorem1.get("from") or {}).get("codebook")]
     pts = _pairs([p.get("d") for p in measured], [p.get("lower_bound_bits") for p in measured])
     if pts:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], ls="none", marker="o", ms=3, color="black", mfc="white",
@@ -287,7 +288,7 @@ def _subgen_memory_panel(ax, summary: Summary) -> None:
         ax.legend(handles=handles, loc="upper left", fontsize=5.5)
     ax.set_xlabel(r"tokens $n$")
     ax.set_ylabel("memory (bits)")
-    params = [f"{k}={summary.get(k):g}" for k in ("delta", "t", "s") if _num(summary.get(k)) is not None]
+    params = [f"{k}={summary.get(k):g}" for k in ("delta", "t", "s") if number(summary.get(k)) is not None]
     names = {"delta": r"\delta"}
     text = ", ".join(f"${names.get(p.split('=')[0], p.split('=')[0])}={p.split('=')[1]}$" for p in params)
     ax.set_title("(a) memory flattens in $n$" + (f" ({text})" if text else ""))
@@ -298,7 +299,7 @@ def _subgen_growth_panel(ax, growth: Mapping) -> None:
     ds = [r.get("d") for r in rows]
     pts = _pairs(ds, [r.get("clusters") for r in rows])
     if pts:
-        slope = _num(growth.get("log_m_slope"))
+        slope = number(growth.get("log_m_slope"))
         label = "clusters $m$ (measured)" + (f", slope {slope:.2f}" if slope is not None else "")
         ax.plot([p[0] for p in pts], [p[1] for p in pts], color=_color(0), marker="o", ms=3, lw=0.9, label=label)
     for key, text, style in (("lemma13", r"$(3/\delta)^d$ (Lemma 13)", "--"), ("packing", r"$(1+2/\delta)^d$", "-."),
@@ -314,16 +315,16 @@ def _subgen_growth_panel(ax, growth: Mapping) -> None:
     _integer_ticks(ax)
     ax.set_xlabel(r"dimension $d$")
     ax.set_ylabel("count / bits")
-    n, delta = growth.get("n"), _num(growth.get("delta"))
+    n, delta = growth.get("n"), number(growth.get("delta"))
     ax.set_title("(b) exponential in $d$" + (f" ($n={_si(n)}$, $\\delta={delta:g}$)" if n and delta else ""))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize=5.5)
 
 
 def _subgen_bound_panel(ax, summary: Summary) -> None:
-    rows = [r for r in summary.get("bound") or [] if _num(r.get("q99_over_eps")) is not None]
+    rows = [r for r in summary.get("bound") or [] if number(r.get("q99_over_eps")) is not None]
     styles = {"ball": "-", "clustered": "--", "reduction": ":"}
-    groups = _group(rows, lambda r: (r.get("stream"), r.get("d")))
+    groups = group_by(rows, lambda r: (r.get("stream"), r.get("d")))
     ds = sorted({r.get("d") for r in rows if r.get("d") is not None})
     for (stream, d), members in groups.items():
         pts = sorted(_pairs([m.get("constant") for m in members], [m.get("q99_over_eps") for m in members]))
@@ -343,7 +344,7 @@ def _subgen_bound_panel(ax, summary: Summary) -> None:
     ax.set_yscale("log")
     ax.set_xlabel(r"constant $c$ in $t=c\,\varepsilon^{-2}e^{2\delta r}\ln n$, $s=c\,\varepsilon^{-2}d$")
     ax.set_ylabel(r"99th pct of err $/\ (\varepsilon\|\mathrm{softmax}\|\|V\|_{op})$")
-    eps = _num(summary.get("eps"))
+    eps = number(summary.get("eps"))
     ax.set_title("(c) eq. 17 (Theorem 11)" + (rf", $\varepsilon={eps:g}$" if eps is not None else ""))
     if rows:
         ax.legend(loc="upper right", fontsize=5, ncol=2)
@@ -364,12 +365,12 @@ def _subgen_versus_panel(ax, summary: Summary) -> None:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color, marker=marker, ms=3, lw=0.9, label=label,
                     ls="--" if marker is None else "-")
     for r in rows:
-        x, y, ratio = _num(r.get("d")), _num(r.get("subgen_bits")), _num(r.get("ratio"))
+        x, y, ratio = number(r.get("d")), number(r.get("subgen_bits")), number(r.get("ratio"))
         if x is not None and y is not None and ratio is not None:
             ax.annotate(f"×{_si(ratio)}", (x, y), textcoords="offset points", xytext=(0, 4), ha="center",
                         fontsize=5.5, color=_color(2))
-        acc = _num(r.get("game_accuracy"))
-        y = _num(r.get("game_memory_bits"))
+        acc = number(r.get("game_accuracy"))
+        y = number(r.get("game_memory_bits"))
         if x is not None and y is not None and acc is not None:
             ax.annotate(f"{acc:.0%}", (x, y), textcoords="offset points", xytext=(0, -9), ha="center",
                         fontsize=5.5, color=_color(1))
@@ -380,7 +381,7 @@ def _subgen_versus_panel(ax, summary: Summary) -> None:
     _integer_ticks(ax)
     ax.set_xlabel(r"dimension $d$")
     ax.set_ylabel("memory (bits)")
-    rho = _num(summary.get("r_per_d"))
+    rho = number(summary.get("r_per_d"))
     ax.set_title("(d) SubGen vs the Corollary 9 bound" + (rf", $r={rho:g}d$" if rho else ""))
     if rows:
         ax.legend(loc="lower right", fontsize=5.5)
@@ -410,8 +411,8 @@ def covering_figure(summary: Summary):
 def _covering_nets(ax, summary: Summary) -> None:
     from matplotlib.lines import Line2D
 
-    points = [p for p in summary.get("points") or [] if _num(p.get("net_size")) is not None]
-    deltas = sorted({p.get("delta") for p in points if _num(p.get("delta")) is not None})
+    points = [p for p in summary.get("points") or [] if number(p.get("net_size")) is not None]
+    deltas = sorted({p.get("delta") for p in points if number(p.get("delta")) is not None})
     for k, delta in enumerate(deltas):
         rows = sorted((p for p in points if p.get("delta") == delta), key=lambda p: p.get("d", 0))
         ds = [p.get("d") for p in rows]
@@ -452,7 +453,7 @@ def _covering_lemma14(ax, rows) -> None:
     for r in rows:
         for key, diam_key, color, dy in (("printed_net", "printed_max_diameter", _color(3), -9),
                                          ("corrected_net", "corrected_max_diameter", _color(2), 4)):
-            y, diam = _num(r.get(key)), _num(r.get(diam_key))
+            y, diam = number(r.get(key)), number(r.get(diam_key))
             if y is not None and diam is not None:
                 ax.annotate(f"{diam:.2f}", (r["d"], y), textcoords="offset points", xytext=(0, dy), ha="center",
                             fontsize=5.5, color=color)

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from plots.figures import _color, _group, _marker, _num
+from plots.data import group_by, number
+from plots.figures import _color, _marker
 from plots.style import INFEASIBLE_COLOR, REFERENCE_COLOR, new_figure, paper
 
 Summary = Mapping[str, Any]
@@ -24,14 +25,14 @@ def _rows(summary: Summary, key: str) -> list[dict]:
 
 def xy(rows: Iterable[Mapping], x: str, y: str, positive: bool = True) -> list[tuple[float, float]]:
     """Numeric ``(row[x], row[y])`` pairs sorted by ``x`` (positive ones only when ``positive``)."""
-    pairs = [(_num(r.get(x)), _num(r.get(y))) for r in rows]
+    pairs = [(number(r.get(x)), number(r.get(y))) for r in rows]
     pairs = [(a, b) for a, b in pairs if a is not None and b is not None and (not positive or (a > 0 and b > 0))]
     return sorted(pairs)
 
 
 def pairs_of(xs, ys, positive: bool = True) -> list[tuple[float, float]]:
     """Numeric pairs from two parallel sequences (either may be ``None``)."""
-    out = [(_num(a), _num(b)) for a, b in zip(xs or [], ys or [])]
+    out = [(number(a), number(b)) for a, b in zip(xs or [], ys or [])]
     return [(a, b) for a, b in out if a is not None and b is not None and (not positive or (a > 0 and b > 0))]
 
 
@@ -75,7 +76,7 @@ def gumbel_figure(summary: Summary):
             if not pts:
                 continue
             lows += [min(x for x, _ in pts), min(y for _, y in pts)]
-            p = _num(row.get("p_value"))
+            p = number(row.get("p_value"))
             label = f"{row.get('family')}, k={row.get('k')}" + (f" (p={p:.2f})" if p is not None else "")
             a.scatter(*zip(*pts), s=4, color=_color(j), marker=_marker(j), lw=0, label=label)
         low = min([1e-4] + lows) / 1.5
@@ -85,14 +86,14 @@ def gumbel_figure(summary: Summary):
         a.set_ylim(low, 1.2)
         a.set_xlabel("softmax probability")
         a.set_ylabel("sampled frequency")
-        alpha = _num(summary.get("alpha"))
+        alpha = number(summary.get("alpha"))
         a.set_title("exactness" + (rf" ($\chi^2$, $\alpha$={alpha:g})" if alpha is not None else ""))
         if lows:
             a.legend(loc="upper left", fontsize=4.5, markerscale=1.5)
 
         tail = _rows(summary, "tail")
         drawn = False
-        for j, (family, members) in enumerate(_group(tail, lambda r: r.get("family")).items()):
+        for j, (family, members) in enumerate(group_by(tail, lambda r: r.get("family")).items()):
             pts = xy(members, "bound", "mean_tail")
             if pts:
                 b.scatter(*zip(*pts), s=8, color=_color(j), marker=_marker(j), label=f"{family} scores", zorder=3)
@@ -113,7 +114,7 @@ def gumbel_figure(summary: Summary):
 
         cost = _rows(summary, "cost")
         ns = sorted({x for x, _ in xy(cost, "n", "n")})
-        for j, (family, members) in enumerate(_group(cost, lambda r: r.get("family")).items()):
+        for j, (family, members) in enumerate(group_by(cost, lambda r: r.get("family")).items()):
             pts = xy(members, "n", "reads_per_sample")
             if not pts:
                 continue
@@ -152,7 +153,7 @@ def scalar_figure(summary: Summary):
                        label=label + (f" (slope {slope:.2f})" if slope is not None else ""))
         if ns:
             a.plot(ns, ns, color=REFERENCE_COLOR, ls=":", lw=0.8, label="n bits (INDEX at d = 1)")
-            floor = _num(summary.get("theorem1_bits_at_d1"))
+            floor = number(summary.get("theorem1_bits_at_d1"))
             if floor is not None and floor > 0:
                 a.axhline(floor, color=REFERENCE_COLOR, lw=0.8, ls="-.")
                 a.text(ns[0], floor * 1.6, r"Thm 1 at $d=1$: $\Omega(d\min\{n,e^d\}) = \Omega(1)$",
@@ -183,21 +184,21 @@ def scalar_figure(summary: Summary):
             inset.plot([g for g, _ in mom], [max(f, 1e-3) for _, f in mom], color=_color(1), marker=_marker(1), lw=0.8)
             inset.set_yscale("log")
             inset.set_xlabel("groups", fontsize=5, labelpad=0)
-            eps = next((_num(r.get("eps")) for r in _rows(summary, "median_of_means") if _num(r.get("eps"))), None)
+            eps = next((number(r.get("eps")) for r in _rows(summary, "median_of_means") if number(r.get("eps"))), None)
             inset.set_ylabel(f"P(err > {eps:g})" if eps is not None else "P(fail)", fontsize=5, labelpad=0)
             inset.tick_params(labelsize=4.5)
         if mean_err or p90:
             b.legend(loc="lower left", fontsize=4.8)
 
-        points = [p for p in _rows(summary, "points") if _num(p.get("accuracy")) is not None
-                  and _num(p.get("memory_ratio")) and p["memory_ratio"] > 0]
+        points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
+                  and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
         fx, fy = frontier_pairs(summary)
         high = max([10.0] + [p["memory_ratio"] for p in points]) * 2
         if fx:
             fx, fy = fx + [high], fy + [1.0]
             c.fill_between(fx, fy, 1.1, color=INFEASIBLE_COLOR, lw=0, label="impossible (Fano)")
             c.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8)
-        for j, (family, members) in enumerate(_group(points, lambda p: p.get("family")).items()):
+        for j, (family, members) in enumerate(group_by(points, lambda p: p.get("family")).items()):
             members = sorted(members, key=lambda p: p["memory_ratio"])
             c.plot([p["memory_ratio"] for p in members], [p["accuracy"] for p in members], color=_color(j),
                    marker=_marker(j), lw=0.9, label=str(family))
@@ -207,7 +208,7 @@ def scalar_figure(summary: Summary):
         c.set_ylim(0.4, 1.05)
         c.set_xlabel(r"memory / $n d$ bits ($d=1$)")
         c.set_ylabel("fraction of bits decoded")
-        game_ns = sorted({int(p["n"]) for p in points if _num(p.get("n"))})
+        game_ns = sorted({int(p["n"]) for p in points if number(p.get("n"))})
         c.set_title("INDEX at d = 1" + (f", n = {'/'.join(map(str, game_ns))}" if game_ns else ""))
         if points:
             best = max(p["accuracy"] for p in points)

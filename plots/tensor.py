@@ -13,55 +13,41 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from plots.style import INFEASIBLE_COLOR, MARKERS, PALETTE, REFERENCE_COLOR, new_figure, paper
+from plots.data import empty_note, family_name, group_by, number, series_style, title
+from plots.style import (
+    INFEASIBLE_COLOR,
+    REFERENCE_COLOR,
+    new_figure,
+    paper,
+)
 
 Summary = Mapping[str, Any]
 ACCURACY_LIMITS = (0.45, 1.02)
 TARGET_ACCURACY = 0.99
 
 
-def _num(value, default=None):
-    """``value`` as a finite float, else ``default``."""
-    if value is None or isinstance(value, bool):
-        return default
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return default
-    return value if math.isfinite(value) else default
 
 
-def _style(k: int) -> dict:
-    return {"color": PALETTE[k % len(PALETTE)], "marker": MARKERS[(k + k // len(PALETTE)) % len(MARKERS)]}
 
 
-def _groups(items, key) -> dict:
-    out: dict = {}
-    for item in items:
-        out.setdefault(key(item), []).append(item)
-    return out
 
 
-def _family(point: Mapping) -> str:
-    return str(point.get("family") or str(point.get("cache", "?")).split("(", 1)[0] or "?")
 
 
-def _empty_note(ax, text: str = "no data") -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#888888")
 
 
 def game_panel(ax, summary: Summary) -> None:
     """INDEX accuracy vs memory ratio for the tensor caches, under the Fano frontier (HO Theorem 5)."""
-    points = [p for p in summary.get("points") or [] if _num(p.get("accuracy")) is not None]
+    points = [p for p in summary.get("points") or [] if number(p.get("accuracy")) is not None]
     ratios = []
     for p in points:
-        ratio = _num(p.get("memory_ratio"))
-        if ratio is None and _num(p.get("memory_bits")) and _num(p.get("bits_encoded")):
+        ratio = number(p.get("memory_ratio"))
+        if ratio is None and number(p.get("memory_bits")) and number(p.get("bits_encoded")):
             ratio = p["memory_bits"] / p["bits_encoded"]
         ratios.append(ratio)
     frontier = summary.get("frontier") or {}
-    fx = [_num(x) for x in frontier.get("memory_ratio") or []]
-    fy = [_num(y) for y in frontier.get("max_accuracy") or []]
+    fx = [number(x) for x in frontier.get("memory_ratio") or []]
+    fy = [number(y) for y in frontier.get("max_accuracy") or []]
     pairs = sorted((x, y) for x, y in zip(fx, fy) if x is not None and y is not None and x > 0)
     xs_all = [r for r in ratios if r and r > 0] + [x for x, _ in pairs]
     low = min(xs_all) / 1.6 if xs_all else 1e-3
@@ -77,20 +63,20 @@ def game_panel(ax, summary: Summary) -> None:
                         zorder=0.5)
         ax.plot(px, py, color=REFERENCE_COLOR, lw=0.8, label="Fano frontier", zorder=1)
     ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
-    by_family = _groups([(r, p) for r, p in zip(ratios, points) if r and r > 0], lambda rp: _family(rp[1]))
+    by_family = group_by([(r, p) for r, p in zip(ratios, points) if r and r > 0], lambda rp: family_name(rp[1]))
     for k, (family, members) in enumerate(by_family.items()):
         members.sort(key=lambda rp: rp[0])
         xs = [r for r, _ in members]
         ys = [float(p["accuracy"]) for _, p in members]
-        lo = [max(0.0, y - _num(p.get("accuracy_low"), y)) for y, (_, p) in zip(ys, members)]
-        hi = [max(0.0, _num(p.get("accuracy_high"), y) - y) for y, (_, p) in zip(ys, members)]
+        lo = [max(0.0, y - number(p.get("accuracy_low"), y)) for y, (_, p) in zip(ys, members)]
+        hi = [max(0.0, number(p.get("accuracy_high"), y) - y) for y, (_, p) in zip(ys, members)]
         ax.errorbar(xs, ys, yerr=[lo, hi], label=family, ms=3, lw=0.9, elinewidth=0.6, zorder=3 + 0.01 * k,
-                    **_style(k))
+                    **series_style(k))
     if not points:
-        _empty_note(ax)
+        empty_note(ax)
     ax.set_xlabel(r"memory / $n d$ bits")
     ax.set_ylabel("fraction of bits decoded")
-    ax.set_title(_title("a. INDEX game, tensor caches", summary, ("n", "d")))
+    ax.set_title(title("a. INDEX game, tensor caches", summary, ("n", "d")))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize="x-small")
 
@@ -104,26 +90,26 @@ def threshold_panel(ax, summary: Summary) -> None:
     curves = [c for c in block.get("curves") or [] if c.get("C")]
     handles = []
     for k, curve in enumerate(curves):
-        style = _style(k)
+        style = series_style(k)
         data = [(x, y) for x, y in zip(curve.get("C") or [], curve.get("accuracy") or [])
-                if _num(x) is not None and _num(y) is not None]
+                if number(x) is not None and number(y) is not None]
         if not data:
             continue
-        eta = _num(curve.get("eta"), 0.0)
+        eta = number(curve.get("eta"), 0.0)
         ax.plot([x for x, _ in data], [y for _, y in data], ms=3, lw=0.9,
                 label=rf"$\eta={eta:g}$" + (" (adversary)" if eta > 0 else " (exact)"), **style)
         for key, ls in (("theorem_threshold", "--"), ("standard_threshold", ":")):
-            x = _num(curve.get(key))
+            x = number(curve.get(key))
             if x is not None:
                 ax.axvline(x, color=style["color"], ls=ls, lw=0.8)
-        hide = _num(curve.get("hiding_limit"))
+        hide = number(curve.get("hiding_limit"))
         if hide is not None and hide > 0:
             ax.plot([hide], [0.0], marker="^", ms=5, color=style["color"], clip_on=False, zorder=4)
     handles = ax.get_legend_handles_labels()[0]
     if curves:
         handles += [Line2D([], [], color="#555555", ls="--", lw=0.8, label="tensor threshold"),
                     Line2D([], [], color="#555555", ls=":", lw=0.8, label=r"HO eq. 16 (same $\varepsilon$)")]
-        if any(_num(c.get("hiding_limit")) for c in curves):
+        if any(number(c.get("hiding_limit")) for c in curves):
             handles.append(Line2D([], [], color="#555555", ls="none", marker="^", ms=5,
                                   label="adversary hides below (est.)"))
         ax.set_xscale("log")
@@ -131,14 +117,14 @@ def threshold_panel(ax, summary: Summary) -> None:
         ax.xaxis.set_minor_formatter(FuncFormatter(_minor_label))
         ax.legend(handles=handles, loc="lower right", fontsize="x-small")
     else:
-        _empty_note(ax)
+        empty_note(ax)
     ax.set_ylim(0.0, ACCURACY_LIMITS[1])  # the adversary can push accuracy below chance
     ax.axhline(TARGET_ACCURACY, color="#999999", lw=0.5)
-    eps = _num(block.get("eps_measured"))
+    eps = number(block.get("eps_measured"))
     extra = rf", $\varepsilon={eps:.2f}$" if eps is not None else ""
     ax.set_xlabel(r"query scale $C$ ($q = C\,k1_i$)")
     ax.set_ylabel("fraction of bits decoded")
-    ax.set_title(_title("b. threshold on $C$", block, ("n", "d")) + extra)
+    ax.set_title(title("b. threshold on $C$", block, ("n", "d")) + extra)
 
 
 def capacity_panel(ax, summary: Summary) -> None:
@@ -147,12 +133,12 @@ def capacity_panel(ax, summary: Summary) -> None:
     rows = [r for r in block.get("rows") or [] if r.get("d") is not None]
     ax.set_yscale("log", base=2)
     drawn = False
-    for k, (name, members) in enumerate(_groups(rows, lambda r: r.get("reduction", "?")).items()):
-        data = sorted((r["d"], _num(r.get("capacity")), bool(r.get("censored"))) for r in members)
+    for k, (name, members) in enumerate(group_by(rows, lambda r: r.get("reduction", "?")).items()):
+        data = sorted((r["d"], number(r.get("capacity")), bool(r.get("censored"))) for r in members)
         data = [(d, c, cen) for d, c, cen in data if c is not None]
         if not data:
             continue
-        style = _style(k)
+        style = series_style(k)
         ax.plot([d for d, _, _ in data], [c for _, c, _ in data], ls="-" if k == 0 else "--", ms=3.5, lw=0.9,
                 mfc="none" if k else None, label=f"{name} reduction", **style)
         for d, c, censored in data:
@@ -160,29 +146,29 @@ def capacity_panel(ax, summary: Summary) -> None:
                 ax.annotate("", xy=(d, c * 1.6), xytext=(d, c), arrowprops={"arrowstyle": "->", "color": style["color"],
                                                                           "lw": 0.7})
         drawn = True
-    by_d = _groups([r for r in rows if _num(r.get("capacity")) is not None], lambda r: r["d"])
+    by_d = group_by([r for r in rows if number(r.get("capacity")) is not None], lambda r: r["d"])
     if by_d and all(len({m["capacity"] for m in members}) == 1 and len(members) > 1 for members in by_d.values()):
         ax.text(0.98, 0.3, "tensor = standard at every $d$", transform=ax.transAxes, ha="right", va="bottom",
                 fontsize="x-small", color="#555555")
     ds = [d for d in block.get("d_values") or []]
-    lemma = [_num(v) for v in block.get("lemma3_n_prime") or []]
+    lemma = [number(v) for v in block.get("lemma3_n_prime") or []]
     pts = [(d, v) for d, v in zip(ds, lemma) if v is not None and v > 0]
     if pts:
         ax.plot([d for d, _ in pts], [v for _, v in pts], color="black", lw=0.6, label=r"Lemma 3 $n'$ ($\varepsilon=1/2$)")
         drawn = True
     if not drawn:
-        _empty_note(ax)
+        empty_note(ax)
     else:
         ax.legend(loc="upper left", fontsize="x-small")
-    r = _num(block.get("query_norm"))
+    r = number(block.get("query_norm"))
     ax.set_xlabel(r"dimension $d$")
     ax.set_ylabel(r"largest $n'$ decoded ($\geq 99\%$)")
     ax.set_title("c. low-dimensional capacity" + (rf", $\|q\| = {r:g}$" if r is not None else ""))
 
 
 def _timing_rows(summary: Summary, key: str):
-    rows = [r for r in (summary.get("timing") or {}).get("rows") or [] if _num(r.get(key)) is not None]
-    return _groups(rows, _family)
+    rows = [r for r in (summary.get("timing") or {}).get("rows") or [] if number(r.get(key)) is not None]
+    return group_by(rows, family_name)
 
 
 def memory_panel(ax, summary: Summary) -> None:
@@ -190,13 +176,13 @@ def memory_panel(ax, summary: Summary) -> None:
     groups = _timing_rows(summary, "memory_bits")
     for k, (family, rows) in enumerate(groups.items()):
         rows = sorted(rows, key=lambda r: r["n"])
-        ax.plot([r["n"] for r in rows], [r["memory_bits"] for r in rows], ms=3, lw=0.9, label=family, **_style(k))
+        ax.plot([r["n"] for r in rows], [r["memory_bits"] for r in rows], ms=3, lw=0.9, label=family, **series_style(k))
     if groups:
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.legend(loc="upper left", fontsize="x-small")
     else:
-        _empty_note(ax)
+        empty_note(ax)
     d = (summary.get("timing") or {}).get("d")
     ax.set_xlabel(r"tokens $n$")
     ax.set_ylabel("memory (bits)")
@@ -210,13 +196,13 @@ def time_panel(ax, summary: Summary) -> None:
     two = {r["n"]: r["memory_bits"] for r in groups.get("ExactTwoCache", [])}
     ns = sorted(set(four) & set(two))
     if ns:
-        ax.plot(ns, [two[n] / four[n] for n in ns], ms=3, lw=0.9, label="measured", **_style(0))
+        ax.plot(ns, [two[n] / four[n] for n in ns], ms=3, lw=0.9, label="measured", **series_style(0))
         ax.plot(ns, [n / 2 for n in ns], color="0.4", lw=0.8, ls="--", label=r"$n/2$")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.legend(loc="upper left", fontsize="x-small")
     else:
-        _empty_note(ax)
+        empty_note(ax)
     ax.set_xlabel(r"tokens $n$")
     ax.set_ylabel("2-cache / 4-cache memory")
     ax.set_title("e. memory ratio")
@@ -225,10 +211,10 @@ def time_panel(ax, summary: Summary) -> None:
 def subgen_panel(ax, summary: Summary) -> None:
     """SubGen-style 4-cache: measured output error against its guarantee, per query."""
     block = summary.get("subgen") or {}
-    rows = [r for r in block.get("rows") or [] if _num(r.get("error")) is not None and _num(r.get("bound")) is not None]
-    for k, (label, members) in enumerate(_groups(rows, lambda r: r.get("label", "?")).items()):
+    rows = [r for r in block.get("rows") or [] if number(r.get("error")) is not None and number(r.get("bound")) is not None]
+    for k, (label, members) in enumerate(group_by(rows, lambda r: r.get("label", "?")).items()):
         ax.scatter([m["bound"] for m in members], [max(m["error"], 1e-12) for m in members], s=6,
-                   color=_style(k)["color"], marker=_style(k)["marker"], label=label, lw=0)
+                   color=series_style(k)["color"], marker=series_style(k)["marker"], label=label, lw=0)
     if rows:
         low = min(min(r["bound"] for r in rows), min(max(r["error"], 1e-12) for r in rows))
         high = max(max(r["bound"] for r in rows), max(r["error"] for r in rows))
@@ -240,14 +226,14 @@ def subgen_panel(ax, summary: Summary) -> None:
         ax.set_ylim(low, high)
         ax.legend(loc="upper left", fontsize="x-small")
         within = sum(r["error"] <= r["bound"] for r in rows) / len(rows)
-        failure = _num(block.get("failure"))
+        failure = number(block.get("failure"))
         note = f"{within:.0%} of queries within the bound"
         if failure is not None:
             note += "\n" + rf"(guaranteed w.p. $\geq {1 - failure:g}$ each)"
         ax.text(0.98, 0.42, note, transform=ax.transAxes, ha="right", va="bottom", fontsize="x-small",
                 color="#555555")
     else:
-        _empty_note(ax)
+        empty_note(ax)
     ax.set_xlabel("guaranteed error bound")
     ax.set_ylabel(r"measured $\|\hat O - \mathrm{TAttn}\|_2$")
     ax.set_title("f. SubGen-style 4-cache")
@@ -261,9 +247,6 @@ def _minor_label(value: float, _pos=None) -> str:
     return f"{value:g}" if round(mantissa, 6) in (2.0, 5.0) else ""
 
 
-def _title(name: str, summary: Summary, keys) -> str:
-    parts = [f"${k}={summary[k]}$" for k in keys if summary.get(k) is not None]
-    return ", ".join([name, *parts])
 
 
 def tensor_figure(summary: Summary):

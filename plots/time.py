@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-from plots.figures import _color, _group, _marker, _num
+from plots.data import group_by, number
+from plots.figures import _color, _marker
 from plots.scalar import _rows, fit_line, frontier_pairs, xy
 from plots.style import INFEASIBLE_COLOR, REFERENCE_COLOR, new_figure, paper
 
@@ -24,7 +25,7 @@ _ESTIMATOR_STYLE = {"baseline": "-", "ratio": "--"}
 
 def _exact_ticks(axis, values) -> None:
     """Major ticks exactly at ``values`` (plain numbers), no minor labels."""
-    values = sorted({v for v in values if _num(v) and v > 0})
+    values = sorted({v for v in values if number(v) and v > 0})
     if values:
         axis.set_major_locator(FixedLocator(values))
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -35,11 +36,11 @@ def nonadaptive_figure(summary: Summary):
     """HO Theorem 19: (a) success on a fair mix of ``σ`` and uniform ``H(i)`` vs ``s/n`` under the
     bound ``(1 + s/n)/2``; (b) success on ``H(i)`` and on ``σ`` separately; (c) score reads vs ``n``
     (log-log) for the non-adaptive readers (reads needed for 90% success) and the adaptive ones."""
-    points = [p for p in _rows(summary, "points") if _num(p.get("s_over_n")) is not None]
-    ns = sorted({p["n"] for p in points if _num(p.get("n"))})
+    points = [p for p in _rows(summary, "points") if number(p.get("s_over_n")) is not None]
+    ns = sorted({p["n"] for p in points if number(p.get("n"))})
     show_n = ns[-1] if ns else None
     here = [p for p in points if p.get("n") == show_n]
-    eta = _num(summary.get("eta"))
+    eta = number(summary.get("eta"))
     aspect = 0.36
     with paper(columns=2, aspect=aspect):
         fig = new_figure(2, aspect)
@@ -49,15 +50,15 @@ def nonadaptive_figure(summary: Summary):
         a.fill_between(xs, (1 + xs) / 2, 1.05, color=INFEASIBLE_COLOR, lw=0, label="excluded by Thm 19")
         a.plot(xs, (1 + xs) / 2, color=REFERENCE_COLOR, lw=0.8, label=r"$(1 + s/n)/2$")
         a.axhline(0.5, color="#888888", lw=0.6, ls=":")
-        groups = _group(here, lambda p: (p.get("reader"), p.get("estimator")))
+        groups = group_by(here, lambda p: (p.get("reader"), p.get("estimator")))
         for j, ((reader, estimator), members) in enumerate(groups.items()):
-            rows = sorted((p for p in members if _num(p.get("success_mixture")) is not None),
+            rows = sorted((p for p in members if number(p.get("success_mixture")) is not None),
                           key=lambda p: p["s_over_n"])
             if not rows:
                 continue
             ys = [p["success_mixture"] for p in rows]
-            low = [(_num(p.get("success_H_low"), y) + _num(p.get("success_sigma_low"), y)) / 2 for p, y in zip(rows, ys)]
-            high = [(_num(p.get("success_H_high"), y) + _num(p.get("success_sigma_high"), y)) / 2
+            low = [(number(p.get("success_H_low"), y) + number(p.get("success_sigma_low"), y)) / 2 for p, y in zip(rows, ys)]
+            high = [(number(p.get("success_H_high"), y) + number(p.get("success_sigma_high"), y)) / 2
                     for p, y in zip(rows, ys)]
             a.errorbar([p["s_over_n"] for p in rows], ys,
                        yerr=[[max(0.0, y - lo) for y, lo in zip(ys, low)], [max(0.0, hi - y) for y, hi in zip(ys, high)]],
@@ -71,7 +72,7 @@ def nonadaptive_figure(summary: Summary):
         a.legend(loc="lower right", fontsize=4.5)
 
         uniform = [p for p in here if p.get("reader") == "uniform"]
-        for j, (estimator, members) in enumerate(_group(uniform, lambda p: p.get("estimator")).items()):
+        for j, (estimator, members) in enumerate(group_by(uniform, lambda p: p.get("estimator")).items()):
             for key, style, name in (("success_H", "-", "H(i)"), ("success_sigma", ":", "σ")):
                 pts = xy(members, "s_over_n", key, positive=False)
                 if pts:
@@ -92,7 +93,7 @@ def nonadaptive_figure(summary: Summary):
             c.plot(*zip(*needed), color=_color(0), marker=_marker(0), lw=0.9,
                    label="non-adaptive, 90% on both" + (f" (slope {slope:.2f})" if slope is not None else ""))
         adaptive = _rows(summary, "adaptive")
-        for j, (method, members) in enumerate(_group(adaptive, lambda r: r.get("method")).items(), start=1):
+        for j, (method, members) in enumerate(group_by(adaptive, lambda r: r.get("method")).items(), start=1):
             for key, style, which in (("reads_H_mean", "-", "H(i)"), ("reads_sigma_mean", ":", "σ")):
                 pts = xy(members, "n", key)
                 if not pts:
@@ -102,11 +103,11 @@ def nonadaptive_figure(summary: Summary):
                 c.plot(*zip(*pts), color=_color(j), marker=_marker(j), ls=style, lw=0.9,
                        mfc="white" if which == "σ" else None,
                        label=f"{method} on {which}" + (f" (slope {slope:.2f})" if slope is not None else ""))
-            rates = [min(v for v in (_num(r.get("success_H")), _num(r.get("success_sigma"))) if v is not None)
-                     for r in members if _num(r.get("success_H")) is not None or _num(r.get("success_sigma")) is not None]
+            rates = [min(v for v in (number(r.get("success_H")), number(r.get("success_sigma"))) if v is not None)
+                     for r in members if number(r.get("success_H")) is not None or number(r.get("success_sigma")) is not None]
             if rates:
                 c.plot([], [], ls="none", label=f"  {method}: worst success {min(rates):.0%}")
-        grid = sorted({x for x, _ in needed} | {x for r in adaptive for x in [_num(r.get("n"))] if x})
+        grid = sorted({x for x, _ in needed} | {x for r in adaptive for x in [number(r.get("n"))] if x})
         if grid:
             c.plot(grid, grid, color=REFERENCE_COLOR, lw=0.6, ls="-.", label="n")
         c.set_xscale("log")
@@ -175,7 +176,7 @@ def knn_figure(summary: Summary):
         b.set_title("error vs k (top-k is biased)")
         if drawn_b:
             b.legend(loc="lower left", fontsize=4.5)
-        n = _num(summary.get("n"))
+        n = number(summary.get("n"))
         ks = sorted({x for x, _ in xy(estimator, "k", "k")})
         if n and ks:
             grid = np.geomspace(min(ks), max(ks), 40)
@@ -214,10 +215,10 @@ def knn_figure(summary: Summary):
             d.legend(loc="upper left", fontsize=4.5)
 
         grads = _rows(summary, "gradients")
-        for j, (name, rows) in enumerate(_group(grads, lambda r: r.get("gradient")).items()):
+        for j, (name, rows) in enumerate(group_by(grads, lambda r: r.get("gradient")).items()):
             pts = xy(rows, "samples", "error_mean")
             if pts:
-                slope = _num(slopes.get(f"{name}_error_vs_samples"))
+                slope = number(slopes.get(f"{name}_error_vs_samples"))
                 e.plot(*zip(*pts), color=_color(j), marker=_marker(j), lw=0.9,
                        label=f"{name}" + (f" (slope {slope:.2f})" if slope is not None else ""))
             bias = xy(rows, "samples", "bias_of_mean")
@@ -232,8 +233,8 @@ def knn_figure(summary: Summary):
         if e.get_legend_handles_labels()[0]:
             e.legend(loc="lower left", fontsize=4.5)
 
-        points = [p for p in _rows(summary, "points") if _num(p.get("accuracy")) is not None
-                  and _num(p.get("memory_ratio")) and p["memory_ratio"] > 0]
+        points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
+                  and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
         fx, fy = frontier_pairs(summary)
         high = max([10.0] + [p["memory_ratio"] for p in points]) * 3
         if fx:
@@ -257,7 +258,7 @@ def knn_figure(summary: Summary):
         f.set_ylabel("fraction of bits decoded")
         game = summary.get("game") if isinstance(summary.get("game"), Mapping) else {}
         f.set_title("INDEX game" + (f", n={game.get('n')}, d={game.get('d')}" if game.get("n") else ""))
-        probes = _num(game.get("index_probes_mean"))
+        probes = number(game.get("index_probes_mean"))
         if probes is not None:
             f.text(0.97, 0.08, f"norm index probes/query: {probes:.0f} of {game.get('n')}", transform=f.transAxes,
                    ha="right", fontsize="x-small", color=REFERENCE_COLOR)

@@ -14,14 +14,13 @@ Missing keys and ``None`` values are skipped, so partial or empty summaries stil
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
+from plots.data import empty_note, family_name, group_by, number, series_style
 from plots.style import (
     FAILURE_COLOR,
     INFEASIBLE_COLOR,
-    MARKERS,
     PALETTE,
     REFERENCE_COLOR,
     SUCCESS_COLOR,
@@ -37,35 +36,17 @@ ZOO_COLOR = "#AAAAAA"
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _num(value, default=None):
-    """``value`` as a finite float, else ``default`` (None, NaN, inf, non-numbers)."""
-    if value is None or isinstance(value, bool):
-        return default
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return default
-    return value if math.isfinite(value) else default
 
 
-def _style(k: int) -> dict:
-    return {"color": PALETTE[k % len(PALETTE)], "marker": MARKERS[(k + k // len(PALETTE)) % len(MARKERS)]}
 
 
-def _groups(items, key) -> dict:
-    out: dict = {}
-    for item in items:
-        out.setdefault(key(item), []).append(item)
-    return out
 
 
-def _family(point: Mapping) -> str:
-    return str(point.get("family") or str(point.get("cache", "?")).split("(", 1)[0] or "?")
 
 
 def _ratio(point: Mapping) -> float | None:
-    ratio = _num(point.get("memory_ratio"))
-    if ratio is None and _num(point.get("memory_bits")) is not None and _num(point.get("bits_encoded")):
+    ratio = number(point.get("memory_ratio"))
+    if ratio is None and number(point.get("memory_bits")) is not None and number(point.get("bits_encoded")):
         ratio = point["memory_bits"] / point["bits_encoded"]
     return ratio if ratio is not None and ratio > 0 else None
 
@@ -76,15 +57,13 @@ def _legend(ax, **kwargs) -> None:
         ax.legend(**kwargs)
 
 
-def _empty_note(ax, text: str = "no data") -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#888888")
 
 
 def _frontier(ax, summary: Summary, xlim: tuple[float, float]) -> None:
     """The Fano frontier (HO Theorem 5) with the impossible region above it shaded."""
     frontier = summary.get("frontier") or {}
     pairs = sorted((x, y) for x, y in zip(frontier.get("memory_ratio") or [], frontier.get("max_accuracy") or [])
-                   if _num(x) is not None and _num(y) is not None and x > 0)
+                   if number(x) is not None and number(y) is not None and x > 0)
     if not pairs:
         return
     xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
@@ -110,17 +89,17 @@ def _accuracy_vs_memory(ax, summary: Summary, points, key, styles: dict, xlabel:
     """
     ax.set_xscale("log")
     ratios = [_ratio(p) for p in [*points, *extra]]
-    frontier_x = [x for x in (summary.get("frontier") or {}).get("memory_ratio") or [] if _num(x)]
+    frontier_x = [x for x in (summary.get("frontier") or {}).get("memory_ratio") or [] if number(x)]
     xlim = _log_limits([r for r in ratios if r] + frontier_x)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ACCURACY_LIMITS)
     _frontier(ax, summary, xlim)
     ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
-    for k, (group, members) in enumerate(_groups(points, key).items()):
+    for k, (group, members) in enumerate(group_by(points, key).items()):
         pts = sorted((r, float(p["accuracy"])) for p, r in ((p, _ratio(p)) for p in members) if r is not None)
         if not pts:
             continue
-        style = styles.get(group) or {**_style(k), "label": str(group)}
+        style = styles.get(group) or {**series_style(k), "label": str(group)}
         ax.plot([x for x, _ in pts], [y for _, y in pts], lw=style.get("lw", 0.9), ls=style.get("ls", "-"),
                 color=style["color"], marker=style["marker"], ms=style.get("ms", 3.5), label=style["label"],
                 zorder=style.get("zorder", 3), alpha=style.get("alpha", 1.0))
@@ -141,7 +120,7 @@ _WINDOW_FAMILIES = {
 def _window_group(point: Mapping) -> str:
     role = str(point.get("role") or "zoo")
     if role == "window algorithm":
-        return _family(point)
+        return family_name(point)
     return role
 
 
@@ -157,8 +136,8 @@ def window_figure(summary: Summary):
     with paper(columns=2, aspect=aspect):
         fig = new_figure(2, aspect)
         left, right = fig.subplots(1, 2)
-        points = [p for p in summary.get("points") or [] if _num(p.get("accuracy")) is not None]
-        styles = {name: {**_style(k), "label": label} for name, (label, k) in _WINDOW_FAMILIES.items()}
+        points = [p for p in summary.get("points") or [] if number(p.get("accuracy")) is not None]
+        styles = {name: {**series_style(k), "label": label} for name, (label, k) in _WINDOW_FAMILIES.items()}
         styles["window W: Bob's shift ignored"] = {"color": FAILURE_COLOR, "marker": "X", "ms": 5, "lw": 0,
                                                    "label": "running sum, window W (shift ignored)", "zorder": 4}
         styles["smaller window"] = {"color": PALETTE[0], "marker": "o", "ls": "--", "ms": 2.5, "lw": 0.7,
@@ -172,7 +151,7 @@ def window_figure(summary: Summary):
                          [p["accuracy"] for x, p in zip(zx, zoo) if x is not None],
                          s=6, color=ZOO_COLOR, zorder=2, label=f"zoo ({len(zoo)} caches)")
         if not points:
-            _empty_note(left)
+            empty_note(left)
         title = "INDEX through sliding windows"
         if summary.get("W") is not None and summary.get("d") is not None:
             title += f", $W={summary['W']}$, $d={summary['d']}$, $n={summary.get('n', '?')}$"
@@ -187,13 +166,13 @@ def _threshold_panel(ax, summary: Summary) -> None:
     ax.set_xscale("log")
     ax.set_ylim(*ACCURACY_LIMITS)
     for k, curve in enumerate(curves):
-        pts = [(x, y) for x, y in zip(curve["C"], curve["accuracy"]) if _num(x) and _num(y) is not None]
-        style = _style(k)
-        eta = _num(curve.get("eta"), 0.0)
+        pts = [(x, y) for x, y in zip(curve["C"], curve["accuracy"]) if number(x) and number(y) is not None]
+        style = series_style(k)
+        eta = number(curve.get("eta"), 0.0)
         ax.plot([x for x, _ in pts], [y for _, y in pts], color=style["color"], marker=style["marker"], ms=3,
                 label=rf"$\eta={eta:g}$")
         for key, ls in (("corrected_threshold", "-"), ("printed_eq84", "--"), ("hiding_limit", ":")):
-            x = _num(curve.get(key))
+            x = number(curve.get(key))
             if x is not None and x > 0:
                 ax.axvline(x, color=style["color"], ls=ls, lw=0.8, alpha=0.8)
     ax.axhline(0.99, color=REFERENCE_COLOR, lw=0.5, ls="-", alpha=0.5)
@@ -206,7 +185,7 @@ def _threshold_panel(ax, summary: Summary) -> None:
     ]
     ax.legend(handles=handles, loc="lower right", fontsize=5.5)
     if not curves:
-        _empty_note(ax)
+        empty_note(ax)
     ax.set_xlabel(r"query scale $C$")
     ax.set_ylabel("fraction of bits decoded correctly")
     ax.set_title(r"worst $(1\pm\eta)$ output of the exact running sum")
@@ -222,20 +201,20 @@ def window_memory_figure(summary: Summary):
     horizontal/diagonal black line is the Fano minimum ``(1 - H_2(0.01))·W·d`` bits.
     """
     aspect = 0.46
-    points = [p for p in summary.get("points") or [] if _num(p.get("memory_bits")) is not None]
-    target = _num(summary.get("target"), 0.99)
-    fano = _num(summary.get("fano_min_ratio"))
+    points = [p for p in summary.get("points") or [] if number(p.get("memory_bits")) is not None]
+    target = number(summary.get("target"), 0.99)
+    fano = number(summary.get("fano_min_ratio"))
     with paper(columns=2, aspect=aspect):
         fig = new_figure(2, aspect)
         left, right = fig.subplots(1, 2)
-        families = list(_groups(points, _family))
+        families = list(group_by(points, family_name))
         for ax, sweep, xkey in ((left, "n", "n"), (right, "W", "Wd")):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             chosen = [p for p in points if p.get("sweep") == sweep and p.get("reached")]
             xs_all = []
-            for family, members in _groups(chosen, _family).items():
-                style = _style(families.index(family))
+            for family, members in group_by(chosen, family_name).items():
+                style = series_style(families.index(family))
                 pts = sorted((_x(p, xkey), p["memory_bits"]) for p in members if _x(p, xkey))
                 xs_all += [x for x, _ in pts]
                 ax.plot([x for x, _ in pts], [y for _, y in pts], color=style["color"], marker=style["marker"],
@@ -249,7 +228,7 @@ def window_memory_figure(summary: Summary):
                 else:
                     ax.plot(xs, [fano * x for x in xs], color="black", lw=1.0, label="Fano minimum")
             if not chosen:
-                _empty_note(ax)
+                empty_note(ax)
             ax.set_ylabel(f"memory (bits) for {100 * target:g}% accuracy")
         left.set_xlabel(r"stream length $n$")
         left.set_title(rf"fixed $W={summary.get('W_fixed', '?')}$, $d={summary.get('d', '?')}$")
@@ -265,8 +244,8 @@ def window_memory_figure(summary: Summary):
 
 def _x(point: Mapping, key: str) -> float | None:
     if key == "n":
-        return _num(point.get("n"))
-    W, d = _num(point.get("W")), _num(point.get("d"))
+        return number(point.get("n"))
+    W, d = number(point.get("W")), number(point.get("d"))
     return W * d if W and d else None
 
 
@@ -308,14 +287,14 @@ def _bias_panel(ax, stream: Mapping) -> None:
     drawn = False
     for key, label, color, ls in series:
         values = bias.get(key) or []
-        pts = [(s, max(_num(v, floor), floor)) for s, v in zip(steps, values) if _num(v) is not None]
+        pts = [(s, max(number(v, floor), floor)) for s, v in zip(steps, values) if number(v) is not None]
         if pts:
             ax.plot([s for s, _ in pts], [v for _, v in pts], color=color, ls=ls, lw=0.8, label=label)
             drawn = True
     if drawn:
         ax.legend(loc="center right", fontsize=5.5)
     else:
-        _empty_note(ax)
+        empty_note(ax)
     ax.set_xlabel("step $i$")
     ax.set_ylabel(r"max$_j$ |mean $-$ Attn$_W$|")
     ax.set_title(f"(a) bias, stream '{stream.get('stream', '?')}'")
@@ -328,11 +307,11 @@ def _variance_panel(ax, streams: Mapping) -> None:
     for k, (name, stream) in enumerate(streams.items()):
         scatter = (stream.get("variance") or {}).get("scatter") or {}
         pts = [(x, y) for x, y in zip(scatter.get("bound") or [], scatter.get("variance") or [])
-               if _num(x) and _num(y) and x > 0 and y > 0]
+               if number(x) and number(y) and x > 0 and y > 0]
         if not pts:
             continue
         viol = (stream.get("variance") or {}).get("violations")
-        style = _style(k)
+        style = series_style(k)
         ax.scatter([x for x, _ in pts], [y for _, y in pts], s=4, color=style["color"], marker=style["marker"],
                    label=f"{name} ({viol} violations)" if viol is not None else str(name), alpha=0.8, lw=0)
         lows.append(min(min(x, y) for x, y in pts))
@@ -342,7 +321,7 @@ def _variance_panel(ax, streams: Mapping) -> None:
         ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, label=r"Var $= \|V\|_\infty E[O]$")
         ax.legend(loc="upper left", fontsize=5.5, markerscale=2)
     else:
-        _empty_note(ax)
+        empty_note(ax)
     ax.set_xlabel(r"$\|V\|_\infty \, E[O_{ij}]$")
     ax.set_ylabel(r"Var$[O_{ij}]$ (exact)")
     ax.set_title("(b) Theorem 25's variance bound")
@@ -353,10 +332,10 @@ def _copies_panel(ax, streams: Mapping) -> None:
     ax.set_yscale("log")
     drawn = False
     for k, (name, stream) in enumerate((n, s) for n, s in streams.items() if s.get("copies")):
-        style = _style(k)
-        for groups, members in _groups(stream["copies"], lambda r: r.get("groups")).items():
+        style = series_style(k)
+        for groups, members in group_by(stream["copies"], lambda r: r.get("groups")).items():
             pts = sorted((r["copies"], r["median_relative_error"]) for r in members
-                         if _num(r.get("copies")) and _num(r.get("median_relative_error")))
+                         if number(r.get("copies")) and number(r.get("median_relative_error")))
             if not pts:
                 continue
             ls = "-" if groups == 1 else "--"
@@ -365,14 +344,14 @@ def _copies_panel(ax, streams: Mapping) -> None:
             drawn = True
         first = [r for r in stream["copies"] if r.get("groups") == 1]
         pred = sorted((r["copies"], 0.6745 * r["predicted_relative_error"]) for r in first
-                      if _num(r.get("predicted_relative_error")))
+                      if number(r.get("predicted_relative_error")))
         if pred:
             ax.plot([x for x, _ in pred], [y for _, y in pred], color=style["color"], lw=0.6, ls=":",
                     label=f"{name}: CLT median, Q=1")
     if drawn:
         ax.legend(loc="lower left", fontsize=5.5)
     else:
-        _empty_note(ax)
+        empty_note(ax)
     ax.set_xlabel("copies per mean $T$")
     ax.set_ylabel("median relative error (last step)")
     ax.set_title("(c) boosting: relative error vs copies")
@@ -387,17 +366,17 @@ def _along_panel(ax, streams: Mapping) -> None:
         along = stream["along"]
         label_config = f"T={along.get('copies')}, Q={along.get('groups')}"
         pts = [(s, e) for s, e in zip(along.get("steps") or [], along.get("median_relative_error") or [])
-               if _num(s) and _num(e) and e > 0]
+               if number(s) and number(e) and e > 0]
         if not pts:
             continue
-        style = _style(k)
+        style = series_style(k)
         ax.plot([x for x, _ in pts], [y for _, y in pts], color=style["color"], marker=style["marker"], ms=2.5,
                 label=name)
         drawn = True
     if drawn:
         ax.legend(loc="upper left", fontsize=5.5)
     else:
-        _empty_note(ax)
+        empty_note(ax)
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -424,13 +403,13 @@ def cor16_figure(summary: Summary):
         fig = new_figure(2, aspect)
         left, right = fig.subplots(1, 2)
         left.set_xscale("log", base=2)
-        ns = sorted({c["n"] for c in cells if _num(c.get("n"))})
-        by_d = sorted(_groups(cells, lambda c: c.get("d")).items(), key=lambda kv: kv[0] or 0)
+        ns = sorted({c["n"] for c in cells if number(c.get("n"))})
+        by_d = sorted(group_by(cells, lambda c: c.get("d")).items(), key=lambda kv: kv[0] or 0)
         for k, (d, members) in enumerate(by_d):
-            style = _style(k)
+            style = series_style(k)
             for key, ls, suffix in (("near_zero_fraction_min", "-", "paper's C"),
                                     ("near_zero_fraction_min_at_threshold", "--", "threshold C")):
-                pts = sorted((c["n"], c[key]) for c in members if _num(c.get(key)) is not None)
+                pts = sorted((c["n"], c[key]) for c in members if number(c.get(key)) is not None)
                 if pts:
                     left.plot([x for x, _ in pts], [y for _, y in pts], color=style["color"], marker=style["marker"],
                               ms=3, ls=ls, label=f"$d={d}$, {suffix}")
@@ -438,17 +417,17 @@ def cor16_figure(summary: Summary):
             left.plot(ns, [n / (n + 1) for n in ns], color="black", lw=0.6, ls=":", label=r"$n/(n+1)$ (guaranteed)")
         left.axhline(summary.get("promise") or 0.99, color=FAILURE_COLOR, lw=0.8, label="0.99 promise")
         if not cells:
-            _empty_note(left)
+            empty_note(left)
         left.set_xlabel(r"stream length $n$")
         left.set_ylabel(rf"fraction of weights $\leq \tau = {summary.get('tau', 'tau')}$")
         left.set_title("Bob's attention row (min over rows)")
         _legend(left, loc="lower right", fontsize=5.5)
-        points = [p for p in summary.get("points") or [] if _num(p.get("accuracy")) is not None]
-        families = list(_groups(points, _family))
-        styles = {name: {**_style(k), "label": name, "lw": 0, "ms": 4} for k, name in enumerate(families)}
-        _accuracy_vs_memory(right, summary, points, _family, styles, r"memory / $n d$ bits")
+        points = [p for p in summary.get("points") or [] if number(p.get("accuracy")) is not None]
+        families = list(group_by(points, family_name))
+        styles = {name: {**series_style(k), "label": name, "lw": 0, "ms": 4} for k, name in enumerate(families)}
+        _accuracy_vs_memory(right, summary, points, family_name, styles, r"memory / $n d$ bits")
         if not points:
-            _empty_note(right)
+            empty_note(right)
         right.set_title("decoding the same sparse instances")
         _legend(right, loc="upper left", fontsize=5.5)
     return fig

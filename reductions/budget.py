@@ -21,7 +21,7 @@ import numpy as np
 from caches.base import StreamingAttention
 from caches.params import ParameterError, check_choice, check_int
 from caches.spec import load_class
-from caches.zoo import declared_budget_bits, family_of, families, zoo_caches
+from caches.zoo import family_of, families, zoo_caches
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play
@@ -100,7 +100,7 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
         family = family_of(cache)
         point.update(kind=family.kind if family else "plug-in", source=family.source if family else None,
                      label=family.display if family else point["family"],
-                     budget_bits=declared_budget_bits(cache, n, d))
+                     budget_bits=cache.budget_bits(n, d))
         points.append(point)
         trials.extend(
             {"cache": point["cache"], "family": point["family"], "trial": o.trial, "public_seed": o.public_seed,

@@ -14,7 +14,7 @@ import caches
 from caches.base import StreamingAttention
 from caches.eviction import RandomEvictionCache
 from caches.spec import build, object_spec
-from caches.zoo import ZOO, declared_budget_bits, families, zoo_caches
+from caches.zoo import ZOO, families, zoo_caches
 from protocols.game import play
 from reductions.budget import family_table, run_budget
 from reductions.thm6 import ExactOutputReduction
@@ -65,7 +65,7 @@ def test_probe_leaves_state_unchanged_and_matches_step(cache):
 def test_memory_is_the_message_and_within_the_declared_budget(cache, tokens):
     player = filled(cache, tokens)
     assert player.memory_bits == 8 * len(player.to_bytes())
-    budget = declared_budget_bits(player, tokens, D)
+    budget = player.budget_bits(tokens, D)
     assert budget is not None, f"{type(cache).__name__} declares no budget_bits(n, d)"
     assert player.memory_bits <= budget
 
