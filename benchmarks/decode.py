@@ -8,9 +8,9 @@ stable softmax, product with V. Prints both times and their ratio. Run: ``make b
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_of
 
 from caches import ExactCache
 from caches.spec import object_spec
@@ -18,13 +18,6 @@ from protocols.game import BobRequest, alice_message, bob_decode, trial_input
 from reductions.thm6 import ExactOutputReduction
 
 
-def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def numpy_floor(Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> np.ndarray:

@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
+from timing import best_of
 
 from caches.lazy_gumbel import lazy_gumbel, top_k
 
 
-def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -78,7 +78,17 @@ class StreamingAttention(abc.ABC):
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
 
 
-class KeyValueCache(StreamingAttention):
+class ProbeThenExtend(StreamingAttention):
+    """For caches with a vectorized ``probe`` and ``extend``: a step probes the row, then appends it."""
+
+    def step(self, q, k, v) -> np.ndarray:
+        q, k, v = (np.asarray(a, dtype=np.float64).reshape(1, -1) for a in (q, k, v))
+        output = self.probe(q, k, v)[0]
+        self.extend(q, k, v)
+        return output
+
+
+class KeyValueCache(ProbeThenExtend):
     """A cache whose state is a set of stored (key, value) pairs, possibly lossy or weighted.
 
     The output for a triple is exact softmax attention over the stored pairs plus the triple's
@@ -94,12 +104,6 @@ class KeyValueCache(StreamingAttention):
     @abc.abstractmethod
     def _stored(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Keys, values (float64) and per-pair multiplicities (``None`` for all ones)."""
-
-    def step(self, q, k, v) -> np.ndarray:
-        q, k, v = (np.asarray(a, dtype=np.float64).reshape(1, -1) for a in (q, k, v))
-        output = self.probe(q, k, v)[0]
-        self._admit(k, v)
-        return output
 
     def extend(self, Q, K, V) -> None:
         self._admit(np.asarray(K, dtype=np.float64), np.asarray(V, dtype=np.float64))

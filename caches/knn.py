@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caches.attention import softmax
-from caches.base import StreamingAttention
+from caches.base import ProbeThenExtend
 from caches.codec import HEADER_BYTES, Reader, Writer
 from caches.lazy_gumbel import lazy_gumbel, top_k
 from caches.params import ParameterError, check_choice, check_int, check_real
@@ -320,7 +320,7 @@ def estimate_dQ(Q, K, V, dO, *, samples: int, rng: np.random.Generator, k: int |
 
 
 @dataclass
-class KNNAttentionCache(StreamingAttention):
+class KNNAttentionCache(ProbeThenExtend):
     """Every key and value (at ``dtype``) plus a norm-ordered index; answers by kNN attention.
 
     ``k = 0`` means ``ceil(sqrt(t))`` for ``t`` stored tokens. ``method="sample"`` draws
@@ -360,11 +360,6 @@ class KNNAttentionCache(StreamingAttention):
         self._index.add(K)
         self._values = V.copy() if self._values.size == 0 else np.vstack([self._values, V])
 
-    def step(self, q, k, v) -> np.ndarray:
-        q, k, v = (np.asarray(a, dtype=np.float64).reshape(1, -1) for a in (q, k, v))
-        output = self.probe(q, k, v)[0]
-        self._admit(k, v)
-        return output
 
     def extend(self, Q, K, V) -> None:
         self._admit(K, V)

@@ -45,7 +45,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from caches.attention import CHUNK_ROWS, attention_with_own_token
-from caches.base import StreamingAttention
+from caches.base import ProbeThenExtend
 from caches.codec import FLOAT_DTYPES, HEADER_BYTES, Reader, Writer
 from caches.params import ParameterError, check_choice, check_int
 from caches.rows import RowBuffer
@@ -130,7 +130,7 @@ def windowed_attention_stream(Q: np.ndarray, K: np.ndarray, V: np.ndarray, windo
 # --- shared window state ----------------------------------------------------------------------
 
 
-class _WindowState(StreamingAttention):
+class _WindowState(ProbeThenExtend):
     """The last ``window`` tokens at ``dtype`` and the token count; subclasses summarise what left.
 
     Subclasses are dataclasses with ``window`` and ``dtype`` fields; they call ``_init_window()``
@@ -190,11 +190,6 @@ class _WindowState(StreamingAttention):
         self._values.keep_last(self.window)
         self._seen += m
 
-    def step(self, q, k, v) -> np.ndarray:
-        q, k, v = (np.asarray(a, dtype=np.float64).reshape(1, -1) for a in (q, k, v))
-        output = self.probe(q, k, v)[0]
-        self.extend(q, k, v)
-        return output
 
     # probe ------------------------------------------------------------------------------------
 

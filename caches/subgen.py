@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caches.attention import CHUNK_ROWS
-from caches.base import StreamingAttention
+from caches.base import ProbeThenExtend
 from caches.codec import FLOAT_DTYPES, HEADER_BYTES, Reader, Writer
 from caches.params import ParameterError, check_choice, check_int, check_real
 
@@ -496,7 +496,7 @@ class ValueNormSampler:
 
 
 @dataclass
-class SubGenCache(StreamingAttention):
+class SubGenCache(ProbeThenExtend):
     """SubGen (HO Theorem 11, THEORY §9): δ-clustered reservoirs for the denominator, value-norm samples
     for the numerator.
 
@@ -555,11 +555,6 @@ class SubGenCache(StreamingAttention):
         self._sampler.add(K, V)
         self._seen += K.shape[0]
 
-    def step(self, q, k, v) -> np.ndarray:
-        q, k, v = (np.asarray(a, dtype=np.float64).reshape(1, -1) for a in (q, k, v))
-        output = self.probe(q, k, v)[0]
-        self.extend(q, k, v)
-        return output
 
     def probe(self, Q, K, V) -> np.ndarray:
         Q, K_own, V_own = (np.asarray(a, dtype=np.float64) for a in (Q, K, V))

@@ -61,7 +61,7 @@ from protocols.game import BobRequest, alice_message, play, trial_input
 from protocols.reduction import Reduction
 from reductions.certify import claim, failed, proved, verified_on_grid
 from reductions.jl import CODEBOOKS
-from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction, SpikeQueryReduction, public_codebook, threshold_C
+from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction, public_codebook, threshold_C
 
 # --- 3./4. two-case bounds and the threshold on C ------------------------------------------
 
@@ -129,36 +129,17 @@ def tensor_hiding_limit_C(n: int, eta: float) -> float | None:  # noqa: N802
 
 
 @dataclass(frozen=True)
-class TensorIndexReduction(SpikeQueryReduction):
+class TensorIndexReduction(ExactOutputReduction):
     """INDEX on ``n x d`` bits through tensor attention (THEORY §8's stream; TA's Ω(nd)).
 
     Alice: ``(0, f(e_a), 1^d, x_{a,:}, 1^d)`` for ``a = 1..n``. Bob, for row ``i``:
-    ``(C f(e_i), 0, 0, 0, 0)``; one probe decodes the whole row (HO Remark 7). ``C=None`` takes
-    :func:`default_C` with ε measured on the public codebook.
+    ``(C f(e_i), 0, 0, 0, 0)``; one probe decodes the whole row (HO Remark 7). Same fields and
+    keys as HO Theorem 6's reduction; ``C=None`` takes :func:`default_C` with ε measured on the
+    public codebook.
     """
-
-    n: int
-    d: int
-    C: float | None = None
-    eta: float = 0.0
-    codebook: str = "normalized"
-    public_seed: int = 0
 
     stream_width = 5
     result = "the tensor reduction"
-
-    def __post_init__(self) -> None:
-        check_int("n", self.n, 2)
-        check_int("d", self.d, 1)
-        self._check_common()
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.n, self.d)
-
-    @property
-    def key_count(self) -> int:
-        return self.n
 
     def default_C(self) -> float:  # noqa: N802
         return default_C(self.n, self.eps)
