@@ -1,4 +1,5 @@
 # Two commands for a fresh machine: `make figures` and `make test`. Each creates .venv if missing.
+# Every result has its own target; `make PRESET=paper TARGET` runs it at figure-quality size.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,8 @@ SEED ?= 0
 OUT ?= results
 RUN := $(BIN)/barriers run --preset $(PRESET) --seed $(SEED) --out $(OUT)
 
-.PHONY: venv test figures budget thm6 thm8 jl proofs bench clean
+.PHONY: venv test test-hf figures proofs bench clean \
+	budget thm6 thm8 jl cor9 thm15 appE alg1 thm17 cor16 thm19 knn tensor
 
 venv: $(VENV)/.installed
 
@@ -20,20 +22,13 @@ $(VENV)/.installed: pyproject.toml
 test: venv
 	$(BIN)/python -m pytest -q
 
+# Real Hugging Face caches (extra `hf`: CPU torch 2.13.0, transformers, safetensors, hqq, optimum-quanto).
+test-hf: venv
+	$(BIN)/python -m pip install --quiet -e '.[dev,hf]'
+	$(BIN)/python -m pytest -q tests/test_hf.py
+
 figures: venv
 	$(RUN) all
-
-budget: venv
-	$(RUN) budget
-
-thm6: venv
-	$(RUN) phase
-
-thm8: venv
-	$(RUN) threshold
-
-jl: venv
-	$(RUN) jl
 
 proofs: venv
 	$(BIN)/barriers proofs
@@ -44,48 +39,46 @@ bench: venv
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
 
-.PHONY: tensor
-tensor: venv
-	$(RUN) tensor
-	$(BIN)/python benchmarks/tensor.py
+# --- one target per result (HO = Haris & Onak; TA = tensor attention) ---
+budget: venv  # HO Theorems 5-6: the compressor zoo against the Fano frontier
+	$(RUN) budget
 
-.PHONY: thm17
-thm17: venv
-	$(RUN) window
-	$(RUN) window_memory
+thm6: venv  # HO Theorem 6, Lemma 3
+	$(RUN) phase
 
-.PHONY: alg1
-alg1: venv
-	$(RUN) alg1
+thm8: venv  # HO Theorem 8
+	$(RUN) threshold
 
-.PHONY: cor16
-cor16: venv
-	$(RUN) cor16
+jl: venv  # HO Lemma 3
+	$(RUN) jl
 
-.PHONY: appE
-appE: venv
-	$(RUN) gumbel
-	$(RUN) scalar
-
-.PHONY: thm19
-thm19: venv
-	$(RUN) nonadaptive
-
-.PHONY: cor9
-cor9: venv
+cor9: venv  # HO Corollary 9, Theorem 1
 	$(RUN) cor9
 
-.PHONY: thm15
-thm15: venv
+thm15: venv  # HO Theorems 11, 15 (SubGen), Lemmas 13-14
 	$(RUN) thm15
 	$(RUN) covering
 
-.PHONY: knn
-knn: venv
+appE: venv  # HO Algorithm 2 and Appendix E (d = 1)
+	$(RUN) gumbel
+	$(RUN) scalar
+
+alg1: venv  # HO Algorithm 1, Theorems 24-25
+	$(RUN) alg1
+
+thm17: venv  # HO Theorems 17/26
+	$(RUN) window
+	$(RUN) window_memory
+
+cor16: venv  # HO Corollary 16
+	$(RUN) cor16
+
+thm19: venv  # HO Theorems 19/27
+	$(RUN) nonadaptive
+
+knn: venv  # kNN attention
 	$(RUN) knn
 
-.PHONY: test-hf
-# Real Hugging Face caches (extra `hf`: CPU torch 2.13.0, transformers, safetensors, hqq, optimum-quanto).
-test-hf: venv
-	$(BIN)/python -m pip install --quiet -e '.[dev,hf]'
-	$(BIN)/python -m pytest -q tests/test_hf.py
+tensor: venv  # TA
+	$(RUN) tensor
+	$(BIN)/python benchmarks/tensor.py
