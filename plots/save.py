@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -28,6 +29,18 @@ METADATA = {
 }
 
 
+@contextlib.contextmanager
+def _quiet_font_subsetting():
+    """fontTools warns about old timestamps in the bundled fonts while embedding them; not ours to fix."""
+    logger = logging.getLogger("fontTools")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def figure_bytes(fig, fmt: str) -> bytes:
     """Render ``fig`` to ``fmt`` (``"pdf"`` or ``"png"``) and return the bytes."""
     if fmt not in METADATA:
@@ -35,7 +48,7 @@ def figure_bytes(fig, fmt: str) -> bytes:
     buffer = io.BytesIO()
     # Save-time rcParams (font embedding, DPI) must be active while rendering;
     # SOURCE_DATE_EPOCH is irrelevant once the dates are dropped from the metadata.
-    with paper():
+    with paper(), _quiet_font_subsetting():
         fig.savefig(buffer, format=fmt, dpi=DPI, metadata=dict(METADATA[fmt]))
     return buffer.getvalue()
 

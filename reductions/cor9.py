@@ -324,7 +324,7 @@ COR9_PRESETS = {
 
 def validate_cor9(config: dict) -> dict:
     """Check a ``cor9`` configuration; a clear error names the bad key."""
-    ds = [check_int("d_values[]", d, 1, 64) for d in config["d_values"]]
+    ds = [check_int("d_values[]", d, 2, 64) for d in config["d_values"]]
     if not ds:
         raise ParameterError("d_values must list at least one dimension")
     check_real("r_per_d", config["r_per_d"], 0.0, 8.0, low_open=True)
