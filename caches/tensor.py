@@ -273,21 +273,12 @@ class TensorStreamingAttention(abc.ABC):
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
 
 
-class TensorSidesCache(TensorStreamingAttention):
-    """A tensor cache whose state is two (possibly weighted) sides ``(K1, V1)`` and ``(K2, V2)``.
-
-    The output for a token is exact tensor attention over the stored sides' pairs plus the
-    pairs touching the token itself; the token is admitted afterwards. Subclasses implement
-    ``_admit(K1, K2, V1, V2)``, ``_sides()``, ``to_bytes`` and ``from_bytes``.
-    """
+class TensorAdmitCache(TensorStreamingAttention):
+    """A tensor cache that admits rows with ``_admit``: a step probes the token, then admits it."""
 
     @abc.abstractmethod
     def _admit(self, K1, K2, V1, V2) -> None:
         """Take rows (float64) of the four caches into the state."""
-
-    @abc.abstractmethod
-    def _sides(self):
-        """``((K1, V1, w1), (K2, V2, w2))`` as float64, ``w`` a multiplicity per row or ``None``."""
 
     def step(self, q, k1, k2, v1, v2) -> np.ndarray:
         token = [_f64(a).reshape(1, -1) for a in (q, k1, k2, v1, v2)]
@@ -297,6 +288,19 @@ class TensorSidesCache(TensorStreamingAttention):
 
     def extend(self, Q, K1, K2, V1, V2) -> None:
         self._admit(*(np.atleast_2d(_f64(a)) for a in (K1, K2, V1, V2)))
+
+
+class TensorSidesCache(TensorAdmitCache):
+    """A tensor cache whose state is two (possibly weighted) sides ``(K1, V1)`` and ``(K2, V2)``.
+
+    The output for a token is exact tensor attention over the stored sides' pairs plus the
+    pairs touching the token itself; the token is admitted afterwards. Subclasses implement
+    ``_admit(K1, K2, V1, V2)``, ``_sides()``, ``to_bytes`` and ``from_bytes``.
+    """
+
+    @abc.abstractmethod
+    def _sides(self):
+        """``((K1, V1, w1), (K2, V2, w2))`` as float64, ``w`` a multiplicity per row or ``None``."""
 
     def probe(self, Q, K1, K2, V1, V2) -> np.ndarray:
         side1, side2 = self._sides()
@@ -360,7 +364,7 @@ class ExactFourCache(TensorSidesCache):
 
 
 @dataclass
-class ExactTwoCache(TensorStreamingAttention):
+class ExactTwoCache(TensorAdmitCache):
     """TA's 2-cache: the pair rows ``k1_a ∘ k2_b`` and ``v1_a ∘ v2_b`` for all ``(a, b) in [t]^2``.
 
     Attention is a plain softmax over the stored pair rows (one matrix-vector product per token,
@@ -396,15 +400,6 @@ class ExactTwoCache(TensorStreamingAttention):
             for buffer, row in zip(self._rows, (k1, k2, v1, v2)):
                 buffer.append(row[None])
             self._seen += 1
-
-    def step(self, q, k1, k2, v1, v2) -> np.ndarray:
-        token = [_f64(a).reshape(1, -1) for a in (q, k1, k2, v1, v2)]
-        output = self.probe(*token)[0]
-        self._admit(*token[1:])
-        return output
-
-    def extend(self, Q, K1, K2, V1, V2) -> None:
-        self._admit(*(np.atleast_2d(_f64(a)) for a in (K1, K2, V1, V2)))
 
     def probe(self, Q, K1, K2, V1, V2) -> np.ndarray:
         Q, *own = (np.atleast_2d(_f64(a)) for a in (Q, K1, K2, V1, V2))
@@ -643,7 +638,7 @@ class TensorAdversarialApproximation(TensorStreamingAttention):
 
 
 @dataclass
-class SubGenFourCache(TensorStreamingAttention):
+class SubGenFourCache(TensorAdmitCache):
     """SubGen (THEORY §9) for tensor attention: cluster ``K1`` and ``K2``, sample values by norm.
 
     State (all from :mod:`caches.subgen`, reused, not copied):
@@ -721,15 +716,6 @@ class SubGenFourCache(TensorStreamingAttention):
         for sampler, keys, values in zip(self._samplers, (K1, K2), (V1, V2)):
             sampler.add(keys, values)
         self._seen += K1.shape[0]
-
-    def extend(self, Q, K1, K2, V1, V2) -> None:
-        self._admit(*(np.atleast_2d(_f64(a)) for a in (K1, K2, V1, V2)))
-
-    def step(self, q, k1, k2, v1, v2) -> np.ndarray:
-        token = [_f64(a).reshape(1, -1) for a in (q, k1, k2, v1, v2)]
-        output = self.probe(*token)[0]
-        self._admit(*token[1:])
-        return output
 
     def estimates(self, Q, K1, K2, V1, V2) -> tuple[PairSoftmax, PairSoftmax]:
         """The numerator's and the denominator's pair sums for each probe row (state unchanged)."""

@@ -56,6 +56,21 @@ def frontier_pairs(summary: Summary) -> tuple[list, list]:
     return [x for x, _ in pairs], [y for _, y in pairs]
 
 
+def game_points_with_frontier(ax, summary: Summary, stretch: float) -> tuple[list, list, float]:
+    """Shade the region above the Fano frontier on ``ax`` out to ``stretch`` times the largest
+    memory ratio; return the game points (finite accuracy, positive ratio), the frontier's
+    ratios and that right end."""
+    points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
+              and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
+    fx, fy = frontier_pairs(summary)
+    high = max([10.0] + [p["memory_ratio"] for p in points]) * stretch
+    if fx:
+        fx, fy = fx + [high], fy + [1.0]
+        ax.fill_between(fx, fy, 1.1, color=INFEASIBLE_COLOR, lw=0, label="impossible (Fano)")
+        ax.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8)
+    return points, fx, high
+
+
 def _loglog(ax) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -190,14 +205,7 @@ def scalar_figure(summary: Summary):
         if mean_err or p90:
             b.legend(loc="lower left", fontsize=4.8)
 
-        points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
-                  and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
-        fx, fy = frontier_pairs(summary)
-        high = max([10.0] + [p["memory_ratio"] for p in points]) * 2
-        if fx:
-            fx, fy = fx + [high], fy + [1.0]
-            c.fill_between(fx, fy, 1.1, color=INFEASIBLE_COLOR, lw=0, label="impossible (Fano)")
-            c.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8)
+        points, fx, high = game_points_with_frontier(c, summary, stretch=2)
         for j, (family, members) in enumerate(group_by(points, lambda p: p.get("family")).items()):
             members = sorted(members, key=lambda p: p["memory_ratio"])
             c.plot([p["memory_ratio"] for p in members], [p["accuracy"] for p in members], color=_color(j),

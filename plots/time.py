@@ -15,7 +15,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from plots.data import group_by, number
 from plots.figures import _color, _marker
-from plots.scalar import _rows, fit_line, frontier_pairs, xy
+from plots.scalar import _rows, fit_line, game_points_with_frontier, xy
 from plots.style import INFEASIBLE_COLOR, REFERENCE_COLOR, new_figure, paper
 
 Summary = Mapping[str, Any]
@@ -233,14 +233,7 @@ def knn_figure(summary: Summary):
         if e.get_legend_handles_labels()[0]:
             e.legend(loc="lower left", fontsize=4.5)
 
-        points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
-                  and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
-        fx, fy = frontier_pairs(summary)
-        high = max([10.0] + [p["memory_ratio"] for p in points]) * 3
-        if fx:
-            fx, fy = fx + [high], fy + [1.0]
-            f.fill_between(fx, fy, 1.1, color=INFEASIBLE_COLOR, lw=0, label="impossible (Fano)")
-            f.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8)
+        points, fx, high = game_points_with_frontier(f, summary, stretch=3)
         for j, p in enumerate(points):
             nudge = 1.35 ** (j - (len(points) - 1) / 2)  # side by side when the memories coincide
             label = str(p.get("cache", "?")).split("(")[0]
