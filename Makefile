@@ -34,7 +34,7 @@ proofs: venv
 	$(BIN)/barriers proofs
 
 bench: venv
-	for script in benchmarks/decode.py benchmarks/knn.py benchmarks/tensor.py; do $(BIN)/python $$script || exit 1; done
+	for script in benchmarks/decode.py benchmarks/knn.py benchmarks/tensor.py benchmarks/harness.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,20 +1,26 @@
 """``barriers``: list experiments, run them, check the proof certificates.
 
 A user mistake (bad name, out-of-range parameter, a cache that breaks the contract) prints one
-line ``barriers: error: ...`` and exits with status 2; no traceback, no results directory.
+line ``barriers: error: ...`` and exits with status 2; no traceback, no results directory. A
+scored point above the Fano frontier (information reached Bob outside the message,
+:mod:`protocols.guard`) prints one such line too and exits with status 3, also writing nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from caches.params import ParameterError, check_int
+from caches.paramtypes import parse_value
+from protocols.guard import InformationLeak
 
 EXIT_USAGE = 2
+#: A scored point beat the Fano frontier (:class:`protocols.guard.InformationLeak`).
+EXIT_LEAK = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a parameter of the preceding --cache; VALUE is JSON, else a string")
     proofs = commands.add_parser("proofs", help="check every proof certificate")
     proofs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    proofs.add_argument("--latex", metavar="FILE", help="also write a LaTeX table (claim, source, status, engine)")
+    proofs.add_argument("--update-manifest", action="store_true",
+                        help="record the current claims and statuses in reductions/claims.json (review the diff)")
     return parser
 
 
@@ -61,24 +70,22 @@ class _CacheArgAction(argparse.Action):
         name, sep, raw = value.partition("=")
         if not sep or not name:
             raise ParameterError(f"--cache-arg takes NAME=VALUE, got {value!r}")
-        specs[-1]["params"][name] = _json_or_string(raw)
+        specs[-1]["params"][name] = parse_value(raw)  # checked against the field's annotation later
         setattr(namespace, self.dest, specs)
 
 
-def _json_or_string(raw: str):
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw  # a bare word such as a dtype name
-
-
 def parse_overrides(items: list[str]) -> dict:
+    """``--set KEY=VALUE`` items as a dict of JSON values.
+
+    Text that is not JSON is kept as a :class:`caches.paramtypes.BareWord`: the experiment accepts
+    it only for a string parameter (a codebook name) and reports malformed JSON anywhere else.
+    """
     overrides = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ParameterError(f"--set takes KEY=VALUE, got {item!r}")
-        overrides[key] = _json_or_string(raw)  # a bare word such as a codebook name stays a string
+        overrides[key] = parse_value(raw)
     return overrides
 
 
@@ -106,6 +113,33 @@ def command_list() -> int:
     return 0
 
 
+def check_out(out: Path, names: list[str]) -> None:
+    """Fail before any work when the results could not be written under ``--out``.
+
+    ``out`` must be a directory or not exist yet; its nearest existing ancestor must be a
+    directory in which a file can be created (a probe file is created and removed; nothing is
+    left behind, ``out`` itself is not created). ``out/NAME`` must not be a file.
+    """
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out must be a directory, got the file {str(out)!r}")
+    existing = out.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ParameterError(f"--out must be a directory, got {str(out)!r} below the file {str(existing)!r}")
+    for name in names:
+        if (out / name).exists() and not (out / name).is_dir():
+            raise ParameterError(f"--out {str(out)!r} holds a file {name!r} where the results directory goes")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".barriers-probe-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise ParameterError(
+            f"--out must be a writable directory, but no file can be created in {str(existing)!r}: {error.strerror}"
+        ) from None
+
+
 def command_run(args) -> int:
     from barriers.experiments import EXPERIMENTS, get_experiment
 
@@ -124,35 +158,64 @@ def command_run(args) -> int:
     else:
         experiments = [get_experiment(args.experiment)]
     configs = [experiment.config(args.preset, overrides) for experiment in experiments]
+    check_out(Path(args.out), [experiment.name for experiment in experiments])
     for experiment, config in zip(experiments, configs):
         run_one(experiment, config, args.preset, seed, Path(args.out))
     return 0
 
 
 def run_one(experiment, config: dict, preset: str, seed: int, out: Path) -> None:
-    """Run one experiment (Bob isolated when it plays the game) and write its results."""
+    """Run one experiment (both players sandboxed when it plays the game) and write its results.
+
+    Results are written only after the run: a contract breach or an :class:`InformationLeak`
+    raised during it leaves no results directory.
+    """
     from tqdm import tqdm
 
     from barriers.results import provenance, write_results
     from caches.spec import load_object
-    from protocols.game import InProcessBob, IsolatedBob
+    from protocols.game import InProcessPlayers
+    from protocols.sandbox import SandboxedPlayers
 
-    bob = IsolatedBob() if experiment.uses_game else InProcessBob()
-    with bob, tqdm(total=experiment.steps(config), desc=experiment.name, unit="step", disable=None,
-                   file=sys.stderr) as bar:
-        result = experiment.run(config, seed, bob, bar.update)
+    players = SandboxedPlayers() if experiment.uses_game else InProcessPlayers()
+    with players, tqdm(total=experiment.steps(config), desc=experiment.name, unit="step", disable=None,
+                       file=sys.stderr) as bar:
+        result = experiment.run(config, seed, players, bar.update)
     figure = load_object(experiment.figure)(result["summary"])
-    info = provenance(experiment.name, preset, seed, config)
+    sandbox = players.sandbox if experiment.uses_game else "no game played"
+    info = provenance(experiment.name, preset, seed, config, sandbox=sandbox)
     directory = write_results(out, experiment.name, result["summary"], result["trials"], info, figure)
     print(f"wrote {directory}/: summary.json trials.csv config.json {experiment.name}.pdf {experiment.name}.png")
 
 
 def command_proofs(args) -> int:
-    from reductions.certify import check_all, exit_code, render_table, results_to_json
+    """Check every certificate; non-zero on a failure, an unsupported relied-on claim or manifest drift."""
+    from reductions.certify import check_all, problems, render_table, results_to_json, results_to_latex, write_manifest
 
+    if args.latex:
+        _check_writable_file(Path(args.latex), "--latex")
     results = check_all()
-    print(results_to_json(results) if args.json else render_table(results))
-    return exit_code(results)
+    if args.update_manifest:
+        try:
+            write_manifest(results)
+        except ValueError as error:
+            raise ParameterError(str(error)) from None
+        print(f"barriers: recorded {len(results)} claims in reductions/claims.json", file=sys.stderr)
+    if args.latex:
+        Path(args.latex).write_text(results_to_latex(results))
+    found = problems(results)
+    if args.json:
+        print(results_to_json(results))
+    else:
+        print(render_table(results))
+        for problem in found:
+            print(f"barriers: proofs: {problem}", file=sys.stderr)
+    return int(bool(found))
+
+
+def _check_writable_file(path: Path, name: str) -> None:
+    if path.is_dir() or not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise ParameterError(f"{name} must name a writable file in an existing directory, got {str(path)!r}")
 
 
 def _as_int(text: str, name: str) -> int:
@@ -173,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as error:
         print(f"barriers: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except InformationLeak as error:
+        print(f"barriers: error: {error}", file=sys.stderr)
+        return EXIT_LEAK
     except KeyboardInterrupt:
         print("barriers: interrupted", file=sys.stderr)
         return 130

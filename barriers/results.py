@@ -21,6 +21,10 @@ from pathlib import Path
 
 PACKAGES = ("compression-barriers", "numpy", "sympy", "matplotlib", "tqdm")
 
+#: Permissions of a results directory: readable by everyone, like the files in it
+#: (``tempfile.mkdtemp`` alone would leave the owner-only 0700 of its staging directory).
+DIRECTORY_MODE = 0o755
+
 
 def clean_json(value):
     """Replace NaN and infinities (not JSON) with None, recursively; numpy scalars become Python."""
@@ -56,7 +60,9 @@ def package_versions() -> dict:
     return versions
 
 
-def provenance(experiment: str, preset: str, seed: int, config: dict) -> dict:
+def provenance(experiment: str, preset: str, seed: int, config: dict, sandbox: str | None = None) -> dict:
+    """What ``config.json`` records; ``sandbox`` says what confined the players
+    (:attr:`protocols.sandbox.SandboxedPlayers.sandbox`, e.g. ``"landlock ABI 7"`` or ``"none"``)."""
     return {
         "experiment": experiment,
         "command": " ".join(["barriers", *sys.argv[1:]]),
@@ -66,6 +72,7 @@ def provenance(experiment: str, preset: str, seed: int, config: dict) -> dict:
         "git_revision": git_revision(),
         "packages": package_versions(),
         "platform": {"system": platform.system(), "machine": platform.machine(), "release": platform.release()},
+        "sandbox": sandbox,
     }
 
 
@@ -91,6 +98,7 @@ def write_results(out_dir: Path, experiment: str, summary: dict, trials: list[di
     final = out_dir / experiment
     staging = Path(tempfile.mkdtemp(prefix=f".{experiment}-", dir=out_dir))
     try:
+        staging.chmod(DIRECTORY_MODE)
         write_json(staging / "summary.json", summary)
         write_csv(staging / "trials.csv", trials)
         write_json(staging / "config.json", config_info)

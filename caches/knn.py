@@ -1,4 +1,4 @@
-"""kNN attention (Haris, *kNN Attention Demystified*; THEORY §7): attention as an expectation,
+"""kNN attention (Haris, *kNN Attention Demystified*; docs/theory.md §7): attention as an expectation,
 estimated from a maximum-inner-product index and exact softmax samples.
 
 ``Attn(q, K, V) = E_{l ~ D_q}[v_l]`` with ``D_q(l) ∝ exp(<q, k_l>)`` (HO eq. 3). The estimator
@@ -15,7 +15,7 @@ index whose own probes are counted: keys sorted by norm, scanned until Cauchy–
 (``<q,k> <= |q| |k|``) shows no unscanned key can enter the top-``k``. It is sublinear exactly when
 few keys have large norm (HO Theorem 19's instances), and linear on isotropic keys.
 
-Gradients (THEORY §7), with ``P = softmax(Q K^T)`` row-wise and ``O = P V``:
+Gradients (docs/theory.md §7), with ``P = softmax(Q K^T)`` row-wise and ``O = P V``:
 ``dV = P^T dO``; ``dQ_i = E_{l~P_i}[(dO_i·v_l) k_l] - E[dO_i·v_l] E[k_l]`` (a covariance);
 ``dK_l = Σ_i P_il (dO_i·v_l - D_i) q_i`` with ``D_i = Σ_l P_il dO_i·v_l``. The estimators:
 ``dV`` by the two-step Markov chain (draw row ``i ∝ |dO_ij|``, then ``l ~ P_i``; add
@@ -254,7 +254,7 @@ def attention_probabilities(Q: np.ndarray, K: np.ndarray) -> np.ndarray:
 
 
 def attention_gradients(Q, K, V, dO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact ``(dQ, dK, dV)`` of ``L = <dO, softmax(QK^T) V>`` (THEORY §7): the reference."""
+    """Exact ``(dQ, dK, dV)`` of ``L = <dO, softmax(QK^T) V>`` (docs/theory.md §7): the reference."""
     Q, K, V, dO = (np.asarray(a, dtype=np.float64) for a in (Q, K, V, dO))
     P = attention_probabilities(Q, K)
     A = dO @ V.T  # A_il = dO_i · v_l

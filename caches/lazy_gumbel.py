@@ -2,7 +2,7 @@
 from the top-k scores and a few tail scores.
 
 The Gumbel-max trick: with i.i.d. ``G_l ~ Gumbel(0, 1)``, ``argmax_l (Z_l + G_l)`` is distributed
-as ``softmax(Z)``. Algorithm 2 (THEORY §4) needs Gumbels only where they can matter:
+as ``softmax(Z)``. Algorithm 2 (docs/theory.md §4) needs Gumbels only where they can matter:
 
 1. ``S`` = the ``k`` largest scores; draw ``G_l`` for ``l in S``.
 2. ``M = max_{l in S}(Z_l + G_l)``, ``S_min = min_{l in S} Z_l``, cutoff ``B = M - S_min``

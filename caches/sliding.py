@@ -2,7 +2,7 @@
 
 At step ``i`` the keys of the last ``W`` tokens (the query's own token included) are scored as
 usual; every older key gets score 0, so unnormalised weight ``e^0 = 1``, and its value still
-counts (HO eq. 20, THEORY §5)::
+counts (HO eq. 20, docs/theory.md §5)::
 
     Attn_W = ( Σ_{l in window} e^{<q,k_l>} v_l + Σ_{l outside} v_l ) / ( Σ_{l in window} e^{<q,k_l>} + (i - W) )
 
@@ -16,7 +16,7 @@ three streaming algorithms, each a cache with the usual contract (:mod:`caches.b
 * :class:`BoostedWindowCache`: HO Theorem 25. ``copies·groups`` runs of Algorithm 1 that share the
   window and keep their own reservoirs; the output is the median of ``groups`` means of ``copies``
   samples each.
-* :class:`RunningSumWindowCache`: the observation of THEORY §5 (not in the paper). Out-of-window
+* :class:`RunningSumWindowCache`: the observation of docs/theory.md §5 (not in the paper). Out-of-window
   tokens all weigh exactly 1, so the window plus the running sum of the values that left it (and
   their count, which is ``i - W``) give ``Attn_W`` exactly in ``O(dW)`` words, deterministically.
 
@@ -254,7 +254,7 @@ class _WindowState(ProbeThenExtend):
 class RunningSumWindowCache(_WindowState):
     """``Attn_W`` exactly in ``O(dW)`` words: the window plus the running sum of the values that left it.
 
-    THEORY §5 observation (not in HO): every out-of-window token weighs exactly ``e^0 = 1`` in
+    docs/theory.md §5 observation (not in HO): every out-of-window token weighs exactly ``e^0 = 1`` in
     eq. 20, so its contribution to the numerator is the plain sum of those values and to the
     denominator their count ``i - W``. The message is the last ``window`` keys and values at
     ``dtype`` and the ``d``-dimensional sum in float64 (accumulated left to right, so a batch and
@@ -484,7 +484,7 @@ def boosted_members(n: int, d: int) -> list:
 #: ``caches.zoo.Family`` arguments (name, kind, source, members, label) of the window algorithms.
 #: They compute eq. 20, not plain attention: in HO Theorem 6's game they decode the rows in their window.
 ZOO_FAMILIES = (
-    ("RunningSumWindowCache", "sliding window (eq. 20)", "THEORY §5: window + running sum of old values",
+    ("RunningSumWindowCache", "sliding window (eq. 20)", "docs/theory.md §5: window + running sum of old values",
      running_sum_members, "window + sum"),
     ("Algorithm1Cache", "sliding window (eq. 20)", "HO Algorithm 1 (Haris & Onak 2025)", algorithm1_members,
      "HO Alg. 1"),

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import typing
 
 from caches.params import ParameterError
+from caches.paramtypes import check_annotated
 
 
 def class_path(cls: type) -> str:
@@ -41,6 +43,31 @@ def load_class(path: str) -> type:
     if not isinstance(target, type):
         raise ParameterError(f"{path!r} is not a class")
     return target
+
+
+def check_params(cls: type, params: dict) -> dict:
+    """``params`` for the dataclass ``cls``, checked against its fields before it is built.
+
+    An unknown name is an error listing the parameters; each value must match its field's
+    annotation (:func:`caches.paramtypes.check_annotated`; string annotations are resolved with
+    ``typing.get_type_hints``) and is converted to it: ``width=1e3`` for an ``int`` field is 1000,
+    ``width=notanint`` an error naming ``Class.width``. Annotations that cannot be resolved are
+    left to the constructor.
+    """
+    names = [field.name for field in dataclasses.fields(cls) if field.init]
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        allowed = ", ".join(names) or "none"
+        raise ParameterError(f"{cls.__name__} has no parameter {unknown[0]!r}; its parameters are: {allowed}")
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - a name only imported under TYPE_CHECKING, say
+        hints = {}
+    return {
+        name: value if isinstance(value, dict) and set(value) == {"spec"}
+        else check_annotated(f"{cls.__name__}.{name}", value, hints.get(name, typing.Any))
+        for name, value in params.items()
+    }
 
 
 def object_spec(obj) -> dict:

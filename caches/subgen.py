@@ -1,4 +1,4 @@
-"""SubGen (Zandieh et al.; HO Definition 10, Theorem 11, THEORY §9): sublinear memory in low dimension.
+"""SubGen (Zandieh et al.; HO Definition 10, Theorem 11, docs/theory.md §9): sublinear memory in low dimension.
 
 SubGen keeps two small summaries of the stream instead of the keys and values:
 
@@ -122,7 +122,7 @@ class _Rows:
 
 
 class OnlineClustering:
-    """Online δ-clustering of a stream of vectors with per-cluster reservoirs (THEORY §9(a), HO Definition 10).
+    """Online δ-clustering of a stream of vectors with per-cluster reservoirs (docs/theory.md §9(a), HO Definition 10).
 
     A reusable building block (SubGen's denominator, SubGen-style tensor-attention caches, greedy
     δ-nets for HO Lemma 13):
@@ -419,7 +419,7 @@ def _squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 class ValueNormSampler:
-    """``s`` independent value-norm-weighted samples of a stream of (key, value) pairs (THEORY §9(b)).
+    """``s`` independent value-norm-weighted samples of a stream of (key, value) pairs (docs/theory.md §9(b)).
 
     Each slot holds pair ``l`` with probability ``||v_l||² / μ``, ``μ = Σ_l ||v_l||²`` (pairs with
     ``v = 0`` are never kept; they contribute nothing to the numerator): slot ``j`` takes the pair
@@ -497,7 +497,7 @@ class ValueNormSampler:
 
 @dataclass
 class SubGenCache(ProbeThenExtend):
-    """SubGen (HO Theorem 11, THEORY §9): δ-clustered reservoirs for the denominator, value-norm samples
+    """SubGen (HO Theorem 11, docs/theory.md §9): δ-clustered reservoirs for the denominator, value-norm samples
     for the numerator.
 
     ``delta``: join radius of the online clustering (clusters have diameter ``<= 2 delta``);

@@ -1,4 +1,4 @@
-"""Tensor attention (Alman & Song; TA, THEORY §8): the reference and the streaming tensor caches.
+"""Tensor attention (Alman & Song; TA, docs/theory.md §8): the reference and the streaming tensor caches.
 
 A token is a 5-tuple ``(q, k1, k2, v1, v2)``. Tensor attention attends over *pairs* of tokens::
 
@@ -27,8 +27,9 @@ sampled cache standing for many tokens).
   :func:`caches.quantized.quantize` / :func:`caches.quantized.dequantize`.
 * :class:`SubGenFourCache`: online clustering of ``K1`` and ``K2``, product clusters for the pair
   softmax's denominator, value-norm samples of each side for its numerator.
-* :class:`TensorAdversarialApproximation`: the worst ``(1±η)`` approximation of any tensor cache
-  against a threshold decoder (HO Theorem 8's adversary with 5-tuples).
+
+The ``(1±η)`` adversary of HO Theorem 8 wraps tensor caches too
+(:class:`caches.adversary.AdversarialApproximation` takes any number of arrays per token).
 
 The INDEX game of :mod:`protocols.game` plays these unchanged: it calls
 ``cache.extend(*reduction.alice_stream(x))`` and ``cache.probe(*reduction.bob_queries(rows))``
@@ -196,7 +197,7 @@ def tensor_pair_sums(Q, side1, side2, own=None) -> PairSoftmax:
 
 
 def tensor_attention_batch(Q, K1, K2, V1, V2) -> np.ndarray:
-    """``TAttn(Q[r], K1, K2, V1, V2)`` for every row of ``Q`` over all ``n^2`` pairs (TA, THEORY §8)."""
+    """``TAttn(Q[r], K1, K2, V1, V2)`` for every row of ``Q`` over all ``n^2`` pairs (TA, docs/theory.md §8)."""
     return tensor_pair_sums(np.atleast_2d(Q), (K1, V1), (K2, V2)).output()
 
 
@@ -590,56 +591,12 @@ class QuantizedFourCache(TensorSidesCache):
 
 
 # ---------------------------------------------------------------------------------------
-# 5. The adversary
-
-
-@dataclass
-class TensorAdversarialApproximation(TensorStreamingAttention):
-    """Wraps a tensor cache and moves every output coordinate by ``eta·|y|`` toward ``threshold``.
-
-    HO footnote 1's ``(1±η)`` approximation, at its worst against a decoder that compares each
-    coordinate with ``threshold`` (as :class:`caches.adversary.AdversarialApproximation` does for
-    triples). No state of its own: its message is the inner cache's.
-    """
-
-    inner: TensorStreamingAttention
-    eta: float
-    threshold: float
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.inner, TensorStreamingAttention):
-            raise TypeError(f"inner must be a TensorStreamingAttention cache, got {self.inner!r}")
-        self.eta = check_real("eta", self.eta, 0.0, 1.0, high_open=True)
-        self.threshold = check_real("threshold", self.threshold)
-
-    def _worsen(self, outputs) -> np.ndarray:
-        outputs = _f64(outputs)
-        return outputs + self.eta * np.abs(outputs) * np.sign(self.threshold - outputs)
-
-    def step(self, q, k1, k2, v1, v2) -> np.ndarray:
-        return self._worsen(self.inner.step(q, k1, k2, v1, v2))
-
-    def extend(self, Q, K1, K2, V1, V2) -> None:
-        self.inner.extend(Q, K1, K2, V1, V2)
-
-    def probe(self, Q, K1, K2, V1, V2) -> np.ndarray:
-        return self._worsen(self.inner.probe(Q, K1, K2, V1, V2))
-
-    def to_bytes(self) -> bytes:
-        return self.inner.to_bytes()
-
-    @classmethod
-    def from_bytes(cls, data, *, inner, eta, threshold) -> "TensorAdversarialApproximation":
-        return cls(type(inner).from_bytes(data, **inner.params()), eta, threshold)
-
-
-# ---------------------------------------------------------------------------------------
-# 6. SubGen-style four-cache
+# 5. SubGen-style four-cache
 
 
 @dataclass
 class SubGenFourCache(TensorAdmitCache):
-    """SubGen (THEORY §9) for tensor attention: cluster ``K1`` and ``K2``, sample values by norm.
+    """SubGen (docs/theory.md §9) for tensor attention: cluster ``K1`` and ``K2``, sample values by norm.
 
     State (all from :mod:`caches.subgen`, reused, not copied):
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from plots.data import family_name, group_by, number, title
+from plots.frontier import shade_impossible
 from plots.style import (
     FAILURE_COLOR,
-    INFEASIBLE_COLOR,
     MARKERS,
     PALETTE,
     REFERENCE_COLOR,
@@ -72,16 +72,10 @@ def _budget_panel(ax, summary: Summary, groups: Mapping[str, list], styles: Mapp
     ax.set_xscale("log")
     points = [p for members in groups.values() for p in members]
     ratios = [r for r in (_memory_ratio(p, summary) for p in points) if r is not None and r > 0]
-    frontier_x, frontier_y = _fano_frontier(summary, points)
     # Always show ratios 0.5 to 1, where the frontier bends and the n*d line (with its label) stands.
     xlim = _log_limits(ratios + [0.5 * 1.6, 1.0], default=(1e-3, 1e2))
     ax.set_xlim(*xlim)
     ax.set_ylim(*ACCURACY_LIMITS)
-    if frontier_x:
-        fx, fy = _extend_frontier(frontier_x, frontier_y, xlim)
-        ax.fill_between(fx, fy, ACCURACY_LIMITS[1] + 1, color=INFEASIBLE_COLOR, lw=0,
-                        label="impossible (Fano)", zorder=0.5)
-        ax.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8, label="Fano frontier", zorder=1)
     ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
     # Just left of ratio 1 and below accuracy ~0.97 lies inside the infeasible region,
     # where no honest point can be: the label never hides data.
@@ -104,6 +98,7 @@ def _budget_panel(ax, summary: Summary, groups: Mapping[str, list], styles: Mapp
         color, marker, line = styles[family]
         ax.errorbar(xs, ys, yerr=[lo, hi], label=_family_label(members[0]), color=color, marker=marker,
                     ls=line, ms=3.2, lw=0.9, elinewidth=0.6, zorder=3 + k * 0.01)
+    shade_impossible(ax, ACCURACY_LIMITS[1] + 1)  # over the final x-limits, whatever ratios the points have
     from matplotlib.ticker import FuncFormatter
 
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -212,29 +207,6 @@ def _memory_ratio(point: Mapping[str, Any], summary: Summary) -> float | None:
     if bits is None or not encoded:
         return None
     return bits / encoded
-
-
-def _fano_frontier(summary: Summary, points: Sequence[Mapping[str, Any]]) -> tuple[list, list]:
-    """Frontier curve from ``summary["frontier"]``, else HO Theorem 5's curve computed here."""
-    frontier = summary.get("frontier") or {}
-    pairs = list(zip(frontier.get("memory_ratio") or [], frontier.get("max_accuracy") or []))
-    if not pairs:
-        from protocols.fano import frontier_curve
-
-        ratios = np.geomspace(1e-3, 1.0, 200)
-        pairs = list(zip(ratios.tolist(), np.asarray(frontier_curve(ratios)).tolist()))
-    clean = sorted((float(x), float(y)) for x, y in pairs
-                   if number(x) is not None and number(y) is not None and x > 0)
-    return [x for x, _ in clean], [y for _, y in clean]
-
-
-def _extend_frontier(xs: list, ys: list, xlim: tuple[float, float]) -> tuple[list, list]:
-    """Carry the frontier flat to the right edge once it has reached accuracy 1."""
-    xs, ys = list(xs), list(ys)
-    if xs[-1] < xlim[1] and ys[-1] >= 1.0 - 1e-12:
-        xs.append(xlim[1])
-        ys.append(ys[-1])
-    return xs, ys
 
 
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from plots.data import group_by, number
 from plots.figures import _color, _marker
-from plots.style import INFEASIBLE_COLOR, REFERENCE_COLOR, new_figure, paper
+from plots.frontier import shade_impossible
+from plots.style import REFERENCE_COLOR, new_figure, paper
 
 Summary = Mapping[str, Any]
 
@@ -47,28 +48,21 @@ def fit_line(ax, pairs, color) -> float | None:
     return float(slope)
 
 
-def frontier_pairs(summary: Summary) -> tuple[list, list]:
-    """The Fano frontier ``(memory_ratio, max_accuracy)`` from ``summary["frontier"]``, cleaned."""
-    frontier = summary.get("frontier") or {}
-    if not isinstance(frontier, Mapping):
-        return [], []
-    pairs = pairs_of(frontier.get("memory_ratio"), frontier.get("max_accuracy"))
-    return [x for x, _ in pairs], [y for _, y in pairs]
-
-
 def game_points_with_frontier(ax, summary: Summary, stretch: float) -> tuple[list, list, float]:
-    """Shade the region above the Fano frontier on ``ax`` out to ``stretch`` times the largest
-    memory ratio; return the game points (finite accuracy, positive ratio), the frontier's
-    ratios and that right end."""
+    """Put ``ax`` on a log memory-ratio axis from below 1e-3 (and every point) to ``stretch`` times
+    the largest ratio, and shade the region above the Fano frontier (HO Theorem 5) across it.
+
+    Returns the game points (finite accuracy, positive ratio), the frontier's ratios (the first is
+    the left x-limit) and the right x-limit.
+    """
     points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
               and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
-    fx, fy = frontier_pairs(summary)
-    high = max([10.0] + [p["memory_ratio"] for p in points]) * stretch
-    if fx:
-        fx, fy = fx + [high], fy + [1.0]
-        ax.fill_between(fx, fy, 1.1, color=INFEASIBLE_COLOR, lw=0, label="impossible (Fano)")
-        ax.plot(fx, fy, color=REFERENCE_COLOR, lw=0.8)
-    return points, fx, high
+    ratios = [p["memory_ratio"] for p in points]
+    high = max([10.0] + ratios) * stretch
+    ax.set_xscale("log")
+    ax.set_xlim(min([1e-3] + [r / 2 for r in ratios]), high)
+    fx, _ = shade_impossible(ax, 1.1, line_label=None)
+    return points, fx.tolist(), high
 
 
 def _loglog(ax) -> None:

@@ -1,4 +1,4 @@
-"""The ``tensor`` experiment's figure (TA, THEORY §8): one function per panel, one composite.
+"""The ``tensor`` experiment's figure (TA, docs/theory.md §8): one function per panel, one composite.
 
 :func:`tensor_figure` takes the summary :func:`reductions.tensor.run_tensor` writes and returns a
 six-panel :class:`matplotlib.figure.Figure` in the paper style; each panel is drawn by its own
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, group_by, number, series_style, title
+from plots.frontier import shade_impossible
 from plots.style import (
-    INFEASIBLE_COLOR,
     REFERENCE_COLOR,
     new_figure,
     paper,
@@ -55,13 +55,7 @@ def game_panel(ax, summary: Summary) -> None:
     ax.set_xscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(*ACCURACY_LIMITS)
-    if pairs:
-        px, py = [x for x, _ in pairs], [y for _, y in pairs]
-        if px[-1] < high and py[-1] >= 1 - 1e-12:
-            px, py = px + [high], py + [py[-1]]
-        ax.fill_between(px, py, ACCURACY_LIMITS[1] + 1, color=INFEASIBLE_COLOR, lw=0, label="impossible (Fano)",
-                        zorder=0.5)
-        ax.plot(px, py, color=REFERENCE_COLOR, lw=0.8, label="Fano frontier", zorder=1)
+    shade_impossible(ax, ACCURACY_LIMITS[1] + 1)  # HO Theorem 5 over the whole (final) x-range
     ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
     by_family = group_by([(r, p) for r, p in zip(ratios, points) if r and r > 0], lambda rp: family_name(rp[1]))
     for k, (family, members) in enumerate(by_family.items()):

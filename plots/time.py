@@ -245,7 +245,7 @@ def knn_figure(summary: Summary):
                       label=f"{label}: {p['memory_ratio']:.1f}, {p['accuracy']:.3f}")
         f.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.6)
         f.set_xscale("log")
-        f.set_xlim(1e-3, high)
+        f.set_xlim(fx[0], high)  # the range game_points_with_frontier shaded
         f.set_ylim(0.45, 1.05)
         f.set_xlabel("memory / n d bits")
         f.set_ylabel("fraction of bits decoded")

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, group_by, number, series_style
+from plots.frontier import shade_impossible
 from plots.style import (
     FAILURE_COLOR,
-    INFEASIBLE_COLOR,
     PALETTE,
     REFERENCE_COLOR,
     SUCCESS_COLOR,
@@ -59,22 +59,6 @@ def _legend(ax, **kwargs) -> None:
 
 
 
-def _frontier(ax, summary: Summary, xlim: tuple[float, float]) -> None:
-    """The Fano frontier (HO Theorem 5) with the impossible region above it shaded."""
-    frontier = summary.get("frontier") or {}
-    pairs = sorted((x, y) for x, y in zip(frontier.get("memory_ratio") or [], frontier.get("max_accuracy") or [])
-                   if number(x) is not None and number(y) is not None and x > 0)
-    if not pairs:
-        return
-    xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
-    if xs[-1] < xlim[1] and ys[-1] >= 1 - 1e-12:
-        xs.append(xlim[1])
-        ys.append(1.0)
-    ax.fill_between(xs, ys, ACCURACY_LIMITS[1] + 1, color=INFEASIBLE_COLOR, lw=0, zorder=0.5,
-                    label="impossible (Fano)")
-    ax.plot(xs, ys, color=REFERENCE_COLOR, lw=0.8, zorder=1, label="Fano frontier")
-
-
 def _log_limits(values, default=(1e-3, 1e2)) -> tuple[float, float]:
     values = [v for v in values if v is not None and v > 0]
     if not values:
@@ -93,7 +77,7 @@ def _accuracy_vs_memory(ax, summary: Summary, points, key, styles: dict, xlabel:
     xlim = _log_limits([r for r in ratios if r] + frontier_x)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ACCURACY_LIMITS)
-    _frontier(ax, summary, xlim)
+    shade_impossible(ax, ACCURACY_LIMITS[1] + 1)  # HO Theorem 5 over the whole (final) x-range
     ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
     for k, (group, members) in enumerate(group_by(points, key).items()):
         pts = sorted((r, float(p["accuracy"])) for p, r in ((p, _ratio(p)) for p in members) if r is not None)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from caches.params import ParameterError
+from caches.paramtypes import check_like
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,16 @@ class Experiment:
     steps: Callable[[dict], int]  # progress-bar length for a config
     figure: str  # "plots.module:function" drawing the summary
     uses_game: bool = True  # plays the INDEX game, so Bob runs isolated
+    validate: Callable[[dict], object] | None = None  # raises ParameterError for a bad config; no work
 
     def config(self, preset: str, overrides: dict) -> dict:
-        """The preset with ``overrides`` applied; unknown keys are an error."""
+        """The preset with ``overrides`` applied and checked, before any work is done.
+
+        Unknown keys are an error; each value must have the type of the preset's value
+        (:func:`caches.paramtypes.check_like`: ``n=1e3`` becomes 1000, ``n=2.5``, ``etas=0.3``,
+        ``etas=[]`` and malformed JSON are errors naming the key); then ``validate`` checks the
+        ranges, so a bad parameter stops the command line before a progress bar appears.
+        """
         if preset not in self.presets:
             raise ParameterError(f"--preset must be one of {', '.join(self.presets)}, got {preset!r}")
         config = dict(self.presets[preset])
@@ -38,5 +46,7 @@ class Experiment:
             raise ParameterError(
                 f"experiment {self.name!r} has no parameter {unknown[0]!r}; its parameters are: {', '.join(config)}"
             )
-        config.update(overrides)
+        config.update({key: check_like(key, value, config[key]) for key, value in overrides.items()})
+        if self.validate is not None:
+            self.validate(dict(config))
         return config

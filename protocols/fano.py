@@ -1,4 +1,4 @@
-"""The information-theoretic frontier of the INDEX game (HO Theorem 5, THEORY §1).
+"""The information-theoretic frontier of the INDEX game (HO Theorem 5, docs/theory.md §1).
 
 Alice holds ``x in {0,1}^N`` and sends Bob one message of ``M`` bits; Bob holds ``i`` and
 guesses ``x_i``. With ``x`` uniform, Fano's inequality and the chain rule give (HO Theorem 5,

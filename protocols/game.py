@@ -1,22 +1,34 @@
 """The one-way game: Alice streams, her message is the cache's bytes, Bob decodes (HO Theorem 5).
 
-Bob receives only the cache's class, its public parameters and the message (a :class:`BobRequest`
-of plain data), plus the public reduction and which rows to decode. :class:`IsolatedBob` runs him
-in a separate spawned process, so nothing Alice's process holds (module globals, shared objects)
-can reach him: a cache that smuggles state outside ``to_bytes`` falls to chance there.
+The public parts of the game are the suite's own code and run in the caller's process: Alice's
+stream from her bits (``reduction.alice_stream``), Bob's queries and his decision rule
+(``reduction.bob_queries``, ``reduction.decode``). Everything the *cache* does runs in a player:
+:func:`alice_plays` (build the cache from its frozen public parameters, stream, ``to_bytes``) and
+:func:`bob_probes` (``from_bytes`` on the message alone, ``probe``). A *players* object runs them
+and offers ``alice(reduction, cache, x) -> bytes`` and ``bob(request) -> decoded rows``:
+:class:`protocols.sandbox.SandboxedPlayers` runs every call in a fresh sandboxed process (the
+command line and the tests use it); :class:`InProcessPlayers` runs them in the caller's process,
+for tests of the harness itself only.
+
+Three rules make the message the only channel the Fano frontier has to account for: the message
+is converted once to plain ``bytes`` (memory is ``8 * len`` of exactly what Bob receives); the
+public parameters are plain data frozen before Alice plays (:func:`frozen_spec`), Bob builds from
+that copy, and a parameter Alice's cache changes during the stream is a breach; and :func:`score`,
+the one way to score Bob's rows, stops the run when a point beats the frontier
+(:mod:`protocols.guard`).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-import multiprocessing
+import json
 
 import numpy as np
 
 from caches.params import ParameterError
 from caches.spec import build, load_class, object_spec, spec_params
 from protocols.fano import max_accuracy
+from protocols.guard import check_point
 from protocols.index import random_instance
 from protocols.reduction import Reduction
 from protocols.stats import wilson_interval
@@ -25,8 +37,14 @@ from protocols.stats import wilson_interval
 PROBE_ROWS = 1024
 
 
+#: The cache methods a breach is blamed on ("MyCache.step raised ValueError: ...").
+CACHE_METHODS = ("step", "extend", "probe", "to_bytes", "from_bytes")
+
+
 class CacheContractError(ParameterError):
-    """A cache broke the contract: ``from_bytes`` failed, or an output has a wrong shape or is not finite."""
+    """A cache broke the contract: one of its methods raised, ``to_bytes`` returned no bytes, a
+    public parameter is not plain data or changed during the stream, an output has a wrong shape
+    or is not finite, or a player's process died or ran out of time."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,82 +57,212 @@ class BobRequest:
     rows: tuple[int, ...]
 
 
-def alice_message(reduction: Reduction, cache, x: np.ndarray) -> bytes:
-    """Feed Alice's stream for ``x`` to a fresh copy of ``cache``; the message is its ``to_bytes()``."""
-    player = build(object_spec(cache))
-    player.extend(*reduction.alice_stream(x))
-    message = player.to_bytes()
-    if not isinstance(message, bytes):
-        raise CacheContractError(f"{type(cache).__name__}.to_bytes() must return bytes, got {type(message).__name__}")
+# --- public parameters: plain data, frozen before Alice plays ---------------------------------
+
+
+def frozen_spec(cache) -> dict:
+    """A private plain-data copy of the spec of ``cache`` (an object or a spec dict).
+
+    Parameters must be JSON values (None, bool, int, float, str, lists, dicts with str keys) or
+    nested specs of dataclass parameters (:func:`caches.spec.object_spec`); numpy scalars become
+    Python numbers and tuples lists. Anything else is a :class:`CacheContractError` naming the
+    field. The copy shares nothing with ``cache``, so what a player later does to its own cache
+    cannot reach it.
+    """
+    spec = cache if isinstance(cache, dict) else object_spec(cache)
+    return json.loads(json.dumps(_plain_spec(spec)))
+
+
+def spec_label(spec: dict) -> str:
+    """The class name a spec describes (for messages)."""
+    return str(spec["class"]).rpartition(":")[2]
+
+
+def _plain_spec(spec: dict) -> dict:
+    owner = spec_label(spec)
+    return {"class": str(spec["class"]),
+            "params": {str(name): _plain(value, f"{owner}.{name}") for name, value in spec["params"].items()}}
+
+
+def _plain(value, where: str):
+    if isinstance(value, dict) and set(value) == {"spec"} and isinstance(value["spec"], dict):
+        return {"spec": _plain_spec(value["spec"])}
+    if value is None or isinstance(value, str):
+        return None if value is None else str(value)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, f"{where}[{k}]") for k, item in enumerate(value)]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {str(key): _plain(item, f"{where}.{key}") for key, item in value.items()}
+    raise CacheContractError(
+        f"public parameter {where} must be plain data (None, bool, int, float, str, lists, dicts with "
+        f"str keys, or a nested cache), got {type(value).__name__}"
+    )
+
+
+def _changed_parameter(before: dict, after: dict) -> str:
+    """The first parameter of ``before`` whose value differs in ``after``."""
+    for name in sorted(set(before["params"]) | set(after["params"])):
+        if before["params"].get(name) != after["params"].get(name):
+            return f"{spec_label(before)}.{name}"
+    return spec_label(before)
+
+
+# --- the players' work, in whatever process runs it -------------------------------------------
+
+
+def _breach(error: BaseException, holder, method: str) -> CacheContractError:
+    """``"Class.method raised Type: message"``, blaming the innermost cache method on the traceback
+    (``extend`` calling ``step`` that raises blames ``step``; a wrapper's inner cache is named)."""
+    blamed = f"{holder.__name__ if isinstance(holder, type) else type(holder).__name__}.{method}"
+    trace = error.__traceback__
+    while trace is not None:
+        frame = trace.tb_frame
+        if frame.f_code.co_name in CACHE_METHODS:
+            owner = frame.f_locals.get("self", frame.f_locals.get("cls"))
+            owner_class = owner if isinstance(owner, type) else type(owner)
+            if owner is not None and hasattr(owner_class, "to_bytes") and hasattr(owner_class, "from_bytes"):
+                blamed = f"{owner_class.__name__}.{frame.f_code.co_name}"
+        trace = trace.tb_next
+    text = " ".join(str(error).split())
+    detail = f": {text[:500]}" if text else ""
+    return CacheContractError(f"{blamed} raised {type(error).__name__}{detail}")
+
+
+def _contract_call(holder, method: str, function, /, *args, **kwargs):
+    """``function(*args, **kwargs)``; any exception becomes a :class:`CacheContractError` naming the method."""
+    try:
+        return function(*args, **kwargs)
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - a cache's failure, whatever it is, is a breach
+        raise _breach(error, holder, method) from None
+
+
+def alice_plays(cache_spec: dict, stream: tuple) -> bytes:
+    """Alice's cache at work: build it from the frozen parameters, feed the stream, serialize.
+
+    The message is converted once to exactly ``bytes`` through the buffer protocol (a subclass
+    cannot fake its length). A public parameter that differs after the stream from right after
+    construction is a :class:`CacheContractError` (Bob would not see it anyway: he builds from
+    the frozen copy).
+    """
+    cache_class = load_class(cache_spec["class"])
+    player = _contract_call(cache_class, "__init__", build, cache_spec)
+    before = frozen_spec(player)
+    _contract_call(player, "extend", player.extend, *stream)
+    message = _contract_call(player, "to_bytes", player.to_bytes)
+    if not isinstance(message, (bytes, bytearray)):
+        raise CacheContractError(f"{cache_class.__name__}.to_bytes() must return bytes, got {type(message).__name__}")
+    message = bytes(memoryview(message))
+    try:
+        after = frozen_spec(player)
+    except CacheContractError as error:
+        raise CacheContractError(f"a public parameter changed during the stream: {error}") from None
+    if after != before:
+        raise CacheContractError(f"public parameter {_changed_parameter(before, after)} changed during the stream")
     return message
 
 
-def bob_decode(request: BobRequest) -> np.ndarray:
-    """Bob's side: rebuild the cache from the message alone, probe in batches, decode."""
-    cache_class = load_class(request.cache["class"])
-    params = spec_params(request.cache)
-    try:
-        cache = cache_class.from_bytes(request.message, **params)
-    except ParameterError:
-        raise
-    except Exception as error:  # any failure inside a user's from_bytes is a contract breach
-        raise CacheContractError(
-            f"{cache_class.__name__}.from_bytes failed on a {len(request.message)}-byte message: {error}"
-        ) from None
+def bob_probes(cache_spec: dict, message: bytes, queries: list[tuple]) -> list[np.ndarray]:
+    """Bob's cache at work: rebuild it from the message and the frozen parameters, probe each batch."""
+    cache_class = load_class(cache_spec["class"])
+    params = spec_params(cache_spec)
+    cache = _contract_call(cache_class, "from_bytes", cache_class.from_bytes, message, **params)
+    return [
+        _contract_call(cache, "probe", lambda batch=batch: np.asarray(cache.probe(*batch), dtype=np.float64))
+        for batch in queries
+    ]
+
+
+def bob_plan(request: BobRequest) -> tuple[Reduction, list[np.ndarray], list[tuple]]:
+    """The public side of Bob's work before the cache: the reduction, row batches, their queries."""
     reduction = build(request.reduction)
     rows = np.asarray(request.rows, dtype=np.int64)
+    chunks = [rows[start : start + PROBE_ROWS] for start in range(0, rows.size, PROBE_ROWS)]
+    queries = [tuple(np.asarray(part) for part in reduction.bob_queries(chunk)) for chunk in chunks]
+    return reduction, chunks, queries
+
+
+def bob_decides(request: BobRequest, reduction: Reduction, chunks: list[np.ndarray], outputs: list) -> np.ndarray:
+    """The public side of Bob's work after the cache: check each batch's outputs, decode them."""
+    name = spec_label(request.cache)
     cols = reduction.shape[1]
-    decoded = np.empty((rows.size, cols), dtype=np.uint8)
-    for start in range(0, rows.size, PROBE_ROWS):
-        chunk = rows[start : start + PROBE_ROWS]
-        outputs = np.asarray(cache.probe(*reduction.bob_queries(chunk)), dtype=np.float64)
-        if outputs.shape != (chunk.size, cols):
-            raise CacheContractError(
-                f"{cache_class.__name__}.probe returned shape {outputs.shape}, expected {(chunk.size, cols)}"
-            )
-        if not np.all(np.isfinite(outputs)):
-            raise CacheContractError(f"{cache_class.__name__}.probe returned non-finite values")
-        decoded[start : start + chunk.size] = reduction.decode(outputs, chunk)
+    decoded = np.empty((len(request.rows), cols), dtype=np.uint8)
+    if len(outputs) != len(chunks):
+        raise CacheContractError(f"{name}: Bob's player returned {len(outputs)} batches, expected {len(chunks)}")
+    start = 0
+    for chunk, batch in zip(chunks, outputs):
+        if batch.shape != (chunk.size, cols):
+            raise CacheContractError(f"{name}.probe returned shape {batch.shape}, expected {(chunk.size, cols)}")
+        if not np.all(np.isfinite(batch)):
+            raise CacheContractError(f"{name}.probe returned non-finite values")
+        decoded[start : start + chunk.size] = reduction.decode(batch, chunk)
+        start += chunk.size
     return decoded
 
 
-class InProcessBob:
-    """Bob in Alice's process: for tests of the harness itself (it cannot stop a cheat)."""
+class InProcessPlayers:
+    """Both players in the caller's process, for tests of the harness itself.
+
+    It cannot stop a cheat: module globals, files, environment variables and child processes all
+    reach Bob here. Games that count use :class:`protocols.sandbox.SandboxedPlayers`.
+    """
 
     isolated = False
+    sandbox = "none (in-process players)"
 
-    def __call__(self, request: BobRequest) -> np.ndarray:
-        return bob_decode(request)
+    def alice(self, reduction: Reduction, cache, x: np.ndarray) -> bytes:
+        return alice_plays(frozen_spec(cache), tuple(np.asarray(part) for part in reduction.alice_stream(x)))
 
-    def __enter__(self):
+    def bob(self, request: BobRequest) -> np.ndarray:
+        reduction, chunks, queries = bob_plan(request)
+        outputs = bob_probes(frozen_spec(request.cache), request.message, queries)
+        return bob_decides(request, reduction, chunks, outputs)
+
+    def __enter__(self) -> "InProcessPlayers":
         return self
 
     def __exit__(self, *exc) -> None:
         return None
 
 
-class IsolatedBob:
-    """Bob in a separate spawned process that receives only a :class:`BobRequest`."""
+@dataclasses.dataclass(frozen=True)
+class Score:
+    """Bob's decoding of some rows from one message: bits right, bits asked, the message's size."""
 
-    isolated = True
+    correct: int
+    total: int
+    memory_bits: int
 
-    def __init__(self) -> None:
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total
 
-    def __enter__(self) -> "IsolatedBob":
-        context = multiprocessing.get_context("spawn")
-        self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
-        return self
 
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+def score(players, reduction: Reduction, cache, message: bytes, x: np.ndarray, rows=None) -> Score:
+    """Bob decodes ``rows`` (default: all) of ``x`` from ``message``; the Fano guard checks the result.
 
-    def __call__(self, request: BobRequest) -> np.ndarray:
-        if self._pool is None:
-            raise RuntimeError("use IsolatedBob as a context manager: `with IsolatedBob() as bob:`")
-        return self._pool.submit(bob_decode, request).result()
+    ``cache`` (an object or a spec) is what Bob rebuilds from the message: Alice's cache, or a
+    cache reading the same message differently (HO Theorem 8's worst ``(1±η)`` approximation of
+    it). Its public parameters are frozen here. Every experiment scores Bob's bits through this
+    function, so every scored call is checked against HO Theorem 5's frontier
+    (:func:`protocols.guard.check_point`, which raises :class:`protocols.guard.InformationLeak`).
+    """
+    spec = frozen_spec(cache)
+    rows = tuple(range(reduction.shape[0])) if rows is None else tuple(int(r) for r in rows)
+    decoded = players.bob(BobRequest(spec, message, object_spec(reduction), rows))
+    truth = np.asarray(x)[list(rows)]
+    correct = int(np.count_nonzero(decoded == truth))
+    memory_bits = 8 * len(message)
+    check_point(repr(cache) if not isinstance(cache, dict) else spec_label(spec), memory_bits, truth.size, correct,
+                truth.size)
+    return Score(correct, int(truth.size), memory_bits)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,20 +287,27 @@ def trial_input(reduction: Reduction, seed: int, trial: int) -> tuple[Reduction,
 
 
 def play_trial(reduction: Reduction, cache, seed: int, trial: int, bob) -> TrialOutcome:
-    """Alice encodes a fresh instance, Bob decodes every row (HO Remark 7)."""
+    """Alice encodes a fresh instance, Bob decodes every row (HO Remark 7).
+
+    ``bob`` is the players object (:class:`protocols.sandbox.SandboxedPlayers`); both players
+    build the cache from the same frozen copy of its public parameters.
+    """
     reduction, x = trial_input(reduction, seed, trial)
-    message = alice_message(reduction, cache, x)
-    rows = tuple(range(reduction.shape[0]))
-    decoded = bob(BobRequest(object_spec(cache), message, object_spec(reduction), rows))
-    return TrialOutcome(trial, reduction.public_seed, 8 * len(message), x.size, int(np.sum(decoded == x)))
+    message = bob.alice(reduction, cache, x)
+    result = score(bob, reduction, cache, message, x)
+    return TrialOutcome(trial, reduction.public_seed, result.memory_bits, x.size, result.correct)
 
 
 def summarize(cache, outcomes: list[TrialOutcome]) -> dict:
-    """A results point: accuracy with its 99% Wilson interval, and the Fano bound at that memory."""
+    """A results point: accuracy with its 99% Wilson interval, and the Fano bound at that memory.
+
+    The pooled point passes the Fano guard too (:func:`protocols.guard.check_point`).
+    """
     correct = sum(o.correct for o in outcomes)
     total = sum(o.bits_encoded for o in outcomes)
     memory_bits = max(o.memory_bits for o in outcomes)
     bits_encoded = outcomes[0].bits_encoded
+    check_point(repr(cache), memory_bits, bits_encoded, correct, total)
     low, high = wilson_interval(correct, total)
     return {
         "cache": repr(cache),
@@ -169,6 +324,6 @@ def summarize(cache, outcomes: list[TrialOutcome]) -> dict:
 
 
 def play(reduction: Reduction, cache, *, trials: int, seed: int, bob) -> tuple[dict, list[TrialOutcome]]:
-    """Play ``trials`` games of ``cache`` on ``reduction``; the summary point and the outcomes."""
+    """Play ``trials`` games of ``cache`` on ``reduction`` with the players ``bob``; the summary point and the outcomes."""
     outcomes = [play_trial(reduction, cache, seed, trial, bob) for trial in range(trials)]
     return summarize(cache, outcomes), outcomes

@@ -18,19 +18,19 @@ The caches live in :mod:`caches.sliding`; this module measures them and certifie
    Bonferroni z-test at false-alarm rate ``alpha``), the running sum's error, the plain window
    cache's bias, the variance bound over every cell, relative error against copies ``T`` for
    ``Q`` groups, relative error along the stream when the assumption fails, and memory.
-4. **Certificates**: Theorem 24's expectation identity (eqs. 47-54) and reservoir uniformity,
-   the variance chain (59-63) for nonnegative values and its failure for signed ones, the
-   Chebyshev step (64-65), the Chernoff step as printed (refuted from ``p = 1/3``) and rescued by
-   Cantelli's one-sided ``1/4``, and the union bound over steps and coordinates.
+4. **Certificates**: Theorem 24's expectation identity (eqs. 47-54, sums over a symbolic window)
+   and reservoir uniformity (induction), its ``O(dW)`` space and time, the variance chain (59-63)
+   for nonnegative values and its failure for signed ones, the Chebyshev step (64-65), the
+   Chernoff step as printed (refuted from ``p = 1/3``) and rescued by Cantelli's one-sided ``1/4``
+   (those inequalities cited), and Theorem 25's ``[sic]`` places, each printed form refuted and
+   the corrected one established: the assumption on ``Attn`` (needs ``Attn_W``), ``j in [n]``
+   (``[d]``), the union bound and space with ``log(d/δ)`` (``log(nd/δ)``).
 """
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
 from statistics import NormalDist
 
-import mpmath
 import numpy as np
 import sympy as sp
 
@@ -39,7 +39,8 @@ from caches.exact import ExactCache
 from caches.params import ParameterError, check_choice, check_int, check_real
 from caches.sliding import Algorithm1Cache, BoostedWindowCache, RunningSumWindowCache, windowed_attention_stream
 from protocols.experiment import Experiment
-from reductions.certify import claim, proved, refuted
+from reductions.certify import claim
+from reductions.tactics import Cited, Counterexample, Identity, Implies, eps_in_open_half, eta_in_open_unit, ge, gt, le, lt
 
 STREAMS = ("random", "outside", "outlier", "vanishing", "signed")
 #: The largest value of the ``outlier`` stream (its ``||V||_∞``).
@@ -376,198 +377,331 @@ EXPERIMENTS = [
     Experiment(
         "alg1", "HO Alg. 1, Thms 24-25", "alg1",
         "bias, variance bound and copies of the sampling window algorithm vs the exact running sum",
-        ALG1_PRESETS, run_alg1, alg1_steps, "plots.window:alg1_figure", uses_game=False,
+        ALG1_PRESETS, run_alg1, alg1_steps, "plots.window:alg1_figure", uses_game=False, validate=validate_alg1,
     ),
 ]
 
 
 # --- certificates -------------------------------------------------------------------------------
+# Each check builds reductions.tactics certificates; the certify runner re-verifies them. Window and
+# outside sums are sympy Sums over a symbolic number of terms: W in the window, m = i - W outside.
+# Named steps from probability theory (Chebyshev, Cantelli, Chernoff-Hoeffding) are Cited.
+
+_l = sp.Symbol("l", integer=True)
+_W, _m = sp.symbols("W m", integer=True, positive=True)
+
+
+
+
+
+
+def _reservoir_induction(t, m) -> list:
+    """The ``t``-th departed value is ``v_s`` after ``m >= t`` departures with probability ``1/m``, by induction on ``m``."""
+    return [
+        Identity(sp.Subs(1 / m, m, t), 1 / t, note="m = t: it replaced v_s with probability 1/t"),
+        Identity((1 / m) * (1 - 1 / (m + 1)), 1 / (m + 1), note="m -> m+1: it survives with probability 1 - 1/(m+1)"),
+    ]
 
 
 @claim(
     name="Theorem 24 unbiasedness (eqs. 47-54)",
     source="HO Theorem 24, eqs. 47-54",
-    statement="Pr[in-window]·E[v_l | l ~ e^{s_l}] + Pr[reservoir]·E[v_s] = Attn_W, with "
-    "Pr[in-window] = Σ_win e^{s_l}/S, S = (i-W) + Σ_win e^{s_l}, v_s uniform over the i-W outside values",
+    statement="for every step i > W (m = i - W >= 1 tokens outside the window), any W >= 1, real scores s_l and "
+    "values: with Z = Σ_win e^{s_l} and S = (i-W) + Z, Algorithm 1 samples the window with probability "
+    "(S - i + W)/S = Z/S, then v_l with probability e^{s_l}/Z, else outputs the reservoir value, uniform over the "
+    "m outside values u_l (by induction, also the next claim); so E[O] = Σ_win (Z/S)(e^{s_l}/Z) v_l + "
+    "(m/S) Σ_out u_l/m = (Σ_win e^{s_l} v_l + Σ_out u_l)/(Z + m) = Attn_W (eq. 20), per coordinate. For i <= W "
+    "the output is Attn_W itself",
     relied_on=True,
 )
 def _check_unbiased():
-    Z, m = sp.symbols("Z_in m", positive=True)
-    A, B = sp.symbols("A B", real=True)  # Σ_win e^{s_l} v_l and Σ_out v_l
-    aggregated = sp.simplify((Z / (Z + m)) * (A / Z) + (m / (Z + m)) * (B / m) - (A + B) / (Z + m))
-    s = sp.symbols("s1:4", real=True)
-    v = sp.symbols("v1:4", real=True)
-    u = sp.symbols("u1:5", real=True)
-    S = len(u) + sum(sp.exp(x) for x in s)
-    expected = sum(sp.exp(x) / S * y for x, y in zip(s, v)) + sp.Rational(len(u)) / S * sum(u) / len(u)
-    eq20 = (sum(sp.exp(x) * y for x, y in zip(s, v)) + sum(u)) / (sum(sp.exp(x) for x in s) + len(u))
-    explicit = sp.simplify(expected - eq20)
-    if aggregated != 0 or explicit != 0:
-        raise AssertionError(f"residuals {aggregated}, {explicit}")
-    return proved(
-        "sympy: (Z/(Z+m))(A/Z) + (m/(Z+m))(B/m) - (A+B)/(Z+m) simplifies to 0 for symbolic Z = Σ_win e^{s_l}, "
-        "m = i-W, A = Σ_win e^{s_l} v_l, B = Σ_out v_l; and the fully explicit case W = 3, i-W = 4 with "
-        "symbolic scores and values simplifies to 0 (reservoir uniformity is the next claim)"
-    )
+    i = sp.Symbol("i", integer=True, positive=True)
+    t = sp.Symbol("t", integer=True, positive=True)
+    r = sp.Symbol("r", integer=True)
+    w = sp.IndexedBase("w", positive=True)  # e^{s_l} of the in-window tokens
+    v = sp.IndexedBase("v", real=True)  # their values (one coordinate)
+    u = sp.IndexedBase("u", real=True)  # the values of the m tokens that left the window
+    Z = sp.Sum(w[_l], (_l, 1, _W))
+    S = _m + Z
+    mixture = sp.Sum((Z / S) * (w[r] / Z) * v[r], (r, 1, _W)) + (_m / S) * sp.Sum(u[r] / _m, (r, 1, _m))
+    attn_w = (sp.Sum(w[r] * v[r], (r, 1, _W)) + sp.Sum(u[r], (r, 1, _m))) / (Z + _m)
+    S_printed = sp.Add(i - _W, Z, evaluate=False)  # S = (i - W) + Σ_win e^{s_l}
+    return [
+        Identity(sp.Add(S_printed, -i, _W, evaluate=False) / S_printed, Z / (Z + i - _W),
+                 note="window branch probability (S - i + W)/S = Z/S"),
+        *_reservoir_induction(t, _m),
+        Identity(mixture, attn_w, where={_m: i - _W}, note="E[O] = Attn_W"),
+    ]
 
 
 @claim(
     name="Algorithm 1 reservoir is uniform",
     source="HO Algorithm 1 step 3, eq. 53",
-    statement="If the value leaving at step W+j replaces v_s with probability 1/j, then after m tokens left "
-    "each of them is v_s with probability 1/m",
+    statement="if the value leaving at step W+j replaces v_s with probability 1/j (j = 1, 2, ...), then after "
+    "m >= 1 departures each of the m departed values is v_s with probability 1/m (induction on m from the "
+    "t-th departure: 1/t at m = t, times 1 - 1/(m+1) per later step), and these m probabilities sum to 1",
     relied_on=True,
 )
 def _check_reservoir():
-    j, t, m = sp.symbols("j t m", integer=True, positive=True)
-    survive = sp.simplify(sp.product((j - 1) / j, (j, t + 1, m)))
-    if sp.simplify(survive / t - 1 / m) != 0:
-        raise AssertionError(f"product simplified to {survive}")
-    return proved(f"sympy: (1/t)·Π_(j=t+1..m) (1 - 1/j) = (1/t)·{survive} = 1/m (telescoping product)")
+    t = sp.Symbol("t", integer=True, positive=True)
+    return [*_reservoir_induction(t, _m), Identity(sp.Sum(1 / _m, (t, 1, _m)), 1, note="the m values share 1")]
+
+
+@claim(
+    name="Theorem 24 space and time per step",
+    source="HO Theorem 24",
+    statement="for all d, W >= 1: Algorithm 1 keeps W keys and W values, the reservoir value and the step count, "
+    "2dW + d + 1 <= 4dW words; the running-sum cache (window, the d-dimensional sum of the values that left it, "
+    "their count) also 2dW + d + 1 <= 4dW; a step computes W inner products in R^d (2dW operations), W "
+    "exponentials, their sum and one draw (3W) and writes d numbers: 2dW + 3W + d <= 6dW",
+    relied_on=True,
+)
+def _check_space_time():
+    d, W = sp.symbols("d W", positive=True)
+    at_least_one = [ge(d, 1), ge(W, 1)]
+    return [
+        Implies(le(2 * d * W + d + 1, 4 * d * W), at_least_one, engine="z3", note="words"),
+        Implies(le(2 * d * W + 3 * W + d, 6 * d * W), at_least_one, engine="z3", note="operations per step"),
+    ]
 
 
 @claim(
     name="Theorem 25 variance bound (eqs. 59-63), values >= 0",
     source="HO Theorem 25, eqs. 59-63",
-    statement="If 0 <= v_lj <= ||V||_∞ then Var[O_ij] <= E[O_ij^2] = Σ p_l v_lj^2 <= ||V||_∞ Σ p_l v_lj "
-    "= ||V||_∞ E[O_ij]",
+    statement="for any number N of tokens, output law p_l >= 0 and values 0 <= v_l <= ||V||_∞: Var[O] = E[O^2] - "
+    "E[O]^2 <= E[O^2] = Σ p_l v_l^2 <= ||V||_∞ Σ p_l v_l = ||V||_∞ E[O] (the gap is Σ p_l v_l (||V||_∞ - v_l) >= 0)",
     relied_on=True,
 )
 def _check_variance_nonnegative():
-    a, b, p = sp.symbols("a b p", nonnegative=True)  # v = a, ||V||_∞ = a + b
-    gap = sp.factor(sp.expand((a + b) * a - a**2))
-    if not (gap.is_nonnegative and (p * gap).is_nonnegative):
-        raise AssertionError(f"could not sign {gap}")
-    return proved(
-        f"sympy: with v = a, ||V||_∞ = a + b (a, b >= 0) each term ||V||_∞ v - v^2 = {gap} >= 0, so "
-        "Σ p_l (||V||_∞ v_l - v_l^2) >= 0 for p_l >= 0; and Var = E[O^2] - E[O]^2 <= E[O^2]"
-    )
+    N = sp.Symbol("N", integer=True, positive=True)
+    p = sp.IndexedBase("p", nonnegative=True)
+    a = sp.IndexedBase("v", nonnegative=True)
+    b = sp.IndexedBase("b", nonnegative=True)  # b_l = ||V||_∞ - v_l >= 0
+    V = sp.Symbol("V_inf", nonnegative=True)
+    second, mu = sp.Symbol("E_O2", nonnegative=True), sp.Symbol("mu", real=True)
+    return [
+        Implies(le(second - mu**2, second), note="Var <= E[O^2]"),
+        Identity(V * sp.Sum(p[_l] * a[_l], (_l, 1, N)) - sp.Sum(p[_l] * a[_l] ** 2, (_l, 1, N)),
+                 sp.Sum(p[_l] * a[_l] * (V - a[_l]), (_l, 1, N)), note="||V||_∞ E[O] - E[O^2]"),
+        Implies(ge(sp.Sum(p[_l] * a[_l] * b[_l], (_l, 1, N)), 0), where={b[_l]: V - a[_l]},
+                note="a sum of nonnegative terms"),
+    ]
 
 
 @claim(
     name="Theorem 25 variance bound for signed values (as printed)",
     source="HO Theorem 25, eq. 63 [sic]",
-    statement="Var[O_ij] <= ||V||_∞ E[O_ij] for real (signed) values",
+    statement="Var[O_ij] <= ||V||_∞ E[O_ij] for real (signed) values (printed); false at q = k = 0, W = 1, i = 5 with "
+    "values (1, 1, 1, -1, -1): every token weighs e^0 = 1, O is uniform over the values, E[O] = 1/5, Var[O] = 24/25",
     relied_on=False,
 )
 def _check_variance_signed():
-    values = [sp.Integer(1), 1, 1, -1, -1]  # W = 1, all scores 0: Algorithm 1 outputs a uniform value
-    mean = sum(values) / sp.Integer(len(values))
-    variance = sum(x**2 for x in values) / sp.Integer(len(values)) - mean**2
-    abs_mean = sum(abs(x) for x in values) / sp.Integer(len(values))
-    if not (variance > mean and variance <= abs_mean):
-        raise AssertionError("counterexample did not behave as expected")
-    return refuted(
-        f"q = k = 0, W = 1, values (1, 1, 1, -1, -1): every token weighs 1, E[O] = Attn_W = {mean}, "
-        f"Var[O] = {variance} > ||V||_∞ E[O] = {mean}. The step E[O^2] <= ||V||_∞ E[O] needs v >= 0; "
-        f"for signed values Var <= ||V||_∞ E|O| (= {abs_mean} here) holds instead"
-    )
+    v = sp.symbols("v1:6", real=True)
+    mean = sum(v) / 5
+    variance = sum(x**2 for x in v) / 5 - mean**2
+    vinf = sp.Max(*(sp.Abs(x) for x in v))
+    return Counterexample(le(variance, vinf * mean), dict(zip(v, (1, 1, 1, -1, -1))),
+                          note="Var = 24/25 > ||V||_∞ E[O] = 1/5; for signed values Var <= ||V||_∞ E|O| instead")
 
 
 @claim(
     name="Theorem 25 Chebyshev step (eqs. 64-65)",
     source="HO Theorem 25, eqs. 64-65",
-    statement="With T = 3 Var/(ε² E[O]²) copies, the mean Ȳ has Pr[|Ȳ - E[O]| >= ε E[O]] <= 1/3",
+    statement="T independent copies of O with mean μ ≠ 0 and variance σ²: the mean Ȳ has Var(Ȳ) = Tσ²/T² = σ²/T "
+    "(Bienaymé, cited), and for T >= 3σ²/(ε²μ²), Chebyshev's inequality (cited) gives "
+    "P(|Ȳ - μ| >= ε|μ|) <= Var(Ȳ)/(εμ)² <= 1/3",
     relied_on=True,
 )
 def _check_chebyshev():
-    var, eps, mu = sp.symbols("sigma2 epsilon mu", positive=True)
-    T = 3 * var / (eps**2 * mu**2)
-    bound = sp.simplify((var / T) / (eps * mu) ** 2)
-    cantelli = sp.simplify((var / T) / ((var / T) + (eps * mu) ** 2))
-    if bound != sp.Rational(1, 3) or cantelli != sp.Rational(1, 4):
-        raise AssertionError(f"got {bound}, {cantelli}")
-    return proved(
-        f"sympy: Var(Ȳ) = σ²/T and Chebyshev's Var(Ȳ)/(εμ)² = {bound}; the one-sided (Cantelli) bound "
-        f"Var(Ȳ)/(Var(Ȳ) + (εμ)²) = {cantelli} for each direction"
-    )
+    var = sp.Symbol("sigma2", nonnegative=True)
+    eps, T = sp.symbols("epsilon T", positive=True)
+    mu = sp.Symbol("mu", real=True)
+    c = sp.Symbol("c", integer=True)
+    Tn = sp.Symbol("T", integer=True, positive=True)
+    return [
+        Identity(sp.Sum(var, (c, 1, Tn)) / Tn**2, var / Tn, note="Var(Ȳ) = σ²/T"),
+        Implies(le((var / T) / (eps * mu) ** 2, sp.Rational(1, 3)), [ge(T, 3 * var / (eps**2 * mu**2)), gt(mu**2, 0)],
+                engine="z3", note="Var(Ȳ)/(εμ)² <= 1/3"),
+        Cited("Var(Σ_t Y_t) = Σ_t Var(Y_t) for independent Y_t", "Bienaymé's identity"),
+        Cited("P(|Y - E Y| >= a) <= Var(Y)/a² for a > 0", "Chebyshev's inequality"),
+    ]
 
 
-def _median_tail(Q: int, p: Fraction) -> Fraction:
-    """Exact ``Pr[Bin(Q, p) >= (Q+1)/2]`` for odd ``Q``: the median of Q means errs on one side."""
-    return sum((Fraction(math.comb(Q, k)) * p**k * (1 - p) ** (Q - k) for k in range((Q + 1) // 2, Q + 1)),
-               Fraction(0))
-
-
-def _exceeds(tail: Fraction, Q: int) -> bool:
-    with mpmath.workdps(60):
-        return mpmath.mpf(tail.numerator) / tail.denominator > mpmath.exp(-mpmath.mpf(Q) / 12)
+def _binomial_upper_tail(Q: int, p):
+    """``P[Bin(Q, p) >= (Q+1)/2]`` as an unevaluated sympy Sum (odd ``Q``): the median of Q means errs on one side."""
+    k = sp.Symbol("k", integer=True)
+    return sp.Sum(sp.binomial(Q, k) * p**k * (1 - p) ** (Q - k), (k, (Q + 1) // 2, Q))
 
 
 @claim(
     name="Theorem 25 Chernoff step from p = 1/3 (as printed)",
     source="HO Theorem 25, eqs. 66-71 [sic]",
-    statement="If each of Q independent means over-estimates with probability <= 1/3 (eq. 65), the median "
-    "over-estimates with probability <= e^{-Q/12}",
+    statement="if each of Q independent means over-estimates with probability <= 1/3 (eq. 65), the median "
+    "over-estimates with probability <= e^{-Q/12} (printed); false for means failing with probability exactly 1/3: "
+    "P[Bin(Q, 1/3) >= (Q+1)/2] > e^{-Q/12} at Q = 91 (the first odd Q) and Q = 301. From 1/3 the Chernoff exponent "
+    "is D(1/2||1/3) = ln(9/8)/2 ≈ 0.0589 < 1/12; e^{-Q/12} follows from Cantelli's 1/4 (next claim)",
     relied_on=False,
 )
 def _check_chernoff_printed():
-    for Q in range(1, 400, 2):
-        tail = _median_tail(Q, Fraction(1, 3))
-        if _exceeds(tail, Q):
-            exponent = 0.5 * math.log(1.5) + 0.5 * math.log(0.75)
-            return refuted(
-                f"means failing with probability exactly 1/3: Pr[Bin({Q}, 1/3) >= {(Q + 1) // 2}] = {float(tail):.4g} "
-                f"> e^(-{Q}/12) = {math.exp(-Q / 12):.4g} (first odd Q). From p = 1/3 the exponent is "
-                f"D(1/2||1/3) = {exponent:.5f} < 1/12, i.e. about e^(-Q/17). The printed e^(-Q/12) is "
-                "recovered from the one-sided (Cantelli) 1/4: next claim"
-            )
-    raise AssertionError("no counterexample below Q = 400")
+    # The relation is built at each Q (Sum with numeric limits, unevaluated): substituting Q into a symbolic
+    # Sum lets sympy's own low-precision comparison decide the relation, wrongly at Q = 301.
+    Q = sp.Symbol("Q", integer=True, positive=True)
+    return [Counterexample(le(_binomial_upper_tail(q, sp.Rational(1, 3)), sp.exp(sp.Rational(-q, 12))), {Q: q})
+            for q in (91, 301)]
 
 
 @claim(
     name="Theorem 25 median step via Cantelli",
     source="HO Theorem 25, eqs. 66-71 (corrected route)",
-    statement="Each mean over-estimates (under-estimates) with probability <= 1/4 (Cantelli at T = 3Var/(ε²E²)), "
-    "so the median of Q means errs on each side with probability <= exp(-Q·D(1/2||1/4)) <= e^{-Q/12}",
+    statement="for T >= 3σ²/(ε²μ²) each mean over-estimates (under-estimates) by ε|μ| with probability <= "
+    "Var(Ȳ)/(Var(Ȳ) + ε²μ²) <= 1/4 (Cantelli, cited); for odd Q the median errs on one side only if >= (Q+1)/2 of "
+    "the Q independent means do, probability <= exp(-Q D(1/2||p)) (Chernoff-Hoeffding, cited) <= "
+    "exp(-Q D(1/2||1/4)) (D decreases in p on (0, 1/2)) with D(1/2||1/4) = ln(4/3)/2 > 1/12: <= e^{-Q/12} per side",
     relied_on=True,
 )
 def _check_chernoff_cantelli():
-    gap = sp.log(sp.Rational(4, 3)) / 2 - sp.Rational(1, 12)  # D(1/2 || 1/4) - 1/12
-    if not gap.is_positive:
-        raise AssertionError(f"could not sign {gap}")
-    tails = {Q: _median_tail(Q, Fraction(1, 4)) for Q in range(1, 402, 2)}
-    for Q, tail in tails.items():
-        if _exceeds(tail, Q):
-            raise AssertionError(f"exact tail exceeds e^(-Q/12) at Q = {Q}")
-    worst = max(tails, key=lambda Q: float(tails[Q]) * math.exp(Q / 12))
-    ratio = float(tails[worst]) * math.exp(worst / 12)
-    return proved(
-        f"sympy: D(1/2||1/4) - 1/12 = ln(4/3)/2 - 1/12 = {float(gap):.5f} > 0, so the Chernoff-Hoeffding bound "
-        "exp(-Q D(1/2||p)) (cited) gives e^(-Q/12) from p = 1/4; exact binomial tails for odd Q <= 401 also stay "
-        f"below e^(-Q/12) (largest tail/bound = {ratio:.3f} at Q = {worst})"
-    )
+    var, eps, T, Q = sp.symbols("sigma2 epsilon T Q", positive=True)
+    mu = sp.Symbol("mu", real=True)
+    y = sp.Symbol("y", real=True)
+    s, p = eps_in_open_half()  # p in (0, 1/2)
+    P = sp.Symbol("p", positive=True)
+    half = sp.Rational(1, 2)
+
+    def divergence(q):  # D(1/2 || q)
+        return half * sp.log(half / q) + half * sp.log(half / (1 - q))
+
+    D = sp.log(sp.Rational(4, 3)) / 2
+    return [
+        Implies(le((var / T) / ((var / T) + eps**2 * mu**2), sp.Rational(1, 4)),
+                [ge(T, 3 * var / (eps**2 * mu**2)), gt(mu**2, 0)], engine="z3", note="Cantelli's bound <= 1/4"),
+        Cited("P(Y - E Y >= a) <= Var(Y)/(Var(Y) + a²) for a > 0", "Cantelli's inequality"),
+        Cited("P(Bin(Q, p) >= aQ) <= exp(-Q D(a||p)) for p < a", "Hoeffding 1963, Theorem 1 (Chernoff bound)"),
+        Implies(lt(sp.diff(divergence(P), P).subs(P, p), 0), where={P: p}, note="D(1/2||p) decreases on (0, 1/2)"),
+        Identity(divergence(sp.Rational(1, 4)), D, note="D(1/2||1/4) = ln(4/3)/2"),
+        Implies(gt(D, sp.Rational(1, 12)), note="ln(4/3)/2 > 1/12"),
+        Implies(le(-Q * D, -Q / 12), note="exponents"),
+        Implies(gt(sp.diff(sp.exp(y), y), 0), note="exp increases: exp(-Q D) <= e^{-Q/12}"),
+    ]
 
 
 @claim(
     name="Theorem 25 union bound with log(d/δ) (as printed)",
     source="HO Theorem 25, eq. 56 [sic]",
-    statement="Q = 12 ln(d/δ) medians make all n·d outputs (1±ε)-accurate with probability >= 1 - δ "
-    "by the union bound",
+    statement="Q = 12 ln(d/δ) medians (the log(d/δ) of the printed space O(dW ||V||_∞ ε^-2 log(d/δ))) make all n·d "
+    "outputs (1±ε)-accurate with probability >= 1 - δ by the union bound over n·d cells failing with probability "
+    "<= 2e^{-Q/12} each (printed); false: the bound is 2nd (δ/d)^C at Q = 12 C ln(d/δ), > δ at n = 2, d = 8, "
+    "δ = 1/10, C = 1, and still at C = 3 for n = 10^6: log(d/δ) does not absorb log n",
     relied_on=False,
 )
 def _check_union_printed():
-    n, d, delta = sp.Integer(2), sp.Integer(8), sp.Rational(1, 10)
-    Q = 12 * sp.log(d / delta)
-    total = sp.simplify(n * d * 2 * sp.exp(-Q / 12))
-    if not total > delta:
-        raise AssertionError(f"total {total} <= δ")
-    return refuted(
-        f"n = 2 steps, d = 8, δ = 1/10: the union bound over n·d cells, each failing with probability <= "
-        f"2e^(-Q/12), gives {total} > δ at Q = 12 ln(d/δ); it needs Q = 12 ln(2nd/δ) (next claim)"
-    )
+    n, d, delta, C = sp.symbols("n d delta C", positive=True)
+    Q = 12 * C * sp.log(d / delta)
+    printed = le(2 * n * d * sp.exp(-Q / 12), delta)
+    return [
+        Counterexample(printed, {n: 2, d: 8, delta: sp.Rational(1, 10), C: 1}, note="2nd δ/d = 2/5 > 1/10"),
+        Counterexample(printed, {n: 10**6, d: 8, delta: sp.Rational(1, 10), C: 3}, note="2nd (δ/d)^3 = 31.25 > 1/10"),
+    ]
 
 
 @claim(
     name="Theorem 25 union bound with log(2nd/δ)",
     source="HO Theorem 25 (corrected)",
-    statement="Q = 12 ln(2nd/δ) medians: n·d cells × 2e^{-Q/12} <= δ",
+    statement="for n, d >= 1 and δ in (0,1): at Q = 12 ln(2nd/δ) the n·d cells × 2e^{-Q/12} sum to exactly δ, and to "
+    "at most δ for every Q >= 12 ln(2nd/δ)",
     relied_on=True,
 )
 def _check_union_corrected():
-    n, d, delta = sp.symbols("n d delta", positive=True)
+    n, d = sp.symbols("n d", positive=True)
+    u, delta = eta_in_open_unit("u")
+    q = sp.Symbol("Q", real=True)
     Q = 12 * sp.log(2 * n * d / delta)
-    total = sp.simplify(sp.expand_log(n * d * 2 * sp.exp(-Q / 12), force=True))
-    if sp.simplify(total - delta) != 0:
-        raise AssertionError(f"total {total}")
-    return proved(f"sympy: n·d·2·exp(-Q/12) at Q = 12 ln(2nd/δ) simplifies to {total}")
+    return [
+        Identity(n * d * 2 * sp.exp(-Q / 12, evaluate=False), delta, where={sp.Symbol("delta"): delta}, note="exactly δ"),
+        Implies(lt(sp.diff(sp.exp(-q / 12), q), 0), note="e^{-Q/12} decreases in Q"),
+    ]
+
+
+@claim(
+    name="Theorem 25 assumption on Attn (as printed)",
+    source="HO Theorem 25 statement [sic]",
+    statement="if |Attn(q_i, K_i, V_i)_j| >= c > 0 (printed: Attn, not Attn_W) then T = 3Var/(ε²E[O]²) <= "
+    "3||V||_∞/(ε²c) copies suffice; false: n = 2, W = 1, token 1 (outside the window) score 2M, value 1, token 2 "
+    "score M, value 0: Attn = 1/(1 + e^{-M}) >= 1/2 but E[O] = Attn_W = 1/(1 + e^M), O is Bernoulli(E[O]) and "
+    "T = 3e^M/ε², unbounded in M (at M = 3 and M = 10, c = 1/2, ε = 1/10, ||V||_∞ = 1)",
+    relied_on=False,
+)
+def _check_assumption_printed():
+    M, eps, c = sp.symbols("M epsilon c", positive=True)
+    attn = sp.exp(2 * M) / (sp.exp(2 * M) + sp.exp(M))  # Attn: every token weighs e^{score}
+    mean = 1 / (1 + sp.exp(M))  # Attn_W: the outside token weighs e^0 = 1
+    T = 3 * mean * (1 - mean) / (eps**2 * mean**2)
+    printed = sp.Implies(ge(attn, c), le(T, 3 * 1 / (eps**2 * c)))
+    values = {eps: sp.Rational(1, 10), c: sp.Rational(1, 2)}
+    return [Counterexample(printed, {M: 3, **values}), Counterexample(printed, {M: 10, **values})]
+
+
+@claim(
+    name="Theorem 25 assumption on Attn_W (corrected)",
+    source="HO Theorem 25, corrected",
+    statement="for values in [0, ||V||_∞] (so Var[O] <= ||V||_∞ E[O], eqs. 59-63) and E[O] = Attn_W(q_i, K_i, V_i)_j "
+    ">= c > 0: T = 3Var/(ε²E[O]²) <= 3||V||_∞/(ε²E[O]) <= 3||V||_∞/(ε²c)",
+    relied_on=True,
+)
+def _check_assumption_corrected():
+    V, eps, c, E = sp.symbols("V_inf epsilon c E_O", positive=True)
+    var = sp.Symbol("Var", nonnegative=True)
+    hypotheses = [le(var, V * E), ge(E, c)]
+    return [
+        Implies(le(3 * var / (eps**2 * E**2), 3 * V / (eps**2 * E)), hypotheses, engine="z3"),
+        Implies(le(3 * V / (eps**2 * E), 3 * V / (eps**2 * c)), hypotheses, engine="z3"),
+    ]
+
+
+@claim(
+    name="Theorem 25 'for all j in [n]' (as printed)",
+    source="HO Theorem 25 statement [sic]",
+    statement="the guarantee holds for all i in [n] and j in [n] with the union bound δ/(nd) per output (printed: "
+    "j in [n]); as a union bound over [n]×[n] it gives n²δ/(nd) = nδ/d, > δ at n = 4, d = 2, δ = 1/10: j indexes "
+    "the d coordinates",
+    relied_on=False,
+)
+def _check_index_printed():
+    n, d, delta = sp.symbols("n d delta", positive=True)
+    c = sp.Symbol("c", integer=True)  # enumerates the n·n pairs (i, j) in [n]×[n]
+    printed = le(sp.Sum(delta / (n * d), (c, 1, n * n)), delta)
+    return Counterexample(printed, {n: 4, d: 2, delta: sp.Rational(1, 10)}, note="16/80 = 1/5 > 1/10")
+
+
+@claim(
+    name="Theorem 25 'for all j in [d]' (corrected)",
+    source="HO Theorem 25, corrected",
+    statement="for all n, d >= 1 and δ > 0: the union bound over the outputs O_ij, i in [n], j in [d], each failing "
+    "with probability <= δ/(nd), is Σ_i Σ_j δ/(nd) = δ",
+    relied_on=True,
+)
+def _check_index_corrected():
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    delta = sp.Symbol("delta", positive=True)
+    i, j = sp.symbols("i j", integer=True)
+    return Identity(sp.Sum(sp.Sum(delta / (n * d), (j, 1, d)), (i, 1, n)), delta)
+
+
+@claim(
+    name="Theorem 25 space with log(nd/δ) (corrected)",
+    source="HO Theorem 25, corrected",
+    statement="with T <= 3||V||_∞/(ε²c) + 1 copies per mean (previous claims, T rounded up) and Q <= 12L + 1 means, "
+    "L = ln(2nd/δ): T·Q runs of Algorithm 1 of 2dW + d + 1 <= 4dW words each take <= 4dW (3||V||_∞/(ε²c) + 1)"
+    "(12L + 1) <= 208 dW (||V||_∞/(ε²c)) L words when ||V||_∞/(ε²c) >= 1 and L >= 1: O(dW ||V||_∞ ε^-2 log(nd/δ)); "
+    "sharing the window, as the suite's BoostedWindowCache does, 2dW + TQd + 1 words",
+    relied_on=True,
+)
+def _check_space_corrected():
+    d, W, T, Q, A, L = sp.symbols("d W T Q A L", positive=True)  # A = ||V||_∞/(ε²c)
+    per_run = 2 * d * W + d + 1
+    return [
+        Implies(le(per_run, 4 * d * W), [ge(d, 1), ge(W, 1)], engine="z3", note="one run: <= 4dW words"),
+        Implies(le(T * Q * per_run, 4 * d * W * (3 * A + 1) * (12 * L + 1)),
+                [le(T, 3 * A + 1), le(Q, 12 * L + 1), le(per_run, 4 * d * W)], engine="z3", note="T·Q runs"),
+        Implies(le(4 * d * W * (3 * A + 1) * (12 * L + 1), 208 * d * W * A * L), [ge(A, 1), ge(L, 1)], engine="z3",
+                note="(3A + 1)(12L + 1) <= 4A·13L = 52AL"),
+    ]

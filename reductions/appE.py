@@ -1,6 +1,6 @@
 """HO Appendix E and Algorithm 2: lazy Gumbel sampling, and attention in ``O(sqrt(n))`` memory at d = 1.
 
-Read beside the paper (THEORY §4, "The case d = 1" and "Algorithm 2"):
+Read beside the paper (docs/theory.md §4, "The case d = 1" and "Algorithm 2"):
 
 1. **Gumbel-max.** ``argmax_l (Z_l + G_l)`` with i.i.d. standard Gumbels is a sample of
    ``softmax(Z)`` (HO eq. 42; certificate below).
@@ -40,7 +40,8 @@ from caches.scalar import ScalarGumbelCache
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play
-from reductions.certify import claim, proved
+from reductions.certify import claim
+from reductions.tactics import Identity, Implies, ge, gt, le, lt
 from reductions.thm6 import ExactOutputReduction
 
 # --- statistics ----------------------------------------------------------------------------------
@@ -84,104 +85,171 @@ def fit_slope(xs, ys) -> float | None:
 
 
 # --- certificates --------------------------------------------------------------------------------
+# Each check builds its goals as reductions.tactics certificates; the runner re-verifies them.
+# Integrals over R are certified by an antiderivative (its derivative is an Identity) and its two
+# limits at ±∞ (Identities of sympy Limits); "f' > 0 on an interval, so f is increasing" is the
+# mean value theorem applied to a certified derivative sign.
 
 _x = sp.Symbol("x", real=True)
-_u = sp.Symbol("u", positive=True)
 
 
 def _gumbel_cdf(t):
+    """The standard Gumbel CDF ``F(t) = exp(-e^{-t})``."""
     return sp.exp(-sp.exp(-t))
 
 
-def _over_u(expr) -> sp.Expr:
-    """Substitute ``u = e^{-x}`` (``dx = -du/u``): ``∫_R g(x) dx = ∫_0^∞ g(-ln u)/u du``."""
-    return sp.simplify(expr.subs(_x, -sp.log(_u)) / _u)
+def _gumbel_density(t):
+    """The standard Gumbel density ``f(t) = exp(-t - e^{-t})``."""
+    return sp.exp(-t - sp.exp(-t))
+
+
+
+
+
+
+def _integral_over_R(antiderivative, integrand, value, note: str) -> list:
+    """``∫_R integrand dx = value``: ``G' = integrand``, ``G(+∞) = value``, ``G(-∞) = 0``."""
+    return [
+        Identity(sp.diff(antiderivative, _x), integrand, note=f"{note}: G' is the integrand"),
+        Identity(sp.Limit(antiderivative, _x, sp.oo), value, note=f"{note}: G(+oo)"),
+        Identity(sp.Limit(antiderivative, _x, -sp.oo), 0, note=f"{note}: G(-oo) = 0"),
+    ]
 
 
 @claim(
     name="Gumbel-max identity",
     source="HO eq. 42, Algorithm 2 (LG)",
-    statement="P(argmax_l (Z_l + G_l) = j) = e^{Z_j} / Σ_l e^{Z_l} for i.i.d. G_l ~ Gumbel(0,1)",
+    statement="for real scores Z_1..Z_n (n >= 2) and i.i.d. G_l ~ Gumbel(0,1) (CDF F(t) = exp(-e^{-t}), density "
+    "f = F'): P(argmax_l (Z_l + G_l) = j) = ∫_R f(x - Z_j) Π_{l≠j} F(x - Z_l) dx (independence, no ties a.s.) "
+    "= e^{Z_j} / Σ_l e^{Z_l}. Proved: f = F'; Π_{l≠j} F(x - Z_l) = exp(-e^{-x} S) with S = Σ_{l≠j} e^{Z_l} "
+    "(induction on the number of factors); the integral by an antiderivative and its limits",
     relied_on=True,
 )
 def _check_gumbel_max():
-    z = sp.Symbol("z", real=True)
-    rest = sp.Symbol("S", positive=True)  # Σ_{l≠j} e^{Z_l}
-    density = sp.diff(_gumbel_cdf(_x - z), _x)  # of Z_j + G_j
-    integrand = density * sp.exp(-sp.exp(-_x) * rest)  # Π_{l≠j} P(Z_l + G_l <= x)
-    value = sp.simplify(sp.integrate(_over_u(integrand), (_u, 0, sp.oo)))
-    if sp.simplify(value - sp.exp(z) / (sp.exp(z) + rest)) != 0:
-        raise AssertionError(f"integral gave {value}")
-    return proved(
-        "P(j wins) = ∫ f(x - Z_j) Π_{l≠j} F(x - Z_l) dx with F(t) = exp(-e^{-t}); Π_{l≠j} F = exp(-e^{-x} S), "
-        f"S = Σ_{{l≠j}} e^{{Z_l}}; with u = e^{{-x}} sympy integrates to {value}"
-    )
+    z, z_new = sp.symbols("z z_new", real=True)  # Z_j, and the score of the factor added in the induction step
+    S = sp.Symbol("S", positive=True)  # Σ_{l≠j} e^{Z_l} (or, in the induction, of the factors so far)
+    C = sp.exp(z) + S  # Σ_l e^{Z_l}
+    antiderivative = sp.exp(z) / C * sp.exp(-C * sp.exp(-_x))
+    integrand = _gumbel_density(_x - z) * sp.exp(-sp.exp(-_x) * S)
+    return [
+        Identity(sp.diff(_gumbel_cdf(_x), _x), _gumbel_density(_x), note="f = F'"),
+        Identity(_gumbel_cdf(_x - z_new), sp.exp(-sp.exp(-_x) * sp.exp(z_new)),
+                 note="induction base: one factor F(x - Z) = exp(-e^{-x} e^{Z})"),
+        Identity(sp.exp(-sp.exp(-_x) * S) * _gumbel_cdf(_x - z_new), sp.exp(-sp.exp(-_x) * (S + sp.exp(z_new))),
+                 note="induction step: exp(-e^{-x} S) F(x - Z) = exp(-e^{-x} (S + e^{Z}))"),
+        *_integral_over_R(antiderivative, integrand, sp.exp(z) / (sp.exp(z) + S),
+                          "∫ f(x - Z_j) exp(-e^{-x} S) dx = e^{Z_j}/(e^{Z_j} + S)"),
+    ]
 
 
 @claim(
     name="Algorithm 2 tail count and truncated Gumbel",
     source="HO Algorithm 2, steps 3-4",
-    statement="a tail Gumbel exceeds B with probability 1 - exp(-e^{-B}) (so the count is Binomial(n-k, ·)), "
-    "and G = -log(-log U), U ~ Unif[exp(-e^{-B}), 1], has the law of G | G > B",
+    statement="for every real B: G = -log(-log U) with U ~ Unif(0,1) has CDF F(x) = exp(-e^{-x}) (the map is "
+    "increasing on (0,1) with inverse F), so P(G > B) = 1 - exp(-e^{-B}) > 0 and the number of the n-k i.i.d. "
+    "tail Gumbels above B is Binomial(n-k, 1 - exp(-e^{-B})); -log(-log U) with U ~ Unif[exp(-e^{-B}), 1] has "
+    "CDF (F(x) - F(B))/(1 - F(B)) on x >= B, the law of G | G > B (same CDF, same density f/(1 - F(B))); and an "
+    "undrawn tail score (Z_l <= S_min, G_l <= B = M - S_min) has Z_l + G_l <= M, so cannot win",
     relied_on=True,
 )
 def _check_tail_law():
     B = sp.Symbol("B", real=True)
+    w = sp.Symbol("w", positive=True)  # U = 1/(1+w) covers exactly U in (0, 1); also w = e^{-B} below
+    U = 1 / (1 + w)
+    uu = sp.Symbol("U", positive=True)
+
+    def phi(t):  # Algorithm 2's transform, unevaluated so the goal shows it
+        return -sp.log(-sp.log(t, evaluate=False), evaluate=False)
+
     F = _gumbel_cdf
-    p = 1 - F(B)
-    if sp.simplify(p - (1 - sp.exp(-sp.exp(-B)))) != 0:
-        raise AssertionError("tail probability")
-    derivative = sp.simplify(sp.diff(F(_x), _x))
-    if not (derivative.is_positive or sp.simplify(derivative - sp.exp(-_x - sp.exp(-_x))) == 0):
-        raise AssertionError(f"F' = {derivative} has no proved sign")
-    # U uniform on [F(B), 1]: P(-log(-log U) <= x) = P(U <= F(x)) = (F(x) - F(B)) / (1 - F(B)) for x >= B,
-    # which is P(G <= x | G > B). Check the conditional CDF is 0 at B and 1 at infinity.
+    g = 1 - sp.exp(-w)  # 1 - F(B) with w = e^{-B} > 0
     conditional = (F(_x) - F(B)) / (1 - F(B))
-    if sp.simplify(conditional.subs(_x, B)) != 0 or sp.limit(conditional, _x, sp.oo) != 1:
-        raise AssertionError("conditional CDF endpoints")
-    return proved(
-        "P(G > B) = 1 - F(B) = 1 - exp(-e^{-B}); tail Gumbels are i.i.d., so the count is Binomial(n-k, 1-F(B)) "
-        "and given the count the exceeding set is uniform; F' = exp(-x - e^{-x}) > 0, so -log(-log U) <= x iff "
-        "U <= F(x) and P = (F(x) - F(B))/(1 - F(B)) = P(G <= x | G > B). Exactness: an undrawn tail l has "
-        "Z_l <= S_min and G_l <= B, so Z_l + G_l <= S_min + B = M and cannot win"
-    )
+    z, g_l, s_min, M = sp.symbols("Z_l G_l S_min M", real=True)
+    return [
+        Identity(phi(F(_x)), _x, note="phi(F(x)) = x for every real x"),
+        Identity(sp.exp(-sp.exp(-phi(U), evaluate=False), evaluate=False), U, where={uu: U},
+                 note="F(phi(U)) = U for every U in (0, 1)"),
+        Implies(gt(sp.diff(phi(uu), uu).subs(uu, U), 0), where={uu: U},
+                note="phi' = -1/(U log U) > 0 on (0, 1): phi is increasing, so phi(U) <= x iff U <= F(x)"),
+        Implies(gt(sp.diff(F(_x), _x), 0), note="F' > 0: F is increasing"),
+        Identity(1 - sp.Subs(F(_x), _x, B), 1 - sp.exp(-sp.exp(-B)),
+                 note="P(G > B) = 1 - P(U <= F(B)) = 1 - exp(-e^{-B})"),
+        Identity(sp.Subs(g, w, sp.exp(-B)), 1 - F(B), note="1 - F(B) = g(w) := 1 - e^{-w} at w = e^{-B} > 0"),
+        Identity(sp.Subs(g, w, 0), 0, note="g(0) = 0"),
+        Implies(gt(sp.diff(g, w), 0), note="g' > 0, so g > 0 on w > 0: 1 - F(B) > 0 for every real B"),
+        Identity(sp.Subs(conditional, _x, B), 0, note="the conditional CDF starts at 0 at x = B"),
+        Identity(sp.Limit(conditional, _x, sp.oo), 1, note="and tends to 1"),
+        Identity(sp.diff(conditional, _x), _gumbel_density(_x) / (1 - F(B)),
+                 note="its density is f(x)/P(G > B), the density of G given G > B"),
+        Implies(le(z + g_l, M), [le(z, s_min), le(g_l, B), sp.Eq(B, M - s_min)], engine="z3",
+                note="undrawn tail scores cannot beat M"),
+    ]
 
 
 @claim(
     name="Algorithm 2 expected tail size",
     source="HO Appendix E.1, LG",
-    statement="E|T| <= (n - k)/k < n/k, with equality (n-k)/(k+1) when all scores are equal",
+    statement="E|T| <= (n - k)/k < n/k for every k in [1, n), with equality (n-k)/(k+1) when all scores are equal. "
+    "Proved: B >= X = max_{l in S} G_l (X has CDF F^k); 1 - exp(-e^{-B}) <= e^{-B} <= e^{-X}; E[e^{-X}] = 1/k; "
+    "flat scores give B = X and E[1 - exp(-e^{-X})] = 1/(k+1); E|T| = (n-k) E[1 - exp(-e^{-B})]",
     relied_on=True,
 )
 def _check_tail_size():
-    k = sp.Symbol("k", positive=True)
-    cdf_max = sp.exp(-k * sp.exp(-_x))  # max of k standard Gumbels: Gumbel(ln k)
-    mean_exp = sp.simplify(sp.integrate(_over_u(sp.exp(-_x) * sp.diff(cdf_max, _x)), (_u, 0, sp.oo)))
-    flat = sp.simplify(sp.integrate(_over_u((1 - sp.exp(-sp.exp(-_x))) * sp.diff(cdf_max, _x)), (_u, 0, sp.oo)))
-    if sp.simplify(mean_exp - 1 / k) != 0 or sp.simplify(flat - 1 / (k + 1)) != 0:
-        raise AssertionError(f"E[e^-X] = {mean_exp}, flat tail probability = {flat}")
-    return proved(
-        "B = M - S_min >= max_{l in S} G_l =: X ~ Gumbel(ln k) since Z_l >= S_min on S; "
-        f"1 - exp(-e^{{-B}}) <= e^{{-B}} <= e^{{-X}} and sympy gives E[e^{{-X}}] = {mean_exp}, so "
-        f"E|T| <= (n-k)/k; with equal scores B = X exactly and E[1 - exp(-e^{{-X}})] = {flat}"
-    )
+    k, n = sp.symbols("k n", positive=True)
+    w = sp.Symbol("w", nonnegative=True)
+    b = sp.Symbol("b", real=True)
+    z, g_l, s_min, M, B = sp.symbols("Z_l G_l S_min M B", real=True)
+    cdf_max = sp.exp(-k * sp.exp(-_x))
+    h = w - 1 + sp.exp(-w)  # h >= 0 is 1 - e^{-w} <= w
+    mean_exp = (sp.exp(-_x) + 1 / k) * sp.exp(-k * sp.exp(-_x))
+    flat = sp.exp(-k * sp.exp(-_x)) - k / (k + 1) * sp.exp(-(k + 1) * sp.exp(-_x))
+    return [
+        Implies(ge(B, g_l), [ge(M, z + g_l), ge(z, s_min), sp.Eq(B, M - s_min)], engine="z3",
+                note="every top-k Gumbel is <= B, so B >= X"),
+        Identity(sp.Pow(_gumbel_cdf(_x), k, evaluate=False), cdf_max, note="X, the max of k i.i.d. Gumbels, has CDF F^k = exp(-k e^{-x})"),
+        Identity(sp.Subs(h, w, 0), 0, note="h(w) = w - 1 + e^{-w}: h(0) = 0"),
+        Identity(sp.Subs(sp.diff(h, w), w, 0), 0, note="h'(0) = 0"),
+        Implies(gt(sp.diff(h, w, 2), 0), note="h'' = e^{-w} > 0, so h' >= 0 and h >= 0 on w >= 0: 1 - e^{-w} <= w"),
+        Implies(lt(sp.diff(sp.exp(-b), b), 0), note="e^{-b} decreases, so B >= X gives e^{-B} <= e^{-X}"),
+        *_integral_over_R(mean_exp, sp.exp(-_x) * sp.diff(cdf_max, _x), 1 / k, "E[e^{-X}] = 1/k"),
+        *_integral_over_R(flat, (1 - _gumbel_cdf(_x)) * sp.diff(cdf_max, _x), 1 / (k + 1),
+                          "flat scores: E[1 - exp(-e^{-X})] = 1/(k+1)"),
+        Implies(lt((n - k) / k, n / k), note="(n - k)/k < n/k"),
+    ]
 
 
 @claim(
     name="k + n/k is smallest at k = sqrt(n)",
     source="HO Appendix E.1, kNN §3",
-    statement="min_{k>0} (k + n/k) = 2 sqrt(n), at k = sqrt(n)",
+    statement="for n > 0: k + n/k >= 2 sqrt(n) for every k > 0, with equality exactly at k = sqrt(n)",
     relied_on=True,
 )
 def _check_balance():
-    k, n = sp.symbols("k n", positive=True)
-    cost = k + n / k
-    critical = sp.solve(sp.diff(cost, k), k)
-    if critical != [sp.sqrt(n)] or sp.simplify(cost.subs(k, sp.sqrt(n)) - 2 * sp.sqrt(n)) != 0:
-        raise AssertionError(f"critical points {critical}")
-    if not sp.simplify(sp.diff(cost, k, 2)).is_positive:
-        raise AssertionError("second derivative sign")
-    return proved("d/dk (k + n/k) = 1 - n/k^2 vanishes only at k = sqrt(n), second derivative 2n/k^3 > 0; value 2 sqrt(n)")
+    k, m = sp.symbols("k m", positive=True)  # m = sqrt(n)
+    n = sp.Symbol("n", positive=True)
+    cost = k + m**2 / k
+    return [
+        Identity(cost - 2 * m, (k - m) ** 2 / k, where={m: sp.sqrt(n)}, note="k + n/k - 2 sqrt(n) = (k - sqrt n)^2/k"),
+        Implies(ge((k - m) ** 2 / k, 0), where={m: sp.sqrt(n)}),
+        Implies(gt((k - m) ** 2 / k, 0), [sp.Ne(k, m)], engine="z3", where={m: sp.sqrt(n)},
+                note="strict away from k = sqrt(n)"),
+        Identity(sp.Subs(cost, k, m), 2 * m, where={m: sp.sqrt(n)}, note="value 2 sqrt(n) at k = sqrt(n)"),
+    ]
+
+
+@claim(
+    name="d = 1 top scores are the largest or smallest keys",
+    source="HO Appendix E",
+    statement="for scalar q and keys a >= b: q a >= q b if q >= 0 and q a <= q b if q <= 0, so the top-k scores "
+    "of q are those of the k largest keys when q > 0 and of the k smallest when q < 0 (all equal at q = 0)",
+    relied_on=True,
+)
+def _check_scalar_top():
+    q, a, b = sp.symbols("q a b", real=True)
+    return [
+        Implies(ge(q * a, q * b), [ge(a, b), ge(q, 0)], engine="z3"),
+        Implies(le(q * a, q * b), [ge(a, b), le(q, 0)], engine="z3"),
+    ]
 
 
 # --- experiment: gumbel --------------------------------------------------------------------------
@@ -430,13 +498,13 @@ EXPERIMENTS = [
         "lazy Gumbel sampling: chi-square exactness, tail size vs n/k, reads vs n at k = sqrt(n)",
         GUMBEL_PRESETS, run_gumbel,
         lambda c: len(c["families"]) + len(c["tail_n_values"]) + len(c["cost_n_values"]),
-        "plots.scalar:gumbel_figure", uses_game=False,
+        "plots.scalar:gumbel_figure", uses_game=False, validate=validate_gumbel,
     ),
     Experiment(
         "scalar", "HO Appendix E, Theorem 1", "appE",
         "the d = 1 algorithm: O(sqrt(n)) memory, unbiased estimates, median of means, INDEX at d = 1",
         SCALAR_PRESETS, run_scalar,
         lambda c: len(c["n_values"]) + len(c["mom_groups"]) + len(c["game_n_values"]),
-        "plots.scalar:scalar_figure",
+        "plots.scalar:scalar_figure", validate=validate_scalar,
     ),
 ]

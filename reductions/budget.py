@@ -20,11 +20,11 @@ import numpy as np
 
 from caches.base import StreamingAttention
 from caches.params import ParameterError, check_choice, check_int
-from caches.spec import load_class
+from caches.spec import check_params, load_class
 from caches.zoo import family_of, families, zoo_caches
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
-from protocols.game import play
+from protocols.game import play, trial_input
 from reductions.jl import CODEBOOKS
 from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction
 
@@ -52,11 +52,7 @@ def plugin_cache(spec) -> StreamingAttention:
         raise ParameterError(f"{path} is not a StreamingAttention (subclass caches.base.StreamingAttention)")
     if not dataclasses.is_dataclass(cls):
         raise ParameterError(f"{path} must be a @dataclass whose fields are its public parameters")
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
-    unknown = sorted(set(params) - set(names))
-    if unknown:
-        allowed = ", ".join(names) or "none"
-        raise ParameterError(f"{cls.__name__} has no parameter {unknown[0]!r}; its parameters are: {allowed}")
+    params = check_params(cls, params)  # unknown names, values not matching the field annotations
     try:
         return cls(**params)
     except ParameterError:
@@ -81,6 +77,27 @@ def validate_budget(config: dict) -> dict:
     return config
 
 
+def check_codebook(reduction: ExactOutputReduction) -> ExactOutputReduction:
+    """HO Theorem 6's query scale C needs the measured ε of the public codebook below 1/2.
+
+    ``budget`` always takes the theorem's C, so the error names what the user can change here:
+    ``n``, ``d`` and ``codebook`` (the reduction's own message would suggest passing C).
+    """
+    if not reduction.eps < 0.5:
+        raise ParameterError(
+            f"the {reduction.codebook} codebook of n={reduction.n} keys at d={reduction.d} has measured "
+            f"eps={reduction.eps:.3f}, but HO Theorem 6 needs eps < 1/2: increase d, decrease n or change codebook"
+        )
+    return reduction
+
+
+def check_budget(config: dict) -> None:
+    """Everything that can go wrong before the first game: ranges, the plug-in caches, the codebook's ε."""
+    config = validate_budget(config)
+    players(config)
+    check_codebook(ExactOutputReduction(config["n"], config["d"], codebook=config["codebook"]))
+
+
 def players(config: dict) -> list:
     """The caches a configuration plays: its plug-in ``caches`` if given, else the zoo's members."""
     if config.get("caches") is not None:
@@ -94,6 +111,8 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
     n, d = config["n"], config["d"]
     reduction = ExactOutputReduction(n, d, codebook=config["codebook"])
     playing = players(config) if caches is None else list(caches)
+    for trial in range(config["trials"]):  # every trial's public codebook, before the first game
+        check_codebook(trial_input(reduction, seed, trial)[0])
     points, trials = [], []
     for cache in playing:
         point, outcomes = play(reduction, cache, trials=config["trials"], seed=seed, bob=bob)
@@ -153,6 +172,6 @@ EXPERIMENTS = [
         "budget", "HO Theorems 5-6", "budget",
         "INDEX-game accuracy vs memory for the whole cache zoo, with the Fano frontier",
         BUDGET_PRESETS, run_budget, lambda config: len(players(validate_budget(config))),
-        "plots.figures:budget_figure",
+        "plots.figures:budget_figure", validate=check_budget,
     ),
 ]

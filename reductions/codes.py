@@ -2,7 +2,7 @@
 
 In ``d`` dimensions the reduction of HO Theorem 6 can only use as many keys as ``d`` dimensions hold
 "nearly orthogonally". HO uses JL images (Lemma 3), which promise ``n' = exp(d (ε² - ε³)/12)`` keys
-with inner products within ``±ε``; for ``d <= 24`` that promise is vacuous (``n' < 2``). This module
+with inner products within ``±ε``; for ``d <= 66`` that promise is vacuous (``n' < 2``, certificate below). This module
 builds the codebooks the capacity experiment (:mod:`reductions.cor9`) compares, all inside the unit
 ball as HO Theorem 15 assumes (``||k|| <= 1``):
 
@@ -28,8 +28,10 @@ import numpy as np
 import sympy as sp
 
 from caches.params import check_choice, check_int, check_real
-from reductions.certify import Verdict, claim, failed, proved
+from reductions.certify import claim
 from reductions.jl import gaussian_codebook
+from reductions.monotone import exp_increasing
+from reductions.tactics import Cited, Identity, Implies, eps_in_open_half, ge, gt
 
 __all__ = [
     "CODE_KINDS",
@@ -170,59 +172,81 @@ def lemma3_log_capacity(d: int, r: float, constant: str = "printed") -> float:
 # --- certificates ------------------------------------------------------------------------------
 
 
+
+
 @claim(
     name="Welch bound",
     source="Welch (1974); reference line of the capacity figure",
-    statement="n >= d unit vectors in R^d satisfy max_{l≠m} |<k_l,k_m>|^2 >= (n - d)/(d (n - 1)).",
+    statement="n >= 2 unit vectors in R^d (d >= 1) satisfy max_{l≠m} <k_l,k_m>^2 >= (n - d)/(d (n - 1)). "
+    "Certified: Cauchy-Schwarz Σ_{i<=k} λ_i² >= (Σλ_i)²/k for symbolic k, the frame bound ||G||_F² >= n²/d "
+    "and the final algebra; cited: the spectral facts of the Gram matrix (rank <= d, trace n, "
+    "||G||_F² = Σλ_i²).",
     relied_on=True,
 )
-def _check_welch() -> Verdict:
-    # Frame potential: ||G||_F^2 = sum of squared eigenvalues of the PSD Gram G (rank <= d, trace n)
-    # is >= n^2/d by Cauchy-Schwarz; its diagonal contributes n, so some off-diagonal entry squared
-    # is >= (n^2/d - n)/(n(n-1)). sympy closes the algebra; the eigenvalue step is cited.
-    n, d = sp.symbols("n d", positive=True)
-    mu2 = (n**2 / d - n) / (n * (n - 1))
-    gap = sp.simplify(mu2 - (n - d) / (d * (n - 1)))
-    lam = sp.symbols("l0:4", real=True)
-    cauchy = sp.expand(4 * sum(x**2 for x in lam) - sum(lam) ** 2)
-    sos = sp.expand(sum((lam[i] - lam[j]) ** 2 for i in range(4) for j in range(i + 1, 4)))
-    if gap != 0 or sp.simplify(cauchy - sos) != 0:
-        return failed(f"algebra residuals {gap}, {sp.simplify(cauchy - sos)}")
-    worst = 0.0
-    for n_val, d_val in ((8, 2), (20, 3), (50, 4), (100, 8)):
-        for kind in CODE_KINDS:
-            keys = make_code(kind, n_val, d_val, [7, n_val, d_val], beta=2.0 * d_val)
-            slack = coherence(keys) - welch_bound(n_val, d_val)
-            if slack < -1e-12:
-                return failed(f"{kind} codebook n={n_val}, d={d_val} has coherence below Welch by {-slack:g}")
-            worst = max(worst, welch_bound(n_val, d_val) / max(coherence(keys), 1e-300))
-    return proved(
-        "sympy: (n^2/d - n)/(n(n-1)) - (n-d)/(d(n-1)) simplifies to 0, and d·Σλ² - (Σλ)² is the sum of "
-        "squares Σ_{i<j}(λ_i-λ_j)² (shown for d = 4; the same identity for any d gives ||G||_F² >= n²/d "
-        "from rank <= d, trace n, which is cited). Sanity: every codebook kind at (n, d) in "
-        f"{{(8,2), (20,3), (50,4), (100,8)}} respects it (largest Welch/coherence = {worst:.3f})"
-    )
+def _check_welch():
+    i, p = sp.symbols("i p", integer=True)
+    k = sp.Symbol("k", integer=True, positive=True)  # rank of the Gram matrix
+    lam = sp.IndexedBase("lambda", real=True)  # its nonzero eigenvalues
+    y = sp.IndexedBase("y", real=True)
+    total = sp.Sum(lam[i], (i, 1, k))
+    spread = sp.Sum((lam[i] - total / k) ** 2, (i, 1, k))
+    n, d, F, SS, Off, mu2 = sp.symbols("n d F SS Off mu2", real=True)
+    pairs = sp.Symbol("P", integer=True, positive=True)
+    h = sp.IndexedBase("h", nonnegative=True)  # mu2 - <k_l,k_m>^2 >= 0 for each ordered pair l != m
+    i0 = sp.Symbol("i0", integer=True, positive=True)
+    rest = sp.Symbol("q", integer=True, nonnegative=True)
+    off_diagonal = sp.Sum(1 - sp.KroneckerDelta(i0, p), (p, 1, i0 + rest))
+    return [
+        Cited("the Gram matrix G = X X^T of n unit vectors (rows of X in R^{n x d}) is symmetric positive "
+              "semidefinite of rank k with 1 <= k <= d; its nonzero eigenvalues λ_1..λ_k satisfy "
+              "Σλ_i = tr G = n and Σλ_i² = tr G² = ||G||_F²",
+              "spectral theorem for real symmetric matrices; rank(X X^T) <= d"),
+        Identity(spread, sp.Sum(lam[i] ** 2, (i, 1, k)) - total**2 / k,
+                 note="Σ(λ_i - mean)² = Σλ_i² - (Σλ_i)²/k for symbolic k"),
+        Implies(ge(sp.Sum(y[i] ** 2, (i, 1, k)), 0),
+                note="a sum of real squares is >= 0 (sympy), for any reals y_i, here y_i = λ_i - Σλ/k"),
+        Implies(F >= n**2 / d, [sp.Eq(F - n**2 / k, SS), SS >= 0, k <= d, d >= 1, n >= 2],
+                where={F: "||G||_F^2 = Σλ_i²", SS: "Σ(λ_i - n/k)²"}, engine="z3",
+                note="with Σλ_i = n (cited) the identity above reads F - n²/k = SS; so F >= n²/k >= n²/d"),
+        Identity(off_diagonal, i0 + rest - 1,
+                 note="row i0 of n = i0 + q rows has n - 1 off-diagonal entries (sympy sums the Kronecker delta)"),
+        Implies(ge(sp.Sum(h[p], (p, 1, pairs)), 0), note="Σ of the n(n-1) gaps mu2 - <k_l,k_m>² >= 0"),
+        Identity(sp.Sum(mu2 - h[p], (p, 1, pairs)), pairs * mu2 - sp.Sum(h[p], (p, 1, pairs)),
+                 note="Σ_{l≠m} <k_l,k_m>² = P mu2 - Σ gaps, P = n(n-1) ordered pairs"),
+        Implies(mu2 >= (n - d) / (d * (n - 1)),
+                [F >= n**2 / d, sp.Eq(F, n + Off), Off <= n * (n - 1) * mu2, n >= 2, d >= 1, mu2 >= 0],
+                where={F: "||G||_F^2 = Σ_l <k_l,k_l>^2 + Σ_{l≠m} <k_l,k_m>^2", Off: "Σ_{l≠m} <k_l,k_m>^2",
+                       mu2: "max_{l≠m} <k_l,k_m>^2"}, engine="z3",
+                note="n + n(n-1) mu2 >= ||G||_F² >= n²/d gives Welch's bound"),
+    ]
 
 
 @claim(
     name="Corollary 9 n' from Lemma 3",
-    source="HO Corollary 9 via Lemma 3 (THEORY §4)",
-    statement="With d (eps^2 - eps^3)/12 >= ln n' the reduction has n' keys at distortion eps in (0, 1/2); "
-    "the best exponent is max_eps (eps^2 - eps^3)/12 < 1/96, so Lemma 3 gives n' < e^{d/96}: fewer than "
-    "2 keys for every d <= 66.",
+    source="HO Corollary 9 via Lemma 3 (docs/theory.md §4)",
+    statement="Under Lemma 3's printed requirement ln n' <= d (eps^2 - eps^3)/12 with eps in (0, 1/2): "
+    "(eps^2 - eps^3)/12 < 1/96, so ln n' < d/96; for every d <= 66 this gives n' < 2 "
+    "(Lemma 3 promises fewer than two keys).",
     relied_on=True,
 )
-def _check_cor9_lemma3() -> Verdict:
-    eps = sp.symbols("epsilon", positive=True)
+def _check_cor9_lemma3():
+    s, eps = eps_in_open_half()
+    epsilon = sp.Symbol("epsilon")
     g = eps**2 - eps**3
-    slope = sp.diff(g, eps)
-    increasing = sp.factor(slope.subs(eps, sp.Rational(1, 2) / (1 + sp.Symbol("s", positive=True))))
-    at_half = g.subs(eps, sp.Rational(1, 2)) / 12
-    d_two = sp.ceiling(96 * sp.log(2))
-    if not (increasing.is_positive and at_half == sp.Rational(1, 96) and d_two == 67):
-        return failed(f"derivative {increasing}, value {at_half}, d {d_two}")
-    return proved(
-        f"sympy: d/dε (ε²-ε³) = {slope} is positive on (0, 1/2) (at ε = 1/(2(1+s)) it factors to "
-        f"{increasing}), so the exponent (ε²-ε³)/12 is below its value {at_half} at ε = 1/2; "
-        f"e^{{d/96}} >= 2 needs d >= 96 ln 2, i.e. d >= {d_two}"
-    )
+    G, Ln, L2 = sp.symbols("G Ln L2", real=True)
+    d = sp.Symbol("d", positive=True)
+    N = sp.Symbol("N", positive=True)
+    X = sp.Symbol("X", positive=True)
+    two = sp.Mul(sp.exp(sp.log(N), evaluate=False), sp.exp(sp.log(2) - sp.log(N), evaluate=False), evaluate=False)
+    return [
+        Implies(sp.StrictLessThan(g / 12, sp.Rational(1, 96), evaluate=False), where={epsilon: eps},
+                note="(ε² - ε³)/12 < 1/96 on (0, 1/2)"),
+        Implies(gt(sp.log(2), sp.Rational(11, 16)), note="ln 2 > 66/96"),
+        Implies(Ln < L2, [Ln <= d * G / 12, G < sp.Rational(1, 8), d <= 66, L2 > sp.Rational(11, 16)],
+                where={G: epsilon**2 - epsilon**3, Ln: sp.log(sp.Symbol("n'")), L2: sp.log(2)}, engine="z3",
+                note="ln n' <= d(ε²-ε³)/12 < d/96 <= 66/96 < ln 2"),
+        *exp_increasing(),
+        Identity(two, 2, note="n' e^{ln 2 - ln n'} = 2 (N = n')"),
+        Implies(N < 2, [sp.Eq(N * X, 2), X > 1], where={N: sp.Symbol("n'"), X: sp.exp(L2 - Ln)}, engine="z3",
+                note="ln 2 - ln n' > 0 gives X = e^{ln 2 - ln n'} > 1 (exp lemma above), so n' = 2/X < 2"),
+    ]

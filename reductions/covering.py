@@ -5,7 +5,7 @@
 ball of radius ``1 + δ/2``, so it has at most ``((1 + δ/2)/(δ/2))^d = (1 + 2/δ)^d <= (3/δ)^d`` points.
 
 **Lemma 14** (printed). Points with ``||x|| <= 1`` are ``(m, δ)``-clusterable (HO Definition 10:
-``m`` clusters of diameter ``<= δ``) with ``m = ceil(e^d)`` and ``δ = e/3`` [sic twice, THEORY §4]:
+``m`` clusters of diameter ``<= δ``) with ``m = ceil(e^d)`` and ``δ = e/3`` [sic twice, docs/theory.md §4]:
 Lemma 13 at ``δ = e/3`` gives ``(9/e)^d``, not ``e^d`` (that needs ``δ = 3/e``), and a covering ball of
 radius ``δ`` only bounds a cluster's diameter by ``2δ``. **Corrected:** cover with balls of radius
 ``δ/2`` (Lemma 13 at ``δ/2 <= 1``): ``(ceil((6/δ)^d), δ)``-clusterable for ``δ in (0, 2]``; at ``δ = e/3``
@@ -30,7 +30,9 @@ import sympy as sp
 from caches.params import ParameterError, check_int, check_real
 from caches.subgen import OnlineClustering
 from protocols.experiment import Experiment
-from reductions.certify import Verdict, claim, failed, proved, refuted, verified_on_grid
+from reductions.certify import claim
+from reductions.monotone import power_increasing
+from reductions.tactics import Cited, Counterexample, GridCheck, Identity, Implies, ge, gt, le
 
 __all__ = [
     "LEMMA14_PRINTED_DELTA",
@@ -108,57 +110,114 @@ def corrected_clusters(d: int, diameter: float) -> int:
 
 # --- certificates ------------------------------------------------------------------------------
 
+_DELTA = sp.Symbol("delta")
+_VOLUME_CITE = Cited(
+    "volume argument: a maximal δ-separated subset of the unit ball B_2(1) in R^d is a δ-cover, and the balls of "
+    "radius δ/2 around its points are disjoint and lie in the ball of radius 1 + δ/2; comparing volumes "
+    "(which scale as radius^d), N(B_2(1), ||.||_2, δ) <= ((1 + δ/2)/(δ/2))^d",
+    "standard packing/covering duality (e.g. Vershynin, High-Dimensional Probability, §4.2)",
+)
+
+
+
+
+
+def _volume_ratio_certificates() -> list:
+    """``((1 + δ/2)/(δ/2))^d = (1 + 2/δ)^d <= (3/δ)^d`` for ``δ = 1/(1+u)``, ``u >= 0`` (exactly ``δ in (0, 1]``)."""
+    u = sp.Symbol("u", nonnegative=True)
+    d = sp.Symbol("d", integer=True, positive=True)
+    delta = 1 / (1 + u)
+    w = u / (3 + 2 * u)  # 3/δ = (1 + 2/δ)(1 + w), w >= 0
+    X, Y = sp.symbols("X Y", positive=True)
+    return [
+        Identity(((1 + delta / 2) / (delta / 2)) ** d, (1 + 2 / delta) ** d, where={_DELTA: delta},
+                 note="((1+δ/2)/(δ/2))^d = (1 + 2/δ)^d"),
+        Identity((3 / delta) ** d, (1 + 2 / delta) ** d * (1 + w) ** d, where={_DELTA: delta},
+                 note="(3/δ)^d = (1 + 2/δ)^d (1 + w)^d with w = u/(3 + 2u) >= 0"),
+        *power_increasing(),
+        Implies(X * Y >= X, [Y >= 1], where={X: (1 + 2 / _DELTA) ** sp.Symbol("d"), Y: "(1 + w)^d >= 1 (power lemma)"},
+                engine="z3", note="(1 + 2/δ)^d <= (3/δ)^d"),
+    ]
+
+
+def _diameter_certificates() -> list:
+    """``||x - c|| <= ρ, ||y - c|| <= ρ  =>  ||x - y|| <= 2ρ`` in ``R^d`` (symbolic ``d``), and ``2ρ`` is attained."""
+    i = sp.Symbol("i", integer=True)
+    d = sp.Symbol("d", integer=True, positive=True)
+    a, b, z = sp.IndexedBase("a", real=True), sp.IndexedBase("b", real=True), sp.IndexedBase("z", real=True)
+    A, B, D, E = sp.symbols("A B D E", real=True)
+    rho = sp.Symbol("rho", positive=True)
+    square = lambda e: sp.Sum(e**2, (i, 1, d))  # noqa: E731
+    return [
+        Identity(square(a[i] + b[i]) + square(a[i] - b[i]), 2 * square(a[i]) + 2 * square(b[i]),
+                 note="parallelogram law, symbolic d (a = x - c, b = c - y)"),
+        Implies(ge(square(z[i]), 0), note="a sum of real squares is >= 0 (z = a - b)"),
+        Implies(D <= 2 * rho, [sp.Eq(D**2 + E, 2 * A + 2 * B), E >= 0, A <= rho**2, B <= rho**2, D >= 0],
+                where={D: "||x - y||", E: "||a - b||^2", A: "||x - c||^2", B: "||y - c||^2"}, engine="z3",
+                note="||x - y||² <= 2||a||² + 2||b||² <= 4ρ²"),
+        Identity(sp.Abs(rho - (-rho)), 2 * rho, note="c ± ρ e_1 are 2ρ apart: the bound is attained"),
+    ]
+
 
 @claim(
     name="Lemma 13 covering bound (volume argument)",
     source="HO Lemma 13",
-    statement="N(B_2(1), ||.||_2, δ) <= (1 + 2/δ)^d <= (3/δ)^d for δ in (0, 1]; the bound (3/δ)^d also holds "
-    "for δ in [1, 3] (one ball suffices) and fails for δ > 3.",
+    statement="N(B_2(1), ||.||_2, δ) <= (1 + 2/δ)^d <= (3/δ)^d for δ in (0, 1] and every integer d >= 1; for δ in "
+    "[1, 3], (3/δ)^d >= 1 (one ball suffices); for δ > 3, (3/δ)^d < 1 <= N (the bound fails). The volume "
+    "comparison is cited, the rest certified.",
     relied_on=True,
 )
-def _check_lemma13() -> Verdict:
-    delta = sp.symbols("delta", positive=True)
-    u = sp.symbols("u", positive=True)
-    # δ in (0, 1]  <=>  δ = 1/(1+u), u >= 0;  3/δ - (1 + 2/δ) = (1 - δ)/δ
-    gap = sp.simplify((3 / delta - (1 + 2 / delta)).subs(delta, 1 / (1 + u)))
-    ratio = sp.simplify(((1 + delta / 2) / (delta / 2)) - (1 + 2 / delta))
-    above = sp.simplify(1 - (3 / delta).subs(delta, 3 + u))  # 1 - 3/(3+u) > 0: the bound drops below 1
-    if not (gap.is_nonnegative and ratio == 0 and above.is_positive):
-        return failed(f"residuals: gap {gap}, ratio {ratio}, above-3 value {above}")
-    return proved(
-        "the δ/2-balls around a maximal δ-separated set (which is a δ-cover) are disjoint inside the ball "
-        "of radius 1+δ/2, so by volume (cited) there are at most ((1+δ/2)/(δ/2))^d points; sympy: "
-        f"(1+δ/2)/(δ/2) - (1+2/δ) = {ratio} and, at δ = 1/(1+u), 3/δ - (1+2/δ) = {gap} >= 0. For δ in [1, 3] "
-        f"N = 1 <= (3/δ)^d; for δ = 3+u, 1 - 3/δ = {above} > 0, so (3/δ)^d < 1 <= N: the bound fails above 3"
-    )
+def _check_lemma13():
+    w = sp.Symbol("w", positive=True)
+    d = sp.Symbol("d", integer=True, positive=True)
+    delta, Y, N = sp.symbols("delta Y N", real=True)
+    return [
+        _VOLUME_CITE,
+        *_volume_ratio_certificates(),
+        Implies(sp.And(3 / delta - 1 >= 0, 3 / delta - 1 <= 2), [delta >= 1, delta <= 3], engine="z3",
+                note="δ in [1, 3] means 3/δ = 1 + w with w in [0, 2]: (3/δ)^d = (1 + w)^d >= 1 (power lemma)"),
+        Implies(delta / 3 - 1 > 0, [delta > 3], engine="z3", note="δ > 3 means 3/δ = 1/(1 + w) with w = δ/3 - 1 > 0"),
+        Identity((1 / (1 + w)) ** d, 1 / (1 + w) ** d, note="(1/(1+w))^d = 1/(1+w)^d"),
+        Implies(1 / Y < N, [Y > 1, N >= 1], where={Y: "(1 + w)^d > 1 (power lemma, w > 0)", N: "a covering number"},
+                engine="z3", note="(3/δ)^d = 1/(1+w)^d < 1 <= N for δ > 3"),
+    ]
+
+
+@claim(
+    name="Lemma 13 volume ratio (1 + 2/δ)^d <= (3/δ)^d",
+    source="HO Lemma 13",
+    statement="For δ in (0, 1] and every integer d >= 1: ((1 + δ/2)/(δ/2))^d = (1 + 2/δ)^d <= (3/δ)^d "
+    "(the algebra of Lemma 13's volume argument).",
+    relied_on=True,
+)
+def _check_lemma13_ratio():
+    return _volume_ratio_certificates()
 
 
 @claim(
     name="Lemma 13 on dense samples",
     source="HO Lemma 13",
-    statement="Greedy δ-nets of uniform samples of the unit ball are δ-separated covers of the sample "
-    "with at most (1 + 2/δ)^d <= (3/δ)^d points.",
+    statement="Greedy δ-nets of 3000 uniform samples of the unit ball (d in {1,2,3,4}, δ in {0.25, 0.5, 1}) are "
+    "δ-separated, cover their sample within δ (float tolerance 1e-12) and have at most (1 + 2/δ)^d <= (3/δ)^d points.",
     relied_on=True,
 )
-def _check_lemma13_samples() -> Verdict:
-    worst = (0.0, None)
-    for d in (1, 2, 3, 4):
-        points = ball_sample(3000, d, [13, d])
-        for delta in (0.25, 0.5, 1.0):
-            centres, labels = greedy_net(points, delta)
+def _check_lemma13_samples():
+    size, gap, reach, d, delta = sp.symbols("N gap reach d delta", positive=True)
+    points = []
+    for dim in (1, 2, 3, 4):
+        sample = ball_sample(3000, dim, [13, dim])
+        for radius in (0.25, 0.5, 1.0):
+            centres, labels = greedy_net(sample, radius)
             gaps = np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=2)
             np.fill_diagonal(gaps, np.inf)
-            reach = np.linalg.norm(points - centres[labels], axis=1).max()
-            if gaps.min() <= delta or reach > delta + 1e-12 or len(centres) > packing_bound(d, delta):
-                return failed(f"d={d}, δ={delta}: separation {gaps.min():.4f}, reach {reach:.4f}, size {len(centres)}")
-            ratio = len(centres) / lemma13_bound(d, delta)
-            if ratio > worst[0]:
-                worst = (ratio, (d, delta, len(centres)))
-    return verified_on_grid(
-        "3000 uniform points per d in {1,2,3,4}, δ in {0.25, 0.5, 1}: every greedy net is δ-separated, covers "
-        "its sample within δ and has at most (1+2/δ)^d points; largest size/(3/δ)^d = "
-        f"{worst[0]:.3f} at (d, δ, size) = {worst[1]}"
-    )
+            far = np.linalg.norm(sample - centres[labels], axis=1).max()
+            points.append({size: len(centres), gap: sp.Rational(float(gaps.min())) if len(centres) > 1 else 9,
+                           reach: sp.Rational(float(far)), d: dim, delta: sp.Rational(radius)})
+    return [
+        GridCheck(size <= (1 + 2 / delta) ** d, points, note="net size <= packing bound at 12 (d, δ) samples"),
+        GridCheck(gap > delta, points, note="centres pairwise more than δ apart"),
+        GridCheck(reach <= delta + sp.Rational(1, 10**12), points, note="every sample point within δ of its centre"),
+    ]
 
 
 @claim(
@@ -167,102 +226,106 @@ def _check_lemma13_samples() -> Verdict:
     statement="With δ = e/3, Lemma 13's bound (3/δ)^d equals e^d.",
     relied_on=False,
 )
-def _check_lemma14_count() -> Verdict:
-    base = sp.nsimplify(3 / (sp.E / 3))
-    excess = sp.simplify(base - sp.E)
-    if not (sp.simplify(base - 9 / sp.E) == 0 and excess.is_positive):
-        return failed(f"3/(e/3) = {base}, excess {excess}")
-    fixed = sp.simplify(3 / (3 / sp.E))
-    values = {k: float((9 / sp.E) ** k) for k in (1, 2, 3)}
-    return refuted(
-        f"sympy: 3/(e/3) = 9/e and 9/e - e = {excess} > 0 (9 > e^2), so (3/δ)^d = (9/e)^d > e^d for every "
-        f"d >= 1: d=1: {values[1]:.3f} > e; d=2: {values[2]:.2f} > e^2 = {math.e**2:.2f} (ceil 8); d=3: "
-        f"{values[3]:.2f} > {math.e**3:.2f}. The count e^d needs δ = 3/e (3/(3/e) = {fixed})"
-    )
+def _check_lemma14_count():
+    d = sp.Symbol("d", integer=True, positive=True)
+    printed = sp.Eq((3 / _DELTA) ** d, sp.exp(d))
+    return [Counterexample(printed, {_DELTA: sp.E / 3, d: k}, note=f"(9/e)^{k} != e^{k}") for k in (1, 2, 3)]
+
+
+@claim(
+    name="Lemma 14 count corrected: Lemma 13 at δ = 3/e gives e^d clusters",
+    source="HO Lemma 14, corrected (docs/theory.md §4)",
+    statement="With δ = 3/e, Lemma 13's bound (3/δ)^d equals e^d for every d.",
+    relied_on=False,
+)
+def _check_lemma14_count_corrected():
+    d = sp.Symbol("d", real=True)
+    return [Identity((3 / (3 / sp.E)) ** d, sp.exp(d), where={_DELTA: 3 / sp.E}, note="(3/(3/e))^d = e^d")]
 
 
 @claim(
     name="Lemma 14 as printed: covering balls are clusters of diameter δ",
     source="HO Lemma 14 [sic]",
-    statement="The balls of a δ-cover (δ = e/3) are clusters of diameter <= δ in the sense of Definition 10.",
+    statement="Any two points of the unit ball within δ = e/3 of a common centre (a ball of Lemma 13's δ-cover) "
+    "are at most δ apart.",
     relied_on=False,
 )
-def _check_lemma14_diameter() -> Verdict:
-    points = ball_sample(4000, 2, [14, 2])
-    centres, labels = greedy_net(points, LEMMA14_PRINTED_DELTA)
-    diameters = cluster_diameters(points, labels)
-    worst = int(np.argmax(diameters))
-    if not diameters[worst] > LEMMA14_PRINTED_DELTA:
-        return failed(f"largest cluster diameter {diameters[worst]:.4f} is not above e/3")
-    members = points[labels == worst]
-    dist = np.linalg.norm(members[:, None] - members[None, :], axis=2)
-    a, b = np.unravel_index(np.argmax(dist), dist.shape)
-    return refuted(
-        f"greedy e/3-net of 4000 uniform points in the unit disk (seed [14, 2]): {len(centres)} balls; the ball "
-        f"around ({centres[worst][0]:.4f}, {centres[worst][1]:.4f}) holds ({members[a][0]:.4f}, {members[a][1]:.4f}) "
-        f"and ({members[b][0]:.4f}, {members[b][1]:.4f}) at distance {dist[a, b]:.4f} > e/3 = "
-        f"{LEMMA14_PRINTED_DELTA:.4f}. A radius-δ ball has diameter 2δ; clusters of diameter δ need radius δ/2"
-    )
+def _check_lemma14_diameter():
+    x, y, c = sp.symbols("x y c", real=True)
+    inside = sp.And(sp.Abs(x - c) <= _DELTA, sp.Abs(y - c) <= _DELTA, sp.Abs(x) <= 1, sp.Abs(y) <= 1)
+    printed = sp.Implies(inside, sp.Abs(x - y) <= _DELTA)
+    values = {x: sp.Rational(4, 5), y: sp.Rational(-4, 5), c: 0, _DELTA: sp.E / 3}
+    return [Counterexample(printed, values, note="d = 1: ±4/5 lie within e/3 = 0.906 of 0 and are 8/5 apart")]
+
+
+@claim(
+    name="Lemma 14 diameter corrected: a ball of radius ρ has diameter <= 2ρ",
+    source="HO Lemma 14, corrected (docs/theory.md §4)",
+    statement="In R^d (any d >= 1), two points within ρ of a common centre are at most 2ρ apart, and 2ρ is "
+    "attained; so clusters of diameter <= δ come from covering balls of radius δ/2.",
+    relied_on=True,
+)
+def _check_lemma14_diameter_corrected():
+    return _diameter_certificates()
 
 
 @claim(
     name="Lemma 14 as printed: the statement in d <= 2",
     source="HO Lemma 14 (statement only)",
-    statement="For d in {1, 2} the unit ball splits into ceil(e^d) sets of diameter <= e/3.",
+    statement="For d in {1, 2} the unit ball splits into ceil(e^d) sets of diameter <= e/3: d = 1, three "
+    "intervals of length 2/3; d = 2, the disk of radius 9/20 and 7 annular sectors of angle 2π/7 (diameter "
+    "<= 9/10). Cited: cos is even and decreasing on [0, π].",
     relied_on=False,
 )
-def _check_lemma14_small_d() -> Verdict:
-    # d = 1: [-1, 1] into 3 intervals of length 2/3 < e/3.  d = 2: a central disk of radius 9/20 and
-    # 7 annular sectors of angle 2π/7 between radii 9/20 and 1: 8 = ceil(e^2) sets.
-    third = sp.Rational(2, 3)
-    rho, theta = sp.Rational(9, 20), 2 * sp.pi / 7
-    chord = 2 * sp.sin(theta / 2)
-    diagonal = sp.sqrt(rho**2 + 1 - 2 * rho * sp.cos(theta))
-    pieces = [2 * rho, chord, diagonal, 1 - rho, 2 * rho * sp.sin(theta / 2)]
-    target = sp.E / 3
-    ok = bool(third < target) and all(bool(sp.N(p - target, 30) < 0) for p in pieces)
-    if not (ok and sp.ceiling(sp.E) == 3 and sp.ceiling(sp.E**2) == 8):
-        return failed(f"pieces {[float(p) for p in pieces]} vs e/3 = {float(target):.4f}")
-    return proved(
-        "d = 1: three intervals of length 2/3 < e/3 = 0.906 (ceil(e) = 3). d = 2: a disk of radius 9/20 "
-        "(diameter 0.9) and 7 sectors of angle 2π/7 between radii 9/20 and 1, whose diameter is the largest "
-        f"distance between corners: outer chord 2 sin(π/7) = {float(chord):.4f}, diagonal "
-        f"{float(diagonal):.4f}, radial 0.55, all < e/3 (30-digit evaluation), 8 = ceil(e^2) sets. The "
-        "statement is therefore true for d <= 2; for d >= 3 it is neither proved by the printed argument nor "
-        "refuted here (a packing counterexample would need more than e^d points pairwise > e/3 apart, "
-        "beyond known packing densities)"
-    )
+def _check_lemma14_small_d():
+    x, y, lo, D, C = sp.symbols("x y lo D C", real=True)
+    r1, r2 = sp.symbols("rho1 rho2", positive=True)
+    f1, f2 = sp.symbols("phi1 phi2", real=True)
+    a = sp.Rational(9, 20)
+    return [
+        Identity(sp.ceiling(sp.E, evaluate=False), 3, note="ceil(e) = 3"),
+        Implies(sp.Or(x <= -sp.Rational(1, 3), sp.And(x >= -sp.Rational(1, 3), x <= sp.Rational(1, 3)),
+                      x >= sp.Rational(1, 3)), [x >= -1, x <= 1], engine="z3",
+                note="[-1, -1/3], [-1/3, 1/3], [1/3, 1] cover [-1, 1]"),
+        Implies(sp.And(x - y <= sp.Rational(2, 3), y - x <= sp.Rational(2, 3)),
+                [x >= lo, x <= lo + sp.Rational(2, 3), y >= lo, y <= lo + sp.Rational(2, 3)], engine="z3",
+                note="an interval of length 2/3 has diameter 2/3"),
+        Implies(gt(sp.E / 3, sp.Rational(9, 10)), note="e/3 > 9/10 > 2/3"),
+        Identity(sp.ceiling(sp.E**2, evaluate=False), 8, note="ceil(e^2) = 8 = 1 disk + 7 sectors"),
+        *_diameter_certificates(),
+        Identity((r1 * sp.cos(f1) - r2 * sp.cos(f2)) ** 2 + (r1 * sp.sin(f1) - r2 * sp.sin(f2)) ** 2,
+                 r1**2 + r2**2 - 2 * r1 * r2 * sp.cos(f1 - f2), note="law of cosines in polar coordinates"),
+        Cited("cos is even and decreasing on [0, π], so |φ1 - φ2| <= 2π/7 gives cos(φ1 - φ2) >= cos(2π/7)",
+              "elementary trigonometry"),
+        Implies(gt(sp.cos(2 * sp.pi / 7), sp.Rational(31, 50)), note="cos(2π/7) > 0.62"),
+        Implies(D <= sp.Rational(9, 10),
+                [sp.Eq(D**2, r1**2 + r2**2 - 2 * r1 * r2 * C), D >= 0, C >= sp.Rational(31, 50),
+                 r1 >= a, r1 <= 1, r2 >= a, r2 <= 1], where={C: sp.cos(f1 - f2)}, engine="z3",
+                note="two points of a sector (radii in [9/20, 1], angles 2π/7 apart at most) are <= 9/10 apart; "
+                "the disk of radius 9/20 has diameter <= 9/10 by the diameter lemma"),
+    ]
 
 
 @claim(
     name="Lemma 14 corrected",
-    source="HO Lemma 14, corrected (THEORY §4)",
-    statement="Points in the unit ball are (ceil((6/δ)^d), δ)-clusterable for δ in (0, 2]; at δ = e/3, "
-    "m = ceil((18/e)^d). Read as a radius, the printed (ceil(e^d), 3/e) gives diameter 6/e > 2 (trivial).",
+    source="HO Lemma 14, corrected (docs/theory.md §4)",
+    statement="Points in the unit ball are (ceil((6/δ)^d), δ)-clusterable for δ in (0, 2] and every d >= 1: a "
+    "cover by balls of radius δ/2 <= 1 has at most (1 + 4/δ)^d <= (6/δ)^d balls (Lemma 13's volume argument, "
+    "cited) and each ball has diameter <= δ; at δ = e/3, m = ceil((18/e)^d). Read as a radius, the printed "
+    "(ceil(e^d), 3/e) gives diameter 6/e > 2, which the whole unit ball has anyway.",
     relied_on=True,
 )
-def _check_lemma14_corrected() -> Verdict:
-    delta = sp.symbols("delta", positive=True)
-    count = sp.simplify((3 / (delta / 2)) - 6 / delta)
-    at_printed = sp.simplify(6 / (sp.E / 3) - 18 / sp.E)
-    trivial = sp.N(6 / sp.E - 2, 30)
-    if not (count == 0 and at_printed == 0 and trivial > 0):
-        return failed(f"residuals {count}, {at_printed}, {trivial}")
-    worst = 0.0
-    for d in (1, 2, 3):
-        points = ball_sample(3000, d, [15, d])
-        for diameter in (0.5, LEMMA14_PRINTED_DELTA, 1.5):
-            centres, labels = greedy_net(points, diameter / 2)
-            diameters = cluster_diameters(points, labels)
-            if diameters.max() > diameter + 1e-12 or len(centres) > corrected_clusters(d, diameter):
-                return failed(f"d={d}, δ={diameter:.3f}: {len(centres)} clusters, diameter {diameters.max():.4f}")
-            worst = max(worst, float(diameters.max() / diameter))
-    return proved(
-        f"Lemma 13 at radius δ/2 <= 1: sympy 3/(δ/2) - 6/δ = {count}; a radius-δ/2 ball has diameter <= δ "
-        f"(triangle inequality); at δ = e/3, 6/δ - 18/e = {at_printed} (18/e = {18 / math.e:.3f}); 6/e - 2 = "
-        f"{float(trivial):.4f} > 0. Sanity on 3000-point samples, d in {{1,2,3}}, δ in {{0.5, e/3, 1.5}}: greedy "
-        f"radius-δ/2 clusters number <= ceil((6/δ)^d) with diameter <= δ (largest diameter/δ = {worst:.3f})"
-    )
+def _check_lemma14_corrected():
+    delta = sp.Symbol("delta", positive=True)
+    return [
+        _VOLUME_CITE,
+        Identity(3 / (delta / 2), 6 / delta, note="Lemma 13 at radius δ/2: 3/(δ/2) = 6/δ"),
+        Identity(1 + 2 / (delta / 2), 1 + 4 / delta, note="(1 + 2/(δ/2)) = 1 + 4/δ"),
+        *_volume_ratio_certificates(),
+        *_diameter_certificates(),
+        Identity(6 / (sp.E / 3), 18 / sp.E, note="6/(e/3) = 18/e"),
+        Implies(gt(6 / sp.E, 2), note="6/e > 2 = diameter of the unit ball (diameter lemma, ρ = 1)"),
+    ]
 
 
 # --- experiment: covering ----------------------------------------------------------------------
@@ -350,6 +413,6 @@ EXPERIMENTS = [
         "covering", "HO Lemmas 13-14", "thm15",
         "greedy δ-nets of dense ball samples vs (3/δ)^d; Lemma 14 printed vs corrected",
         COVERING_PRESETS, run_covering, lambda config: 2 * len(config["d_values"]),
-        "plots.lowdim:covering_figure", uses_game=False,
+        "plots.lowdim:covering_figure", uses_game=False, validate=validate_covering,
     ),
 ]

@@ -1,4 +1,4 @@
-"""Johnson-Lindenstrauss keys: HO Theorem 20, Lemma 21 and Lemma 3 (= Lemma 22), THEORY §2.
+"""Johnson-Lindenstrauss keys: HO Theorem 20, Lemma 21 and Lemma 3 (= Lemma 22), docs/theory.md §2.
 
 The lower-bound reductions (HO Theorems 6, 8, 17) need ``n`` keys in ``R^d`` that are almost
 orthonormal. Alice and Bob build them from public randomness as JL images of the standard
@@ -15,9 +15,9 @@ This module reads top to bottom next to the paper:
    gets, ``max(max_{l!=m} |<k_l,k_m>|, max_l |<k_l,k_l> - 1|)``.
 3. **Lemma 3's promise** (:func:`lemma3_required_dimension`, :func:`lemma3_guaranteed_epsilon`):
    the dimension Lemma 3 asks for, as printed (``12 ln n / (eps^2 - eps^3)``) and with the
-   constant 4 of Lemma 21 kept (``4 ln(4 n^3) / (eps^2 - eps^3)``) [sic in HO, see THEORY §2].
-4. **Certificates** for Theorem 20, Lemma 21 and Lemma 3, registered with
-   :mod:`reductions.certify`.
+   constant 4 of Lemma 21 kept (``4 ln(4 n^3) / (eps^2 - eps^3)``) [sic in HO, see docs/theory.md §2].
+4. **Certificates** for Theorem 20 (the Chernoff argument: its analysis checked, its three
+   probability facts cited), Lemma 21 and Lemma 3, registered with :mod:`reductions.certify`.
 5. **The experiment** :func:`run_jl`: measured ``eps`` against Lemma 3's guarantee over a
    grid of ``(n, d)``. Real JL keys work at far smaller ``d`` than Lemma 3 asks for.
 """
@@ -28,12 +28,14 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-import mpmath
 import numpy as np
 import sympy as sp
 
 from caches.params import ParameterError, check_choice, check_int, check_real
-from reductions.certify import Verdict, claim, failed, proved, refuted, verified_on_grid
+from reductions.certify import claim
+from reductions.elementary import at, exp_sign_certificates
+from reductions.tactics import ge, gt, le, lt
+from reductions.tactics import Cited, Counterexample, GridCheck, Identity, Implies, eta_in_open_unit
 from protocols.experiment import Experiment
 
 __all__ = [
@@ -175,7 +177,7 @@ def lemma3_required_dimension(n: int, eps: float, constant: str = "printed") -> 
 
     ``constant="printed"``: ``12 ln n / (eps^2 - eps^3)`` (HO eq. 4 / eq. 32);
     ``constant="corrected"``: ``4 ln(4 n^3) / (eps^2 - eps^3)``, which keeps the factor 4 of
-    Lemma 21 that the printed proof drops [sic, THEORY §2]. ``n >= 2``, ``eps in (0, 1)``.
+    Lemma 21 that the printed proof drops [sic, docs/theory.md §2]. ``n >= 2``, ``eps in (0, 1)``.
     Returned as a real number; round up for an integer dimension.
     """
     n = check_int("n", n, 2)
@@ -224,109 +226,126 @@ _EPS, _G = sp.symbols("epsilon g", positive=True)  # g stands for eps^2 - eps^3 
 _N = sp.symbols("n", positive=True)
 
 
+_PROBABILITY = ("standard probability; the Chernoff argument for chi-square as in Dasgupta & Gupta, "
+                "Random Structures & Algorithms 22 (2003)")
+
+
+def _chi_square_mgf(lam_of_w, w):
+    """``E[exp(λ Z^2)]`` for ``Z ~ N(0, 1)`` as an unevaluated integral, with ``λ = lam_of_w``."""
+    z = sp.Symbol("z", real=True)
+    density = sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
+    return sp.Integral(sp.exp(lam_of_w * z**2) * density, (z, -sp.oo, sp.oo))
+
+
 @claim(
     name="Theorem 20 tail bound",
     source="HO Theorem 20 (eq. 22)",
-    statement="For A with i.i.d. N(0,1) entries and f(u) = Au/sqrt(d): "
-    "Pr[||f(x)||^2 not in (1+-eps)||x||^2] <= 2 exp(-(eps^2 - eps^3) d / 4), eps in (0, 1).",
+    statement="For A with i.i.d. N(0,1) entries, f(u) = Au/sqrt(d), fixed x != 0 and eps in (0, 1): "
+    "Pr[||f(x)||^2 not in (1+-eps)||x||^2] <= 2 exp(-(eps^2 - eps^3) d / 4). Chernoff proof: the analysis "
+    "(chi-square MGF by integration, the choice of λ, ln(1+ε) <= ε - (ε²-ε³)/2 and ln(1-ε) <= -ε - (ε²-ε³)/2 "
+    "by derivative signs) is checked; Gaussian rotation invariance, independence and Markov's inequality are cited.",
     relied_on=True,
 )
-def _check_theorem20() -> Verdict:
-    # ||f(x)||^2 / ||x||^2 is chi^2_d / d exactly, so both tails are regularized incomplete
-    # gamma functions; evaluate them with mpmath at 40 digits.
-    ds = (1, 2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
-    epss = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.99)
-    with mpmath.workdps(40):
-        return _theorem20_grid(ds, epss)
-
-
-def _theorem20_grid(ds, epss) -> Verdict:
-    worst = (0.0, None)
-    for d in ds:
-        for eps in epss:
-            half = mpmath.mpf(d) / 2
-            upper = mpmath.gammainc(half, half * (1 + mpmath.mpf(eps)), mpmath.inf, regularized=True)
-            lower = mpmath.gammainc(half, 0, half * (1 - mpmath.mpf(eps)), regularized=True)
-            bound = 2 * mpmath.exp(-(mpmath.mpf(eps) ** 2 - mpmath.mpf(eps) ** 3) * d / 4)
-            ratio = float((upper + lower) / bound)
-            if ratio > 1.0:
-                return failed(f"at d={d}, eps={eps}: Pr = {float(upper + lower):.6g} > bound {float(bound):.6g}")
-            if ratio > worst[0]:
-                worst = (ratio, (d, eps))
-    return verified_on_grid(
-        f"exact chi^2_d tails (mpmath, 40 digits) at d in {list(ds)} x eps in {list(epss)}; "
-        f"largest Pr/bound = {worst[0]:.3f} at (d, eps) = {worst[1]}"
-    )
+def _check_theorem20():
+    eps, d = sp.symbols("epsilon d", positive=True)
+    w = sp.Symbol("w", positive=True)
+    u, eps_u = eta_in_open_unit("u")  # eps = u/(1+u): exactly (0, 1), for the lower tail
+    ell, lt_ = sp.symbols("ell L", real=True)
+    p_up, p_low, bound = sp.symbols("P_up P_low B", nonnegative=True)
+    g = eps**2 - eps**3
+    # upper tail, λ = ε/(2(1+ε)) in (0, 1/2): bound (1-2λ)^{-d/2} e^{-λ(1+ε)d}
+    lam_up = eps / (2 * (1 + eps))
+    up_value = (1 - 2 * lam_up) ** (-d / 2) * sp.exp(-lam_up * (1 + eps) * d)
+    g_up = eps - (eps**2 - eps**3) / 2 - sp.log(1 + eps)  # >= 0 <=> ln(1+ε) <= ε - (ε²-ε³)/2
+    # lower tail, λ = ε/(2(1-ε)) > 0: bound (1+2λ)^{-d/2} e^{λ(1-ε)d}
+    lam_low = eps_u / (2 * (1 - eps_u))
+    low_value = (1 + 2 * lam_low) ** (-d / 2) * sp.exp(lam_low * (1 - eps_u) * d)
+    e_real = sp.Symbol("epsilon", real=True)
+    g_low = -e_real - (e_real**2 - e_real**3) / 2 - sp.log(1 - e_real)  # >= 0 <=> ln(1-ε) <= -ε - (ε²-ε³)/2
+    target = -(g * d) / 4
+    return [
+        Cited("for fixed x != 0 the coordinates of Ax/||x|| are i.i.d. N(0,1) (a linear combination of "
+              "independent normals is normal, variance sum_c x_c^2/||x||^2 = 1), so d||f(x)||^2/||x||^2 = "
+              "Y = Z_1^2 + ... + Z_d^2 with Z_r i.i.d. N(0,1)", _PROBABILITY),
+        Cited("E[e^{tY}] = (E[e^{t Z^2}])^d (independence) and Pr[e^{tY} >= e^{ta}] <= E[e^{tY}] e^{-ta} "
+              "(Markov's inequality), for t = λ (upper tail) and t = -λ (lower tail)",
+              _PROBABILITY),
+        Identity(_chi_square_mgf((1 - w) / 2, w), 1 / sp.sqrt(w), where={sp.Symbol("lambda"): (1 - w) / 2},
+                 note="E[e^{λZ²}] = (1-2λ)^{-1/2} for λ < 1/2 (w = 1 - 2λ > 0; w = 1 + 2λ for the lower tail), by integration"),
+        Implies(lt(lam_up, sp.Rational(1, 2)), note="λ = ε/(2(1+ε)) < 1/2"),
+        Identity(sp.log(up_value), d * (sp.log(1 + eps) - eps) / 2,
+                 note="upper tail at λ = ε/(2(1+ε)): ln[(1-2λ)^{-d/2} e^{-λ(1+ε)d}] = (d/2)(ln(1+ε) - ε)"),
+        Identity(at(g_up, eps, 0), 0, note="g+(ε) = ε - (ε²-ε³)/2 - ln(1+ε) vanishes at 0"),
+        Implies(gt(sp.diff(g_up, eps), 0), note="g+' > 0 on (0, oo), so g+ >= 0 (mean value theorem)"),
+        Implies(le(d * (ell - eps) / 2, target), hypotheses=[le(ell, eps - (eps**2 - eps**3) / 2)], engine="z3",
+                note="with ell = ln(1+ε): (d/2)(ell - ε) <= -(ε²-ε³)d/4"),
+        Implies(gt(lam_low, 0), where={eps: eps_u}, note="λ = ε/(2(1-ε)) > 0"),
+        Identity(sp.log(low_value), d * (sp.log(1 - eps_u) + eps_u) / 2, where={eps: eps_u},
+                 note="lower tail at λ = ε/(2(1-ε)): ln[(1+2λ)^{-d/2} e^{λ(1-ε)d}] = (d/2)(ln(1-ε) + ε)"),
+        Identity(at(g_low, e_real, 0), 0, note="g-(ε) = -ε - (ε²-ε³)/2 - ln(1-ε) vanishes at 0"),
+        Implies(gt(sp.diff(g_low, e_real).subs(e_real, eps_u), 0), where={e_real: eps_u},
+                note="g-' > 0 on (0, 1), so g- >= 0 there (mean value theorem)"),
+        Implies(le(d * (lt_ + eps) / 2, target), hypotheses=[le(lt_, -eps - (eps**2 - eps**3) / 2)], engine="z3",
+                note="with L = ln(1-ε): (d/2)(L + ε) <= -(ε²-ε³)d/4"),
+        *exp_sign_certificates(),
+        Implies(le(p_up + p_low, 2 * bound), hypotheses=[le(p_up, bound), le(p_low, bound)], engine="z3",
+                note="each tail <= B = exp(-(ε²-ε³)d/4) (exp increasing); the two tails are disjoint events, so "
+                     "their probabilities add to at most 2B"),
+    ]
 
 
 @claim(
     name="Lemma 21 polarization",
     source="HO Lemma 21 (eqs. 26-31)",
-    statement="For linear f: <f(x),f(y)> = (||f(x+y)||^2 - ||f(x-y)||^2)/4.",
+    statement="For f(u) = Au with A of any shape d x n: <f(x),f(y)> = (||f(x+y)||^2 - ||f(x-y)||^2)/4 "
+    "(linearity f(x+-y) = f(x) +- f(y) and the polarization identity, both as sums over symbolic d and n).",
     relied_on=True,
 )
-def _check_polarization() -> Verdict:
-    a, b = sp.symbols("a b", real=True)
-    coordinatewise = sp.expand((a + b) ** 2 - (a - b) ** 2 - 4 * a * b)
-    # linearity f(x +- y) = f(x) +- f(y) for a matrix of symbolic shape
-    d, n = sp.symbols("d n", positive=True, integer=True)
-    A = sp.MatrixSymbol("A", d, n)
-    x, y = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", n, 1)
-    lin_plus = (A * (x + y)).expand() - A * x - A * y
-    lin_minus = (A * (x - y)).expand() - (A * x - A * y)
-    # and the whole identity, fully expanded, for an explicit symbolic 2 x 3 matrix
-    M = sp.Matrix(2, 3, sp.symbols("m0:6", real=True))
-    xv, yv = sp.Matrix(sp.symbols("x0:3", real=True)), sp.Matrix(sp.symbols("y0:3", real=True))
-    fx, fy = M * xv, M * yv
-    fp, fm = M * (xv + yv), M * (xv - yv)
-    explicit = sp.expand(fx.dot(fy) - (fp.dot(fp) - fm.dot(fm)) / 4)
-    if coordinatewise == 0 and lin_plus.is_ZeroMatrix and lin_minus.is_ZeroMatrix and explicit == 0:
-        return proved(
-            "sympy: (a+b)^2 - (a-b)^2 - 4ab expands to 0 (per coordinate, so it sums to "
-            "||u+v||^2 - ||u-v||^2 = 4<u,v> in every dimension); A(x+-y) - (Ax +- Ay) is the zero "
-            "matrix for a MatrixSymbol A of symbolic shape d x n; and the full identity expands "
-            "to 0 for an explicit symbolic 2x3 matrix and symbolic x, y"
-        )
-    return failed(f"residuals: {coordinatewise}, {lin_plus}, {lin_minus}, {explicit}")
+def _check_polarization():
+    d, n = sp.symbols("d n", integer=True, positive=True)
+    r, c = sp.symbols("r c", integer=True)
+    U, V, A, x, y = (sp.IndexedBase(name) for name in ("U", "V", "A", "x", "y"))
+    return [
+        Identity(sp.Sum(A[r, c] * (x[c] + y[c]), (c, 1, n)),
+                 sp.Sum(A[r, c] * x[c], (c, 1, n)) + sp.Sum(A[r, c] * y[c], (c, 1, n)),
+                 note="(A(x+y))_r = (Ax)_r + (Ay)_r"),
+        Identity(sp.Sum(A[r, c] * (x[c] - y[c]), (c, 1, n)),
+                 sp.Sum(A[r, c] * x[c], (c, 1, n)) - sp.Sum(A[r, c] * y[c], (c, 1, n)),
+                 note="(A(x-y))_r = (Ax)_r - (Ay)_r"),
+        Identity((sp.Sum((U[r] + V[r]) ** 2, (r, 1, d)) - sp.Sum((U[r] - V[r]) ** 2, (r, 1, d))) / 4,
+                 sp.Sum(U[r] * V[r], (r, 1, d)),
+                 note="(||U+V||^2 - ||U-V||^2)/4 = <U,V> in R^d, with U = f(x), V = f(y)"),
+    ]
 
 
 @claim(
     name="Lemma 21 error bound",
     source="HO Lemma 21 (eqs. 24-31)",
     statement="If ||f(x+y)||^2 and ||f(x-y)||^2 are within (1+-eps) of ||x+y||^2 and ||x-y||^2 "
-    "(each fails w.p. <= 2 exp(-(eps^2-eps^3)d/4), so both hold except w.p. 4 exp(...)), and "
-    "||x||, ||y|| <= 1, then |<f(x),f(y)> - <x,y>| <= eps(||x||^2+||y||^2)/2 <= eps.",
+    "(each fails w.p. <= 2 exp(-(eps^2-eps^3)d/4) by Theorem 20, so both hold except w.p. 4 exp(...) by the "
+    "union bound, cited), and ||x||, ||y|| <= 1, then |<f(x),f(y)> - <x,y>| <= eps(||x||^2+||y||^2)/2 <= eps.",
     relied_on=True,
 )
-def _check_lemma21_error() -> Verdict:
-    eps, P, Q, u, v, s, t = sp.symbols("epsilon P Q u v s t", nonnegative=True)
-    # P = ||x+y||^2, Q = ||x-y||^2, measured as (1 + th1 eps) P and (1 + th2 eps) Q, th in [-1, 1].
-    th1, th2 = sp.symbols("theta1 theta2", real=True)
-    error = (eps * th1 * P - eps * th2 * Q) / 4  # <f(x),f(y)> - <x,y> by polarization
-    budget = eps * (P + Q) / 4
-    # budget - error >= 0: write th1 = 1 - u, th2 = v - 1 with u, v in [0, 2]
-    upper_gap = sp.factor(sp.expand((budget - error).subs({th1: 1 - u, th2: v - 1})))
-    # budget + error >= 0: write th1 = u - 1, th2 = 1 - v
-    lower_gap = sp.factor(sp.expand((budget + error).subs({th1: u - 1, th2: 1 - v})))
-    # parallelogram law per coordinate: (p+q)^2 + (p-q)^2 = 2p^2 + 2q^2, so P + Q = 2X + 2Y
+def _check_lemma21_error():
+    eps, P, Q, X, Y = sp.symbols("epsilon P Q X Y", nonnegative=True)  # P = ||x+y||^2, Q = ||x-y||^2
+    th1, th2, err = sp.symbols("theta1 theta2 err", real=True)
     p, q = sp.symbols("p q", real=True)
-    parallelogram = sp.expand((p + q) ** 2 + (p - q) ** 2 - 2 * p**2 - 2 * q**2)
-    # with X = ||x||^2 = 1 - s and Y = ||y||^2 = 1 - t, s, t >= 0: eps - eps(X + Y)/2 >= 0
-    final_gap = sp.factor(sp.expand(eps - eps * ((1 - s) + (1 - t)) / 2))
-    ok = (
-        upper_gap.is_nonnegative
-        and lower_gap.is_nonnegative
-        and parallelogram == 0
-        and final_gap.is_nonnegative
-    )
-    if ok:
-        return proved(
-            f"sympy sign proofs from nonnegativity assumptions: budget - error = {upper_gap}, "
-            f"budget + error = {lower_gap} (with theta rewritten via u, v >= 0); parallelogram "
-            f"(p+q)^2+(p-q)^2-2p^2-2q^2 expands to 0; eps - eps(X+Y)/2 = {final_gap} for "
-            "X = 1-s, Y = 1-t; the failure probability 2+2 = 4 exp(...) is the union bound"
-        )
-    return failed(f"could not sign {upper_gap}, {lower_gap}, {final_gap} (parallelogram {parallelogram})")
+    measured = ((1 + th1 * eps) * P - (1 + th2 * eps) * Q) / 4  # <f(x),f(y)> by polarization
+    exact = (P - Q) / 4  # <x,y> by polarization
+    box = [ge(th1, -1), le(th1, 1), ge(th2, -1), le(th2, 1), sp.Eq(P + Q, 2 * X + 2 * Y), le(X, 1), le(Y, 1),
+           sp.Eq(err, eps * (th1 * P - th2 * Q) / 4)]
+    return [
+        Cited("Pr[A or B] <= Pr[A] + Pr[B] (union bound) with Theorem 20 for x + y and for x - y",
+              "Boole's inequality; claim 'Theorem 20 tail bound' (reductions.jl)"),
+        Identity(measured - exact, eps * (th1 * P - th2 * Q) / 4,
+                 note="measured (1 + θ ε) times the true squared norms, θ in [-1, 1]"),
+        Identity((p + q) ** 2 + (p - q) ** 2, 2 * p**2 + 2 * q**2,
+                 note="parallelogram law per coordinate: ||x+y||^2 + ||x-y||^2 = 2||x||^2 + 2||y||^2"),
+        Implies(sp.And(le(err, eps * (X + Y) / 2), ge(err, -eps * (X + Y) / 2)), hypotheses=box, engine="z3",
+                note="|error| <= ε(P + Q)/4 = ε(||x||^2 + ||y||^2)/2"),
+        Implies(le(eps * (X + Y) / 2, eps), hypotheses=[le(X, 1), le(Y, 1)], engine="z3",
+                note="||x||, ||y|| <= 1"),
+    ]
 
 
 def _union_bound(d_expr):
@@ -340,22 +359,11 @@ def _union_bound(d_expr):
     "d = 12 ln n/(eps^2-eps^3), the union bound over the n^2 pairs gives total failure <= 1/n.",
     relied_on=False,
 )
-def _check_lemma3_printed() -> Verdict:
-    d_printed = 12 * sp.log(_N) / _G
-    total = sp.simplify(_union_bound(d_printed))
-    excess = sp.simplify(total - 1 / _N)
-    n_val, eps_val = 1024, sp.Rational(1, 10)
-    g_val = eps_val**2 - eps_val**3
-    d_val = float(12 * math.log(n_val) / g_val)
-    total_val = lemma3_failure_bound(n_val, d_val, float(eps_val))
-    if excess.is_positive and total_val > 1.0 / n_val:
-        return refuted(
-            f"sympy: at d = 12 ln n/g the union bound is n^2 * 4 * exp(-g d/4) = {total}, and "
-            f"{total} - 1/n = {excess} > 0 for every n; e.g. n = {n_val}, eps = 0.1: d = {d_val:.2f}, "
-            f"bound = {total_val:.6g} = 4/n > 1/n = {1 / n_val:.6g}. The printed proof drops the "
-            "constant 4 of Lemma 21 (the conclusion may still hold; this argument does not give it)"
-        )
-    return failed(f"expected the printed union bound to exceed 1/n, got {total} (excess {excess})")
+def _check_lemma3_printed():
+    printed = le(_union_bound(12 * sp.log(_N) / _G), 1 / _N)
+    return Counterexample(printed, {_N: 1024, _G: sp.Rational(1, 10) ** 2 - sp.Rational(1, 10) ** 3},
+                          note="n = 1024, eps = 0.1: the bound is n^2 * 4 * n^{-3} = 4/n = 0.0039 > 1/n (for every n "
+                               "it is 4/n: the printed proof drops the constant 4 of Lemma 21)")
 
 
 @claim(
@@ -366,115 +374,111 @@ def _check_lemma3_printed() -> Verdict:
     "d = 12 ln n/(eps^2-eps^3): total failure <= 1/n.",
     relied_on=False,
 )
-def _check_lemma3_careful() -> Verdict:
+def _check_lemma3_careful():
     tail = sp.exp(-_G * (12 * sp.log(_N) / _G) / 4)
-    total = sp.simplify(_N * (_N - 1) / 2 * 4 * tail + _N * 2 * tail)
-    excess = sp.simplify(total - 1 / _N)
-    n_val = 1024
-    if excess.is_positive:
-        return refuted(
-            f"sympy: the careful union bound at the printed d is {total}, and {total} - 1/n = "
-            f"{excess} > 0; e.g. n = {n_val}: {2 / n_val:.6g} > {1 / n_val:.6g}. Halving the pair "
-            "count does not make up for the dropped factor 4"
-        )
-    return failed(f"expected the careful bound to exceed 1/n, got {total}")
+    printed = le(_N * (_N - 1) / 2 * 4 * tail + _N * 2 * tail, 1 / _N)
+    return Counterexample(printed, {_N: 1024, _G: sp.Rational(1, 10) ** 2 - sp.Rational(1, 10) ** 3},
+                          note="n = 1024: the careful bound is 2/n > 1/n; halving the pair count does not make up "
+                               "for the dropped factor 4")
 
 
 @claim(
     name="Lemma 3 union bound (constant 4 kept)",
-    source="HO Lemma 3 / Lemma 22, corrected (THEORY §2)",
-    statement="If d >= 4 ln(4 n^3)/(eps^2-eps^3) then n^2 * 4 exp(-(eps^2-eps^3) d/4) <= 1/n, "
-    "so all n^2 inner products are within +-eps with probability >= 1 - 1/n.",
+    source="HO Lemma 3 / Lemma 22, corrected (docs/theory.md §2)",
+    statement="For n > 0, eps in (0, 1) and every d >= 4 ln(4 n^3)/(eps^2-eps^3): "
+    "n^2 * 4 exp(-(eps^2-eps^3) d/4) <= 1/n; with Lemma 21 and the union bound over the n^2 pairs (cited) "
+    "all n^2 inner products are within +-eps with probability >= 1 - 1/n.",
     relied_on=True,
 )
-def _check_lemma3_corrected() -> Verdict:
-    d = sp.symbols("d", positive=True)
+def _check_lemma3_corrected():
+    t = sp.Symbol("t", nonnegative=True)  # d = d* + t
     d_star = 4 * sp.log(4 * _N**3) / _G
-    at_threshold = sp.simplify(_union_bound(d_star) - 1 / _N)
-    slope = sp.diff(_union_bound(d), d)
-    if at_threshold == 0 and slope.is_negative:
-        return proved(
-            "sympy (n, g = eps^2-eps^3 positive): at d* = 4 ln(4n^3)/g the union bound "
-            "n^2 * 4 exp(-g d*/4) simplifies to exactly 1/n, and its derivative in d, "
-            f"{slope}, is negative, so the bound is <= 1/n for every d >= d*"
-        )
-    return failed(f"residual at threshold {at_threshold}, slope {slope}")
+    w = sp.Symbol("w", positive=True)
+    return [
+        Cited("union bound over the n^2 pairs, each failing w.p. <= 4 exp(-(eps^2-eps^3)d/4)",
+              "Boole's inequality; claims 'Lemma 21 error bound' and 'Theorem 20 tail bound' (reductions.jl)"),
+        Identity(_union_bound(d_star + t), sp.exp(-_G * t / 4) / _N, where={sp.Symbol("d"): d_star + t},
+                 note="at d = d* + t the union bound is exp(-g t/4)/n, exactly 1/n at t = 0"),
+        Implies(le(-_G * t / 4, 0), note="the exponent -g t/4 is <= 0 ..."),
+        *exp_sign_certificates(),
+        Implies(le(w / _N, 1 / _N), hypotheses=[le(w, 1)], engine="z3",
+                note="... so w = exp(-g t/4) <= 1 (sign of exp(y) - 1 is the sign of y) and w/n <= 1/n"),
+    ]
 
 
 @claim(
     name="Lemma 3 at eps = 0.1",
-    source="THEORY §2 (HO Lemma 3)",
+    source="docs/theory.md §2 (HO Lemma 3)",
     statement="With eps = 0.1 the printed requirement is d >= 1333 ln n (exactly (4000/3) ln n); "
     "the corrected one is d >= (4000/9) ln(4 n^3).",
     relied_on=False,
 )
-def _check_eps_tenth() -> Verdict:
-    eps = sp.Rational(1, 10)
-    g = eps**2 - eps**3
-    printed = 12 / g
-    corrected = 4 / g
-    if printed == sp.Rational(4000, 3) and corrected == sp.Rational(4000, 9):
-        return proved(
-            f"exact Rationals: 12/(eps^2-eps^3) = {printed} = {float(printed):.2f} at eps = 1/10; "
-            f"corrected 4/(eps^2-eps^3) = {corrected}, i.e. d >= {float(3 * corrected):.1f} ln n + "
-            f"{float(corrected) * math.log(4):.1f}"
-        )
-    return failed(f"got 12/g = {printed}, 4/g = {corrected}")
+def _check_eps_tenth():
+    e = sp.Symbol("epsilon")
+    g = e**2 - e**3
+    tenth = sp.Rational(1, 10)
+    return [
+        Identity(at(12 / g, e, tenth), sp.Rational(4000, 3), note="12/(eps^2-eps^3) at eps = 1/10"),
+        Identity(at(4 / g, e, tenth), sp.Rational(4000, 9), note="4/(eps^2-eps^3) at eps = 1/10"),
+    ]
 
 
 @claim(
     name="Lemma 3 requirement monotone in eps",
     source="HO Lemma 3 (eq. 4)",
-    statement="eps^2 - eps^3 is strictly increasing on (0, 2/3), so the required dimension "
-    "c/(eps^2 - eps^3) strictly decreases there (and the guaranteed eps is the unique root).",
+    statement="eps^2 - eps^3 is positive and strictly increasing on (0, 2/3) and strictly decreasing on (2/3, 1), "
+    "so for c > 0 the required dimension c/(eps^2 - eps^3) strictly decreases on (0, 2/3) (the guaranteed eps "
+    "is the unique root there) and grows again beyond 2/3.",
     relied_on=True,
 )
-def _check_monotone() -> Verdict:
-    eps = sp.symbols("epsilon", real=True)
-    s = sp.symbols("s", positive=True)
-    slope = sp.diff(eps**2 - eps**3, eps)
-    # eps in (0, 2/3)  <=>  eps = (2/3) / (1 + s) with s > 0
-    on_range = sp.factor(sp.simplify(slope.subs(eps, sp.Rational(2, 3) / (1 + s))))
-    after = slope.subs(eps, sp.Rational(4, 5))
-    if on_range.is_positive and after < 0:
-        return proved(
-            f"sympy: d/deps (eps^2-eps^3) = {sp.factor(slope)}; with eps = (2/3)/(1+s), s > 0 "
-            f"(a bijection onto (0, 2/3)) it equals {on_range} > 0. Beyond 2/3 it turns "
-            f"negative (at eps = 4/5 it is {after}): the printed requirement is not monotone, "
-            "a looser eps > 2/3 would need a larger d"
-        )
-    return failed(f"could not sign {on_range}")
+def _check_monotone():
+    a, b, c = sp.symbols("a b c", real=True)
+    g = lambda e: e**2 - e**3  # noqa: E731
+    two_thirds = sp.Rational(2, 3)
+    return [
+        Implies(sp.And(gt(g(a), 0), lt(g(a), g(b)), gt(c / g(a), c / g(b))),
+                hypotheses=[gt(a, 0), lt(a, b), le(b, two_thirds), gt(c, 0)], engine="z3",
+                note="0 < a < b <= 2/3: 0 < g(a) < g(b), so c/g(a) > c/g(b)"),
+        Implies(gt(g(a), g(b)), hypotheses=[ge(a, two_thirds), lt(a, b), lt(b, 1)], engine="z3",
+                note="2/3 <= a < b < 1: g(a) > g(b)"),
+    ]
 
 
 @claim(
     name="lemma3_guaranteed_epsilon inverts the requirement",
-    source="THEORY §2 (code check)",
-    statement="lemma3_guaranteed_epsilon(n, d) returns the smallest eps in (0, 1/2] with "
-    "d >= lemma3_required_dimension(n, eps), or nan when none exists, for both constants.",
+    source="docs/theory.md §2 (code check)",
+    statement="On a grid of n in {2, 3, 64, 1024, 16384, 10^6} x d in {1, 16, 256, 1024, 4096, 16384, 65536, 10^6} "
+    "and both constants: lemma3_guaranteed_epsilon(n, d) = eps in (0, 1/2] meets d >= requirement(n, eps) "
+    "(exactly, at 50 digits, up to a relative 1e-12 for the float bisection) and eps(1 - 1e-9) does not; "
+    "where it returns nan, eps = 1/2 does not meet it.",
     relied_on=True,
 )
-def _check_inverse_code() -> Verdict:
+def _check_inverse_code():
     ns = (2, 3, 64, 1024, 16384, 10**6)
     ds = (1, 16, 256, 1024, 4096, 16384, 65536, 10**6)
-    checked = nans = 0
+    e, n, d = sp.symbols("epsilon n d", positive=True)
+    terms = {"printed": 12 * sp.log(n), "corrected": 4 * sp.log(4 * n**3)}
+    checks = []
     for constant in CONSTANTS:
-        for n in ns:
-            for d in ds:
-                eps = lemma3_guaranteed_epsilon(n, d, constant)
-                if math.isnan(eps):
-                    if lemma3_required_dimension(n, 0.5, constant) <= d:
-                        return failed(f"nan at n={n}, d={d} ({constant}) although eps=1/2 works")
-                    nans += 1
+        met, missed, none = [], [], []
+        for n_val in ns:
+            for d_val in ds:
+                eps_val = lemma3_guaranteed_epsilon(n_val, d_val, constant)
+                if math.isnan(eps_val):
+                    none.append({n: n_val, d: d_val})
                     continue
-                if lemma3_required_dimension(n, eps, constant) > d:
-                    return failed(f"eps={eps} at n={n}, d={d} ({constant}) does not meet the requirement")
-                if lemma3_required_dimension(n, eps * (1 - 1e-9), constant) <= d:
-                    return failed(f"eps={eps} at n={n}, d={d} ({constant}) is not the smallest")
-                checked += 1
-    return verified_on_grid(
-        f"n in {list(ns)} x d in {list(ds)} x both constants: {checked} roots meet the requirement "
-        f"and eps(1 - 1e-9) does not; {nans} nan cases need d > requirement at eps = 1/2"
-    )
+                met.append({e: sp.Rational(eps_val), n: n_val, d: d_val})
+                missed.append({e: sp.Rational(eps_val * (1 - 1e-9)), n: n_val, d: d_val})
+        need = terms[constant] / (e**2 - e**3)
+        checks += [
+            GridCheck(sp.And(gt(e, 0), le(e, sp.Rational(1, 2)), le(need, d * (1 + sp.Rational(1, 10**12)))), met,
+                      note=f"{constant}: the returned eps meets the requirement"),
+            GridCheck(gt(need, d), missed, note=f"{constant}: eps (1 - 1e-9) does not"),
+        ]
+        if none:
+            checks.append(GridCheck(gt(at(need, e, sp.Rational(1, 2)), d), none,
+                                    note=f"{constant}: nan only where eps = 1/2 does not meet it"))
+    return checks
 
 
 # ---------------------------------------------------------------------------------------
@@ -641,6 +645,6 @@ EXPERIMENTS = [
         "jl", "HO Lemma 3", "jl",
         "measured JL distortion ε of the key codebooks vs what Lemma 3 guarantees",
         JL_PRESETS, lambda config, seed, bob, progress: run_jl(config, seed, progress), jl_total_steps,
-        "plots.figures:jl_figure", uses_game=False,
+        "plots.figures:jl_figure", uses_game=False, validate=_check_config,
     ),
 ]

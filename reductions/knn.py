@@ -1,4 +1,4 @@
-"""kNN attention (Haris, *kNN Attention Demystified*; THEORY §7): adaptivity buys time, not space.
+"""kNN attention (Haris, *kNN Attention Demystified*; docs/theory.md §7): adaptivity buys time, not space.
 
 Read beside the paper:
 
@@ -45,7 +45,8 @@ from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play
 from reductions.appE import fit_slope
-from reductions.certify import claim, proved
+from reductions.certify import claim
+from reductions.tactics import Identity, Implies
 from reductions.thm6 import ExactOutputReduction
 
 INPUTS = ("random", "heavy")
@@ -75,106 +76,180 @@ def value_scale(V: np.ndarray) -> float:
 
 
 # --- certificates --------------------------------------------------------------------------------
+#
+# Symbolic sizes: M query rows, N keys, d dimensions, with generic in-range indices written as
+# i0 <= M = i0 + p_M, l0 <= N = l0 + p_N, c0 <= d = c0 + p_d (p_* >= 0), so that sympy resolves the
+# Kronecker deltas its differentiation of the sums produces. The loss is Σ_i <dO_i, O_i> with
+# O_i = Σ_j P_ij v_j and P_i = softmax(K q_i) (no 1/sqrt(d)); its gradients are dQ, dK, dV.
+
+_i, _j, _c = sp.symbols("i j c", integer=True)
+_i0, _l0, _c0 = sp.symbols("i0 l0 c0", integer=True, positive=True)
+_pM, _pN, _pd = sp.symbols("p_M p_N p_d", integer=True, nonnegative=True)
+_M, _N, _DIM = _i0 + _pM, _l0 + _pN, _c0 + _pd
+_Q, _K, _V, _G = (sp.IndexedBase(name, real=True) for name in ("Q", "K", "V", "dO"))
+_SIZES = {sp.Symbol("M"): _M, sp.Symbol("N"): _N, sp.Symbol("d"): _DIM}
 
 
-def _symbolic_attention(n: int, d: int):
-    q = sp.Matrix(sp.symbols(f"q0:{d}", real=True))
-    K = sp.Matrix(n, d, sp.symbols(f"k0:{n * d}", real=True))
-    V = sp.Matrix(n, d, sp.symbols(f"v0:{n * d}", real=True))
-    g = sp.Matrix(sp.symbols(f"g0:{d}", real=True))  # dO for this row
-    weights = [sp.exp((K[l, :] * q)[0]) for l in range(n)]
-    Z = sum(weights)
-    P = [w / Z for w in weights]
-    loss = sum(P[l] * (V[l, :] * g)[0] for l in range(n))
-    return q, K, V, g, P, loss
+def _score(row, key):
+    return sp.Sum(_K[key, _c] * _Q[row, _c], (_c, 1, _DIM))
+
+
+def _a(row, key):
+    """``dO_row · v_key``."""
+    return sp.Sum(_G[row, _c] * _V[key, _c], (_c, 1, _DIM))
+
+
+def _expect(row, f):
+    """``E_{j ~ P_row}[f]`` with ``f`` an expression in the dummy key index ``_j``."""
+    return sp.Sum(f * sp.exp(_score(row, _j)), (_j, 1, _N)) / sp.Sum(sp.exp(_score(row, _j)), (_j, 1, _N))
+
+
+def _weight(row, key):
+    return sp.exp(_score(row, key)) / sp.Sum(sp.exp(_score(row, _j)), (_j, 1, _N))
+
+
+def _loss():
+    return sp.Sum(_expect(_i, _a(_i, _j)), (_i, 1, _M))
+
+
+def _softmax_jacobian():
+    """``∂P_j/∂s_l = P_j (δ_jl - P_l)`` for a softmax row of symbolic length ``N`` (``l0`` in range)."""
+    s = sp.IndexedBase("s", real=True)
+    Z = sp.Sum(sp.exp(s[_j]), (_j, 1, _N))
+    P = lambda x: sp.exp(s[x]) / Z  # noqa: E731
+    return Identity(sp.diff(P(_i), s[_l0]), P(_i) * (sp.KroneckerDelta(_i, _l0) - P(_l0)), where=_SIZES,
+                    note="softmax Jacobian, symbolic row length N (lhs: sympy.diff of the symbolic-size softmax)")
+
+
+def _le(a, b):
+    return sp.LessThan(a, b, evaluate=False)
 
 
 @claim(
     name="dQ covariance identity",
-    source="kNN §5, THEORY §7",
-    statement="for o = Σ_l P_l v_l with P = softmax(K q): ∂<dO, o>/∂q = E_P[(dO·v_l) k_l] - E_P[dO·v_l] E_P[k_l]",
+    source="kNN §5, docs/theory.md §7",
+    statement="For any numbers of query rows M, keys N and dimensions d (symbolic) and O_i = Σ_j P_ij v_j with "
+    "P_i = softmax(K q_i): ∂(Σ_i <dO_i, O_i>)/∂q_i = E_{P_i}[(dO_i·v_j) k_j] - E_{P_i}[dO_i·v_j] E_{P_i}[k_j], "
+    "coordinate by coordinate (and ∂P_j/∂s_l = P_j(δ_jl - P_l) for a row of any length).",
     relied_on=True,
 )
 def _check_dq():
-    n, d = 3, 2
-    q, K, V, g, P, loss = _symbolic_attention(n, d)
-    a = [(V[l, :] * g)[0] for l in range(n)]
-    for j in range(d):
-        covariance = sum(P[l] * a[l] * K[l, j] for l in range(n)) - sum(P[l] * a[l] for l in range(n)) * sum(
-            P[l] * K[l, j] for l in range(n))
-        if sp.simplify(sp.diff(loss, q[j]) - covariance) != 0:
-            raise AssertionError(f"coordinate {j}")
-    return proved(f"sympy differentiates <dO, softmax(Kq)^T V> with symbolic q, K, V, dO at n={n}, d={d} and "
-                  "matches the covariance form coordinate by coordinate (the algebra is the same for any n, d: "
-                  "∂P_l/∂q = P_l (k_l - Σ_m P_m k_m))")
+    gradient = sp.diff(_loss(), _Q[_i0, _c0]).doit()
+    covariance = (_expect(_i0, _a(_i0, _j) * _K[_j, _c0])
+                  - _expect(_i0, _a(_i0, _j)) * _expect(_i0, _K[_j, _c0]))
+    return [
+        _softmax_jacobian(),
+        Identity(gradient, covariance, where=_SIZES,
+                 note="lhs: sympy.diff of the symbolic-size loss by Q[i0, c0], Kronecker sums evaluated"),
+    ]
 
 
 @claim(
     name="dK formula",
-    source="THEORY §7",
-    statement="∂<dO_i, o_i>/∂k_l = P_il (dO_i·v_l - D_i) q_i with D_i = Σ_m P_im dO_i·v_m (summed over rows i)",
+    source="docs/theory.md §7",
+    statement="For symbolic M, N, d: ∂(Σ_i <dO_i, O_i>)/∂k_l = Σ_i P_il (dO_i·v_l - D_i) q_i with "
+    "D_i = Σ_j P_ij dO_i·v_j, coordinate by coordinate.",
     relied_on=True,
 )
 def _check_dk():
-    n, d = 3, 2
-    q, K, V, g, P, loss = _symbolic_attention(n, d)
-    a = [(V[l, :] * g)[0] for l in range(n)]
-    D = sum(P[m] * a[m] for m in range(n))
-    for l in range(n):
-        for j in range(d):
-            if sp.simplify(sp.diff(loss, K[l, j]) - P[l] * (a[l] - D) * q[j]) != 0:
-                raise AssertionError(f"key {l}, coordinate {j}")
-    return proved(f"sympy at n={n}, d={d} with symbolic entries, one query row; rows add up linearly")
+    gradient = sp.diff(_loss(), _K[_l0, _c0]).doit()
+    weight, q = _weight(_i, _l0), _Q[_i, _c0]
+    # P_il (dO_i·v_l - D_i) q_i, distributed (sympy then sees the equality without a long simplify)
+    formula = sp.Sum(weight * _a(_i, _l0) * q - weight * _expect(_i, _a(_i, _j)) * q, (_i, 1, _M))
+    return [Identity(gradient, formula, where=_SIZES,
+                     note="lhs: sympy.diff of the symbolic-size loss by K[l0, c0], Kronecker sums evaluated")]
 
 
 @claim(
     name="dV Markov chain is unbiased",
-    source="kNN §5, THEORY §7",
-    statement="drawing i with probability |dO_ij|/S_j, then l ~ P_i, and adding sign(dO_ij) S_j to entry l "
-    "has expectation (P^T dO)_lj",
+    source="kNN §5, docs/theory.md §7",
+    statement="For symbolic M, N, d: ∂(Σ_i <dO_i, O_i>)/∂v_l = Σ_i P_il dO_i (dV = P^T dO). For column j with "
+    "S_j = Σ_i |dO_ij| > 0 (symbolic M): drawing i with probability |dO_ij|/S_j (these sum to 1), then l ~ P_i, "
+    "and adding sign(dO_ij) S_j to entry l has expectation Σ_i dO_ij P_il = (P^T dO)_lj.",
     relied_on=True,
 )
 def _check_dv_chain():
-    n = 3
-    a = sp.symbols("a0:3", real=True)  # dO_{:, j}
-    p = sp.symbols("p0:3", positive=True)  # P_{i, l} for a fixed l
-    S = sum(sp.Abs(x) for x in a)
-    expectation = sum(sp.Abs(a[i]) / S * sp.sign(a[i]) * S * p[i] for i in range(n))
-    if sp.simplify(expectation - sum(a[i] * p[i] for i in range(n))) != 0:
-        raise AssertionError(f"expectation {expectation}")
-    return proved("Σ_i (|a_i|/S)·sign(a_i)·S·P_il = Σ_i a_i P_il since |a|·sign(a) = a (sympy, 3 rows shown; "
-                  "the sum is term by term)")
+    gradient = sp.diff(_loss(), _V[_l0, _c0]).doit()
+    column = sp.IndexedBase("a", real=True)  # dO_{:, j}
+    p = sp.IndexedBase("p", nonnegative=True)  # P_{i, l} for the fixed l
+    S = sp.Symbol("S", positive=True)
+    total = sp.Sum(sp.Abs(column[_i]), (_i, 1, _M))
+    chain = sp.Sum(sp.Abs(column[_i]) / S * sp.sign(column[_i]) * S * p[_i], (_i, 1, _M))
+    return [
+        Identity(gradient, sp.Sum(_weight(_i, _l0) * _G[_i, _c0], (_i, 1, _M)), where=_SIZES,
+                 note="lhs: sympy.diff of the symbolic-size loss by V[l0, c0]"),
+        Identity(sp.Sum(sp.Abs(column[_i]) / total, (_i, 1, _M)), 1, note="the row probabilities sum to 1"),
+        Identity(chain, sp.Sum(column[_i] * p[_i], (_i, 1, _M)), where={S: total},
+                 note="E = Σ_i (|a_i|/S) sign(a_i) S P_il = Σ_i a_i P_il since |a| sign(a) = a"),
+    ]
 
 
 @claim(
     name="sample covariance is unbiased",
     source="kNN §5 (dQ estimator)",
-    statement="for m >= 2 i.i.d. pairs, E[(1/(m-1)) Σ_s (a_s - ā)(b_s - b̄)] = E[ab] - E[a]E[b]",
+    statement="For m >= 2 i.i.d. pairs (a_s, b_s) (symbolic m), E[(1/(m-1)) Σ_s (a_s - ā)(b_s - b̄)] = "
+    "E[ab] - E[a]E[b]: the estimator is rewritten as (Σ_s a_s b_s - (Σ_s a_s)(Σ_t b_t)/m)/(m-1) and its "
+    "expectation is summed by sympy from E[a_s b_t] = E[a]E[b] + δ_st (E[ab] - E[a]E[b]).",
     relied_on=True,
 )
 def _check_sample_covariance():
-    m = sp.Symbol("m", positive=True, integer=True)
+    s, t = sp.symbols("s t", integer=True)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    m = k + 2
+    a, b = sp.IndexedBase("a", real=True), sp.IndexedBase("b", real=True)
+    abar, bbar = sp.symbols("abar bbar", real=True)
     mu_ab, mu_a, mu_b = sp.symbols("mu_ab mu_a mu_b", real=True)
-    # Σ_s (a_s - ā)(b_s - b̄) = Σ_s a_s b_s - (1/m) Σ_s Σ_t a_s b_t; E[a_s b_t] = mu_ab if s = t else mu_a mu_b
-    expectation = m * mu_ab - (m * mu_ab + m * (m - 1) * mu_a * mu_b) / m
-    if sp.simplify(expectation / (m - 1) - (mu_ab - mu_a * mu_b)) != 0:
-        raise AssertionError(f"E = {expectation}")
-    return proved("E[Σ a_s b_s - (1/m) Σ_{s,t} a_s b_t] = (m-1)(E[ab] - E[a]E[b]) (sympy)")
+    Sa, Sb, Sab = sp.Sum(a[s], (s, 1, m)), sp.Sum(b[s], (s, 1, m)), sp.Sum(a[s] * b[s], (s, 1, m))
+    moment = lambda x, y: mu_a * mu_b + sp.KroneckerDelta(x, y) * (mu_ab - mu_a * mu_b)  # noqa: E731
+    s0 = sp.Symbol("s0", integer=True, positive=True)
+    v = sp.Symbol("v", integer=True, nonnegative=True)
+    # E[Σ_s a_s Σ_t b_t] = Σ_s Σ_t E[a_s b_t]: the inner sum at a generic s0 in [1, m] (m = s0 + v) ...
+    inner = sp.Sum(moment(s0, t), (t, 1, s0 + v)).doit()
+    inner_m = sp.expand(inner.subs(v, m - s0))
+    if inner_m.has(s0):
+        raise ValueError(f"the inner expectation depends on the row index: {inner_m}")
+    # ... does not depend on s0, so the outer sum is m times it
+    cross = sp.Sum(inner_m, (s, 1, m)).doit()
+    diagonal = sp.Sum(moment(s, s), (s, 1, m)).doit()
+    expectation = (diagonal - cross / m) / (m - 1)
+    where = {sp.Symbol("m"): m, abar: Sa / m, bbar: Sb / m}
+    return [
+        Identity(sp.Sum((a[s] - abar) * (b[s] - bbar), (s, 1, m)), Sab - abar * Sb - bbar * Sa + m * abar * bbar,
+                 where=where, note="Σ_s (a_s - ā)(b_s - b̄) expanded, symbolic m"),
+        Identity((Sab - abar * Sb - bbar * Sa + m * abar * bbar).subs({abar: Sa / m, bbar: Sb / m}),
+                 Sab - Sa * Sb / m, where=where, note="with ā = Σa/m, b̄ = Σb/m"),
+        Identity(expectation, mu_ab - mu_a * mu_b, where=where,
+                 note=f"E[Σ a_s b_s] = {diagonal}, E[Σa Σb] = {sp.factor(cross)} (summed by sympy)"),
+    ]
 
 
 @claim(
     name="causal kNN forward pass reads O(n^1.5)",
     source="kNN §3",
-    statement="with k_i = sqrt(i) and expected tail ≤ i/k_i per sample, Σ_{i<=n} (k_i + c·i/k_i) <= (2/3)(1+c)(n+1)^{3/2}",
+    statement="with k_i = sqrt(i) and expected tail <= i/k_i per sample, Σ_{i<=n} (k_i + c·i/k_i) <= "
+    "(2/3)(1+c)(n+1)^{3/2} for every n >= 1 and c >= 0 (Σ_{i<=n} sqrt(i) <= (2/3)(n+1)^{3/2} by induction on n: "
+    "base, recurrence and step certified)",
     relied_on=True,
 )
 def _check_forward_cost():
-    x, n, c = sp.symbols("x n c", positive=True)
-    integral = sp.integrate((1 + c) * sp.sqrt(x), (x, 0, n + 1))
-    if sp.simplify(integral - sp.Rational(2, 3) * (1 + c) * (n + 1) ** sp.Rational(3, 2)) != 0:
-        raise AssertionError(f"integral {integral}")
-    return proved("k_i + c·i/k_i = (1+c) sqrt(i) is increasing, so the sum is at most ∫_0^{n+1} (1+c) sqrt(x) dx "
-                  f"= {integral} (sympy); exact attention reads n(n+1)/2")
+    i = sp.Symbol("i", integer=True, positive=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    c = sp.Symbol("c", nonnegative=True)
+    A, B, Sn, T = sp.symbols("A B S_n T", positive=True)
+    root = sp.Sum(sp.sqrt(i), (i, 1, n))
+    return [
+        Identity(sp.sqrt(i) + c * i / sp.sqrt(i), (1 + c) * sp.sqrt(i), note="k_i + c·i/k_i = (1+c) sqrt(i)"),
+        Identity(sp.Sum((1 + c) * sp.sqrt(i), (i, 1, n)), (1 + c) * root, note="the constant factors out"),
+        Implies(_le(1, sp.Rational(2, 3) * 2 ** sp.Rational(3, 2)), note="base n = 1: 1 <= (2/3) 2^{3/2}"),
+        Identity(root + sp.Sum(sp.sqrt(i), (i, n + 1, n + 1)), sp.Sum(sp.sqrt(i), (i, 1, n + 1)),
+                 note="recurrence S_{n+1} = S_n + sqrt(n+1), adjacent ranges"),
+        Identity(sp.Sum(sp.sqrt(i), (i, n + 1, n + 1)), sp.sqrt(n + 1), note="the one-term sum"),
+        Implies(Sn + A <= sp.Rational(2, 3) * B**3, [Sn <= sp.Rational(2, 3) * A**3, sp.Eq(B**2, A**2 + 1)],
+                where={Sn: root, A: sp.sqrt(n + 1), B: sp.sqrt(n + 2)}, engine="z3",
+                note="step: (2/3)A³ + A <= (2/3)B³ when B² = A² + 1"),
+        Implies((1 + c) * T <= sp.Rational(2, 3) * (1 + c) * A**3, [T <= sp.Rational(2, 3) * A**3],
+                where={T: root, A: sp.sqrt(n + 1)}, engine="z3", note="times (1 + c) >= 1"),
+    ]
 
 
 # --- experiment ------------------------------------------------------------------------------------
@@ -346,6 +421,6 @@ EXPERIMENTS = [
         "kNN attention: error vs samples and k, causal reads ~ n^1.5, gradient estimators, INDEX game",
         KNN_PRESETS, run_knn,
         lambda c: len(c["inputs"]) + len(c["forward_n_values"]) + len(c["grad_samples"]) + 3,
-        "plots.time:knn_figure",
+        "plots.time:knn_figure", validate=validate_knn,
     ),
 ]

@@ -28,11 +28,14 @@ foundation's caches are honest players too.
 **The threshold.** A ``(1±η)`` output decodes iff ``(1+η)δ < (1-η)Δ``, i.e.
 ``C > [ln n + ln((1+η)/(1-η))]/(1-2ε)`` (:func:`reductions.thm6.threshold_C`). Eq. 84 prints
 ``C > [2 ln n - ln((1-η)/(1+η))]/[2(1-2ε)]``, which halves the ``η`` term: at that C the gap is
-``(1-η)Δ/((1+η)δ) = sqrt((1-η)/(1+η)) < 1`` for every η in (0,1) [sic, THEORY §5].
+``(1-η)Δ/((1+η)δ) = sqrt((1-η)/(1+η)) < 1`` for every η in (0,1) [sic, docs/theory.md §5].
 
 Experiments: ``window`` (accuracy vs memory ratio ``memory_bits/(W·d)`` for the window algorithms
 and the zoo under the Fano frontier, and accuracy vs C for the worst ``(1±η)`` output) and
 ``window_memory`` (the memory needed for 99% accuracy grows with ``W·d``, not with ``n``).
+The threshold curves report Bob's accuracy beside the flipped decoder's (``1 - accuracy``) and
+the fraction of coordinates hidden: the adversary must hide the bits (both accuracies near 1/2),
+not invert them (accuracy near 0, which a decoder that flips its answers turns into 1).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from caches.adversary import AdversarialApproximation
+from caches.adversary import AdversarialApproximation, hidden_fraction
 from caches.eviction import RandomEvictionCache, WindowCache
 from caches.exact import ExactCache
 from caches.params import check_choice, check_int, check_real
@@ -54,16 +57,28 @@ from caches.sliding import (
     RunningSumWindowCache,
     windowed_attention,
 )
-from caches.spec import object_spec
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve, min_memory_ratio
-from protocols.game import BobRequest, alice_message, play, trial_input
-from reductions.certify import claim, proved, refuted, verified_on_grid
+from protocols.game import play, score, trial_input
+from reductions.certify import claim
 from reductions.jl import CODEBOOKS
+from reductions.spike_lemmas import (
+    exp_log_monotone,
+    ge,
+    gt,
+    iff,
+    le,
+    lt,
+    spike_bounds,
+    sum_bounds,
+    sum_split_rule,
+    threshold_iff,
+    two_case_bounds,
+)
+from reductions.tactics import Counterexample, GridCheck, Identity, Implies, eps_in_open_half, eta_in_open_unit
 from reductions.thm6 import (
     Delta_bound,
     SpikeQueryReduction,
-    _ratio_after_threshold,
     delta_bound,
     threshold_C,
 )
@@ -85,7 +100,10 @@ def window_hiding_limit_C(W: int, eta: float) -> float | None:  # noqa: N802
 
     The suite's estimate, not the paper's: only the ``W-1`` other bit rows carry ones (the zero
     tokens add only to the denominator), so a column's rest is ``R ≈ (W-1)/(2Z)`` against the
-    spike ``e^C/Z``; the adversary confuses the two cases once ``2ηR >= (1-η)e^C/Z``.
+    spike ``e^C/Z``; the adversary confuses the two cases once ``2ηR >= (1-η)e^C/Z``. The rest
+    is a sum over only ``W-1`` bits, so it spreads by about ``1/sqrt(W-1)`` of itself: for small
+    ``W`` one hiding point covers less of it, and hiding needs C further below this estimate
+    (the threshold curves report the fraction hidden).
     """
     if eta == 0 or W < 2:
         return None
@@ -168,57 +186,129 @@ class SlidingWindowReduction(SpikeQueryReduction):
         return Q, K, V
 
 
-def decode_rows(reduction: SlidingWindowReduction, cache, message: bytes, x: np.ndarray, bob) -> float:
-    """Fraction of the ``W·d`` bits Bob decodes from one message (one query per row)."""
-    rows = tuple(range(reduction.W))
-    decoded = bob(BobRequest(object_spec(cache), message, object_spec(reduction), rows))
-    return float(np.mean(decoded == x))
-
-
 def adversary_for(reduction: SlidingWindowReduction, dtype: str = "float64") -> AdversarialApproximation:
-    """The worst ``(1±η)`` approximation of the exact running-sum cache against this reduction's decoder."""
+    """The worst ``(1±η)`` approximation of the exact running sum against every decoder, at Bob's threshold."""
     inner = RunningSumWindowCache(window=reduction.attention_window, dtype=dtype)
     return AdversarialApproximation(inner, reduction.eta, reduction.threshold)
 
 
 # --- certificates -------------------------------------------------------------------------------
+#
+# Every check returns certificates (reductions.tactics) that the runner re-verifies; the lemmas
+# shared with the tensor reduction (exp/ln monotone, sums of bounded terms, HO's two-case step,
+# the threshold chain) live in reductions.spike_lemmas.
+
+
+def _window_index_certificates() -> list:
+    """Which tokens are in Bob's window: window ``W + 1`` holds all ``W`` rows, window ``W`` loses row 1."""
+    n, W, r, t = sp.symbols("n W r l", real=True)
+    i = sp.Symbol("i", real=True)
+    rows = [ge(r, 1), le(r, W), ge(W, 2), ge(n, W)]
+    return [
+        Implies(gt(n - W + r, (n + 1) - (W + 1)), rows, engine="z3",
+                where={sp.Symbol("token"): n - W + r}, note="window W+1 at Bob's step n+1 (mask l > n - W) holds every row r"),
+        Implies(gt(n + 1, (n + 1) - (W + 1)), [ge(W, 2)], engine="z3", note="... and Bob's own token n+1"),
+        Implies(le(t, (n + 1) - (W + 1)), [le(t, n - W)], engine="z3",
+                note="... while the n - W zero tokens l <= n - W are outside it (score 0, weight 1, value 0)"),
+        Identity((n + 1) - (n - W), W + 1, note="the window holds exactly W + 1 tokens: W rows and Bob's"),
+        Implies(iff(gt(n - W + r, (n + 1) - W), gt(r, 1)), rows, engine="z3",
+                note="with window W (mask l > n + 1 - W), row r is inside iff r > 1: row 1 has left"),
+        Identity((n - W + i) - (n - W), i,
+                 note="Bob's query C f(e_{n-W+i}) is row i's key; that token's value is x_{(n-W+i)-(n-W)} = x_i"),
+        Identity((W - 1) + 1 + (n - W), n, note="non-spike tokens: W - 1 other rows, Bob's own, n - W outside"),
+        Implies(ge(W - 1, W / 2), [ge(W, 2)], engine="z3",
+                note="alternatively window W with W - 1 rows encoded: (W-1)d >= Wd/2 bits, still Ω(dW)"),
+    ]
+
+
+@claim(
+    name="Theorem 26 window shift and row decoding",
+    source="HO Theorem 26 (window shift, docs/theory.md §5)",
+    statement="Bob's probe is token n+1 (each probe starts from Alice's message, so every query is at step n+1). "
+    "With attention window W+1 its mask l > n - W holds all W rows (tokens n-W+r, 1 <= r <= W) and Bob's token, "
+    "and the n-W zero tokens are outside; with window W, row r is inside iff r > 1 (row 1 is lost). Query i "
+    "carries row i's key and row i's value is x_i; the non-spike tokens number (W-1) + 1 + (n-W) = n; "
+    "attacking window W with W-1 rows still encodes (W-1)d >= Wd/2 bits (W >= 2)",
+    relied_on=True,
+)
+def _check_window_shift():
+    return _window_index_certificates()
+
+
+def _window_two_case_certificates() -> list:
+    """Eq. 20 at Bob's step with window ``W + 1``, assembled, then the two-case step (``W = m + 1``, ``n = W + k``)."""
+    m, a, l, j, d = sp.symbols("m a l j d", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    W, n = m + 1, m + 1 + k
+    s, eps = eps_in_open_half()
+    C = sp.Symbol("C", nonnegative=True)
+    K, X = sp.IndexedBase("K"), sp.IndexedBase("X")
+    i = sp.Symbol("i", integer=True, positive=True)
+
+    def weight(key):  # e^{<q, k>} with q = C K_i
+        return sp.exp(sp.Sum(C * K[i, l] * key(l), (l, 1, d)))
+
+    # eq. 20 with window W+1 at step n+1: rows a (tokens n-W+a) and Bob's token inside, n-W zero tokens outside
+    numerator = sp.Sum(weight(lambda t: K[a, t]) * X[a, j], (a, 1, W)) + weight(lambda t: 0) * 0 + sp.Sum(0, (l, 1, n - W))
+    denominator = sp.Sum(weight(lambda t: K[a, t]), (a, 1, W)) + weight(lambda t: 0) + sp.Sum(1, (l, 1, n - W))
+    inner = sp.Sum(K[i, l] * K[a, l], (l, 1, d))
+    claimed = sp.Sum(sp.exp(C * inner) * X[a, j], (a, 1, W)) / (sp.Sum(sp.exp(C * inner), (a, 1, W)) + 1 + (n - W))
+
+    p_off, p_spike = sp.symbols("p_off p_spike", real=True)
+    E = sp.IndexedBase("E", positive=True)
+    Xb, Y = sp.IndexedBase("X", nonnegative=True), sp.IndexedBase("Y", nonnegative=True)
+    P, Q, sigma, c_total = sp.symbols("P Q sigma c", positive=True)
+    where = {sp.Symbol("epsilon"): eps, sp.Symbol("W"): W, sp.Symbol("n"): n, P: sp.exp(C * (1 - eps)),
+             Q: sp.exp(C * eps)}
+    split = ((sp.Sum(E[a] * Xb[a], (a, 1, m)) + sp.Sum(E[a] * Xb[a], (a, m + 1, m + 1)))
+             / (sp.Sum(E[a], (a, 1, m)) + sp.Sum(E[a], (a, m + 1, m + 1)) + 1 + k))
+    spike, rest, others = E[m + 1], sp.Sum(E[a] * Xb[a], (a, 1, m)), sp.Sum(E[a], (a, 1, m)) + 1 + k
+    return [
+        Identity(numerator / denominator, claimed, where={sp.Symbol("W"): W, sp.Symbol("n"): n},
+                    note="eq. 20 at Bob's step, window W+1, with the stream: the rows' weighted bits over their "
+                    "weights + Bob's e^0 + the n - W outside tokens' weight 1 (symbolic n, W, d)"),
+        *sum_split_rule(),  # relabel the rows so that the spike row i is the last, then split it off
+        Identity(split, (spike * Xb[m + 1] + rest) / (spike + others),
+                    where={sp.Symbol("S"): spike, sp.Symbol("r"): rest, sp.Symbol("c"): others, sp.Symbol("n-W"): k},
+                    note="the output is (S x_ij + r)/(S + c): spike S, competitors c, their ones r"),
+        Implies(sp.And(le(C * p_off, C * eps), ge(C * p_spike, C * (1 - eps)), ge(C * eps, 0)),
+                [le(p_off, eps), ge(p_spike, 1 - eps)], engine="z3", where={sp.Symbol("epsilon"): eps},
+                note="scores: C<k_i,k_a> <= Cε (a != i), C<k_i,k_i> >= C(1-ε), 0 <= Cε (Bob's and outside tokens)"),
+        *exp_log_monotone(),  # e_a <= Q, 1 = e^0 <= Q, e_spike >= P
+        *sum_bounds(),  # sigma = sum of the m = W - 1 other rows' weights <= mQ
+        Implies(ge(sp.Sum(E[a] * Xb[a], (a, 1, m)), 0), where=where, note="r >= 0"),
+        Implies(ge(sp.Sum(E[a] * Y[a], (a, 1, m)) + 1 + k, 0), where={**where, Y[a]: 1 - Xb[a]},
+                note="c - r = sum_{a != i} e_a (1 - x_aj) + 1 + (n - W) >= 0, so r <= c"),
+        Implies(le(c_total, n * Q), [le(sigma, m * Q), ge(Q, 1), sp.Eq(c_total, sigma + 1 + k)], engine="z3",
+                where=where, note="c = sigma + (1 + n - W) e^0 <= (W - 1 + 1 + n - W) Q = n Q"),
+        *two_case_bounds(1, n),
+    ]
 
 
 @claim(
     name="Theorem 26 two-case bounds (eqs. 76-82)",
     source="HO Theorem 26, eqs. 76-82",
-    statement="At Bob's step (window W+1) the n non-spike tokens weigh <= e^{Cε} each, so O_j <= δ if x_ij = 0 "
-    "and O_j >= Δ if x_ij = 1, with Theorem 6's δ, Δ at the same n",
+    statement="Eq. 20 at Bob's step with window W+1 (W >= 2, n >= W), assembled for symbolic n, W, d, is "
+    "sum_a e^{C<k_i,k_a>} x_aj / (sum_a e^{C<k_i,k_a>} + 1 + (n - W)); with <k_i,k_a> <= ε (a != i), "
+    "<k_i,k_i> >= 1-ε, ε in (0, 1/2), C >= 0 and 0/1 bits: O_j <= δ if x_ij = 0 and O_j >= Δ if x_ij = 1, "
+    "Theorem 6's δ, Δ at the same n (n non-spike tokens of weight <= e^{Cε})",
     relied_on=True,
 )
 def _check_two_case_window():
-    n, W, C, eps = sp.symbols("n W C epsilon", positive=True)
-    count = sp.simplify((W - 1) + 1 + (n - W))  # other rows, Bob's own token, zero tokens outside
-    if count != n:
-        raise AssertionError(f"non-spike count {count}")
-    if not (C * eps).is_nonnegative:  # exp is increasing, so e^0 <= e^{Cε} iff 0 <= Cε
-        raise AssertionError("0 <= Cε not established")
-    a, b = sp.symbols("a b", positive=True)
-    d_a, d_b = sp.simplify(sp.diff(a / (a + b), a)), sp.simplify(sp.diff(a / (a + b), b))
-    if not (d_a.is_positive and d_b.is_negative):
-        raise AssertionError(f"derivatives {d_a}, {d_b}")
-    return proved(
-        f"sympy: non-spike tokens (W-1) + 1 + (n-W) = {count}; each weighs e^{{s_l}} <= e^{{Cε}} "
-        "(the W-1 rows by JL, Bob's own and the zero tokens e^0 = 1 <= e^{Cε} for Cε >= 0); "
-        f"d/da a/(a+b) = {d_a} > 0, d/db = {d_b} < 0, so the extreme weights give δ and Δ exactly as in eqs. 13/15"
-    )
+    return _window_two_case_certificates()
 
 
 @claim(
     name="Theorem 26 bounds on real codebooks",
     source="HO Theorem 26, eqs. 76-82",
-    statement="On real JL codebooks, every exact Attn_W output of Bob's queries lies in [0, δ] when x_ij = 0 "
-    "and in [Δ, 1] when x_ij = 1",
+    statement="On real JL codebooks ((n, W, d) in {(64,8,64), (256,16,128), (1024,24,128)}, C = 1, 1.5, 2 x the "
+    "threshold, one random x each), every exact Attn_W output of Bob's queries (window W+1) lies in [0, δ] when "
+    "x_ij = 0 and in [Δ, 1] when x_ij = 1 (to 1e-12 relative)",
     relied_on=True,
 )
 def _check_bounds_on_codebooks():
-    checked = 0
-    worst = 0.0
+    above, below = sp.symbols("max_zero_output_over_delta min_one_output_over_Delta", nonnegative=True)
+    points = []
     for n, W, d in ((64, 8, 64), (256, 16, 128), (1024, 24, 128)):
         for factor in (1.0, 1.5, 2.0):
             reduction, x = trial_input(SlidingWindowReduction(n, W, d, C=1.0), seed=7, trial=n + W)
@@ -227,20 +317,25 @@ def _check_bounds_on_codebooks():
             Q, K, V = reduction.alice_stream(x)
             queries = reduction.bob_queries(np.arange(W))[0]
             low, high = delta_bound(C, reduction.eps, n), Delta_bound(C, reduction.eps, n)
+            worst_zero, worst_one = 0.0, 1.0 / high
             for i in range(W):
                 out = windowed_attention(queries[i], np.vstack([K, np.zeros(d)]), np.vstack([V, np.zeros(d)]), W + 1)
                 zeros, ones = out[x[i] == 0], out[x[i] == 1]
-                if zeros.size and zeros.max() > low * (1 + 1e-12):
-                    raise AssertionError(f"n={n}, W={W}, d={d}, C={C:.3g}: x=0 output {zeros.max()} > δ = {low}")
-                if ones.size and ones.min() < high * (1 - 1e-12):
-                    raise AssertionError(f"n={n}, W={W}, d={d}, C={C:.3g}: x=1 output {ones.min()} < Δ = {high}")
                 if zeros.size:
-                    worst = max(worst, zeros.max() / low)
-                checked += out.size
-    return verified_on_grid(
-        f"(n, W, d) in {{(64,8,64), (256,16,128), (1024,24,128)}}, C = 1, 1.5, 2 x threshold, one random x each: "
-        f"{checked} output coordinates inside the bounds (largest x=0 output / δ = {worst:.2g})"
-    )
+                    worst_zero = max(worst_zero, float(zeros.max()) / low)
+                if ones.size:
+                    worst_one = min(worst_one, float(ones.min()) / high)
+            points.append({above: sp.Rational(worst_zero), below: sp.Rational(worst_one)})
+    tolerance = sp.Rational(1, 10**12)
+    return GridCheck(sp.And(le(above, 1 + tolerance), ge(below, 1 - tolerance)), points,
+                     note="per (n, W, d, C): largest bit-0 output / δ and smallest bit-1 output / Δ")
+
+
+def _eq84(n, eps, eta, C):
+    """``(printed bound, needed relation)``: eq. 84's ``C`` bound and the decoding gap ``(1+η)δ < (1-η)Δ``."""
+    printed = (2 * sp.log(n) - sp.log((1 - eta) / (1 + eta))) / (2 * (1 - 2 * eps))
+    delta, Delta = spike_bounds(1, n, eps, C)
+    return printed, lt((1 + eta) * delta, (1 - eta) * Delta)
 
 
 @claim(
@@ -250,43 +345,65 @@ def _check_bounds_on_codebooks():
     relied_on=False,
 )
 def _check_eq84_printed():
-    n, eta, eps = sp.Integer(2), sp.Rational(1, 2), sp.Rational(1, 10)
-    C = (2 * sp.log(n) - sp.log((1 - eta) / (1 + eta))) / (2 * (1 - 2 * eps))
-    ratio = sp.simplify(sp.powsimp(sp.expand_log(
-        (1 - eta) * sp.exp(C * (1 - eps)) / ((1 + eta) * n * sp.exp(C * eps)), force=True), force=True))
-    if not bool(ratio < 1):
-        raise AssertionError(f"expected ratio < 1, got {ratio}")
-    # In general (η = 1/(1+s), s > 0 spans (0, 1)): the ratio at the printed C is sqrt((1-η)/(1+η)).
-    n_s, eps_s, s = sp.symbols("n epsilon s", positive=True)
-    eta_s = 1 / (1 + s)
-    C_s = (2 * sp.log(n_s) - sp.log((1 - eta_s) / (1 + eta_s))) / (2 * (1 - 2 * eps_s))
-    general = sp.simplify(sp.powsimp(sp.expand_log(
-        (1 - eta_s) * sp.exp(C_s * (1 - 2 * eps_s)) / ((1 + eta_s) * n_s), force=True), force=True))
-    if sp.simplify(general**2 - (1 - eta_s) / (1 + eta_s)) != 0:
-        raise AssertionError(f"general ratio {general}")
-    return refuted(
-        f"n = 2, η = 1/2, ε = 1/10: at the printed C = {sp.nsimplify(C)} ≈ {float(C):.4f}, "
-        f"(1-η)Δ/((1+η)δ) = {ratio} ≈ {float(ratio):.4f} < 1, so the gap is empty (and stays empty up to the "
-        f"corrected threshold {float(threshold_C(2, 0.1, 0.5)):.4f}); in general (sympy, η = 1/(1+s)) the ratio "
-        "at the printed C is sqrt((1-η)/(1+η)) < 1 for every η in (0,1) and every n, ε: eq. 84 halves the η term"
-    )
+    n, eps, eta, C = sp.symbols("n epsilon eta C", positive=True)
+    printed, needed = _eq84(n, eps, eta, C)
+    claim_as_printed = sp.Or(le(C, printed), needed)  # C > printed bound  =>  (1+η)δ < (1-η)Δ
+    return [
+        Counterexample(claim_as_printed, {n: 2, eps: sp.Rational(1, 10), eta: sp.Rational(1, 2), C: 2},
+                       note="C = 2 exceeds the printed bound ≈ 1.553 but not the needed ≈ 2.240"),
+        Counterexample(claim_as_printed, {n: 1000, eps: sp.Rational(1, 10), eta: sp.Rational(1, 10),
+                                          C: sp.Rational(44, 5)},
+                       note="C = 8.8 exceeds the printed bound ≈ 8.760 but not the needed ≈ 8.886"),
+        Counterexample(claim_as_printed, {n: 64, eps: sp.Rational(1, 4), eta: sp.Rational(9, 10), C: 12},
+                       note="C = 12 exceeds the printed bound ≈ 11.26 but not the needed ≈ 14.21"),
+    ]
+
+
+@claim(
+    name="eq. 84 as printed leaves no gap just above its bound",
+    source="HO Theorem 26, eq. 84 [sic] (the general failure)",
+    statement="For every n > 0, ε in (0, 1/2), η in (0, 1): at the printed C_p = [2 ln n - ln((1-η)/(1+η))]/[2(1-2ε)], "
+    "ln((1-η)Δ/((1+η)δ)) = -(1/2) ln((1+η)/(1-η)) < 0 (the printed bound halves the η term), and for every C "
+    "in (C_p, T], T the corrected threshold (C_p < T), (1+η)δ >= (1-η)Δ: no decoding gap",
+    relied_on=False,
+)
+def _check_eq84_printed_general():
+    n = sp.Symbol("n", positive=True)
+    s, eps = eps_in_open_half()
+    u, eta = eta_in_open_unit()
+    C = sp.Symbol("C", real=True)
+    where = {sp.Symbol("epsilon"): eps, sp.Symbol("eta"): eta}
+    printed, _ = _eq84(n, eps, eta, C)
+    corrected = (sp.log(n) + sp.log((1 + eta) / (1 - eta))) / (1 - 2 * eps)
+    delta, Delta = spike_bounds(1, n, eps, C)
+    log_ratio = sp.log((1 - eta) * Delta / ((1 + eta) * delta))
+    L, D = sp.symbols("L D", real=True)
+    return [
+        Identity(log_ratio.subs(C, printed), -sp.log((1 + eta) / (1 - eta)) / 2, where=where,
+                 note="at C_p the log-gap is -(1/2) ln((1+η)/(1-η)): eq. 84 halves the η term"),
+        Implies(lt(-sp.log(1 + 2 * u) / 2, 0), where={**where, sp.Symbol("(1+η)/(1-η)"): 1 + 2 * u},
+                note="... which is negative, since (1+η)/(1-η) = 1 + 2u > 1"),
+        Identity((1 + eta) / (1 - eta), 1 + 2 * u, where=where, note="(1+η)/(1-η) = 1 + 2u"),
+        Identity(corrected - printed, sp.log(1 + 2 * u) / (2 * (1 - 2 * eps)), where=where,
+                 note="T - C_p = ln((1+η)/(1-η))/(2(1-2ε))"),
+        Implies(gt(sp.log(1 + 2 * u) / (2 * (1 - 2 * eps)), 0), where=where, note="... > 0: (C_p, T] is not empty"),
+        Identity(log_ratio, (1 - 2 * eps) * (C - corrected), where=where, note="ln R = (1-2ε)(C - T) for every C"),
+        Implies(le(L, 0), [sp.Eq(L, s / (1 + s) * D), le(D, 0)], engine="z3",
+                where={L: sp.Symbol("ln R"), D: sp.Symbol("C - T")}, note="C <= T => ln R <= 0"),
+        exp_log_monotone()[0],  # R > 1 => ln R > 0; contrapositive: ln R <= 0 => R <= 1, no gap
+    ]
 
 
 @claim(
     name="eq. 84 corrected",
     source="HO Theorem 26, eq. 84 (corrected)",
-    statement="(1+η)δ < (1-η)Δ iff C > [ln n + ln((1+η)/(1-η))]/(1-2ε)",
+    statement="(1+η)δ < (1-η)Δ iff C > [ln n + ln((1+η)/(1-η))]/(1-2ε), both directions, for every real C, n > 0, "
+    "ε in (0, 1/2) and η in (0, 1) (η = 0: HO eq. 16); the window changes neither δ nor Δ (two-case claim)",
     relied_on=True,
 )
 def _check_eq84_corrected():
-    eta = sp.Symbol("eta", positive=True)
-    ratio, t = _ratio_after_threshold(eta)
-    if sp.simplify(ratio - sp.exp(t)) != 0:
-        raise AssertionError(f"ratio simplified to {ratio}")
-    return proved(
-        "with C = [ln n + ln((1+η)/(1-η)) + t]/(1-2ε): (1-η)Δ/((1+η)δ) = exp(t) (equal denominators), "
-        "> 1 iff t > 0; the window changes neither δ nor Δ (previous claims)"
-    )
+    n = sp.Symbol("n", positive=True)
+    return [*threshold_iff(1, n, True, "eq. 84"), *threshold_iff(1, n, False, "eq. 16")]
 
 
 # --- experiment: window -----------------------------------------------------------------------------
@@ -376,30 +493,43 @@ def run_window(config: dict, seed: int, bob, progress=None) -> dict:
 
 
 def threshold_curves(config: dict, seed: int, bob, trials: list, progress=None) -> list[dict]:
-    """Accuracy vs C of the worst ``(1±η)`` output of the exact running sum, one curve per η."""
+    """Accuracy vs C of the worst ``(1±η)`` output of the exact running sum, one curve per η.
+
+    Each point reports Bob's accuracy, the flipped decoder's (``1 - accuracy`` from the same
+    decoded bits) and the fraction of coordinates hidden (output exactly at Bob's threshold).
+    Below the hiding limit the adversary hides rather than inverts, so *both* accuracies are
+    near 1/2 (:class:`caches.adversary.AdversarialApproximation`); an accuracy near 0 would mean
+    the bits were inverted, which a decoder that flips its answers reads off.
+    """
     n, W, d = config["n"], config["W"], config["d"]
     base = SlidingWindowReduction(n, W, d, C=1.0, codebook=config["codebook"])
     games = [trial_input(base, seed, trial) for trial in range(config["trials"])]
     exact = RunningSumWindowCache(window=W + 1)
-    messages = [alice_message(reduction, exact, x) for reduction, x in games]
+    messages = [bob.alice(reduction, exact, x) for reduction, x in games]
     eps = max(reduction.eps for reduction, _ in games)
     eps_ok = eps < 0.5
     top = 1.5 * max(threshold_C(n, eps, eta) for eta in config["etas"]) if eps_ok else 8 * math.log(n)
     grid = np.geomspace(0.1 * math.log(n), top, config["c_points"])
     curves = []
     for eta in config["etas"]:
-        accuracies = []
+        accuracies, hidden_fractions = [], []
         for C in grid:
             per_trial = []
             for (reduction, x), message in zip(games, messages):
                 scaled = SlidingWindowReduction(n, W, d, float(C), eta, reduction.codebook, reduction.public_seed)
-                accuracy = decode_rows(scaled, adversary_for(scaled), message, x, bob)
-                per_trial.append(accuracy)
+                adversary = adversary_for(scaled)
+                accuracy = score(bob, scaled, adversary, message, x).accuracy  # the W·d bits, one query per row
+                hidden = hidden_fraction(adversary, message, scaled.bob_queries(np.arange(W)))
+                per_trial.append((accuracy, hidden))
                 trials.append({"part": "threshold", "eta": eta, "C": float(C), "public_seed": reduction.public_seed,
-                               "eps_measured": reduction.eps, "accuracy": accuracy})
-            accuracies.append(float(np.mean(per_trial)))
+                               "eps_measured": reduction.eps, "accuracy": accuracy,
+                               "flipped_accuracy": 1.0 - accuracy, "hidden_fraction": hidden})
+            accuracies.append(float(np.mean([a for a, _ in per_trial])))
+            hidden_fractions.append(float(np.mean([h for _, h in per_trial])))
         curves.append({
-            "eta": eta, "C": grid.tolist(), "accuracy": accuracies, "eps_measured": eps,
+            "eta": eta, "C": grid.tolist(), "accuracy": accuracies,
+            "flipped_accuracy": [1.0 - a for a in accuracies], "hidden_fraction": hidden_fractions,
+            "eps_measured": eps,
             "corrected_threshold": threshold_C(n, eps, eta) if eps_ok else None,
             "printed_eq84": printed_eq84_C(n, eps, eta) if eps_ok else None,
             "hiding_limit": window_hiding_limit_C(W, eta),
@@ -498,12 +628,12 @@ EXPERIMENTS = [
     Experiment(
         "window", "HO Theorems 17/26", "thm17",
         "INDEX on W·d bits through sliding-window attention: accuracy vs memory/(W·d), and vs C",
-        WINDOW_PRESETS, run_window, window_steps, "plots.window:window_figure",
+        WINDOW_PRESETS, run_window, window_steps, "plots.window:window_figure", validate=validate_window,
     ),
     Experiment(
         "window_memory", "HO Theorems 17/26", "thm17",
         "memory for 99% accuracy grows with W·d, not with n",
         MEMORY_PRESETS, run_window_memory, lambda config: len(memory_configs(config)),
-        "plots.window:window_memory_figure",
+        "plots.window:window_memory_figure", validate=validate_memory,
     ),
 ]

@@ -7,11 +7,17 @@ The stream and query are Theorem 6's (:class:`reductions.thm6.ExactOutputReducti
 concrete C it does not suffice (certificate below).
 
 The adversary (:class:`caches.adversary.AdversarialApproximation`) wraps the exact cache and
-returns the worst allowed output: every coordinate moved by ``η|y|`` toward Bob's threshold.
+returns the worst allowed output against every decoder: Bob's threshold τ itself wherever
+``τ in [y - η|y|, y + η|y|]`` (the coordinate is hidden), else the nearest end of that interval,
+never across τ.
 
 Experiment ``threshold``: accuracy vs C for several η, the exact thresholds marked. Above the
 threshold decoding must succeed; below ``ln n + ln(η/(1-η))`` it must fail, because there the
-spike is too light for a ``(1±η)`` output to reveal (:func:`hiding_limit_C`).
+spike is too light for a ``(1±η)`` output to reveal (:func:`hiding_limit_C`). "Fail" means
+*chance*, not accuracy 0: an adversary that pushed outputs across τ would invert the bits, and
+a Bob who flips his answers would decode them all. So every point and trial reports Bob's
+accuracy, the flipped decoder's (``1 - accuracy``, from the same decoded bits) and the measured
+fraction of coordinates hidden; below the hiding limit both accuracies sit near 1/2.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ import math
 import numpy as np
 import sympy as sp
 
-from caches.adversary import AdversarialApproximation
+from caches.adversary import AdversarialApproximation, hidden_fraction
 from caches.exact import ExactCache
 from caches.params import check_choice, check_int, check_real
-from protocols.game import alice_message, trial_input
-from reductions.certify import claim, proved, refuted
+from protocols.game import score, trial_input
+from reductions.certify import claim
+from reductions.elementary import at, exp_sign_certificates
+from reductions.tactics import ge, gt, le, lt
+from reductions.tactics import Cited, Counterexample, Identity, Implies, eta_in_open_unit
 from reductions.jl import CODEBOOKS
-from reductions.thm6 import ExactOutputReduction, _ratio_after_threshold, decode_accuracy, threshold_C
+from reductions.thm6 import ExactOutputReduction, threshold_C, threshold_certificates
 from protocols.experiment import Experiment
 
 
@@ -51,7 +60,7 @@ def hiding_limit_C(n: int, eta: float) -> float | None:  # noqa: N802
 
 
 def adversary_for(reduction: ExactOutputReduction) -> AdversarialApproximation:
-    """The worst ``(1±η)`` approximation of the exact cache against this reduction's decoder."""
+    """The worst ``(1±η)`` approximation of the exact cache against every decoder, at Bob's threshold."""
     return AdversarialApproximation(ExactCache("float64"), reduction.eta, reduction.threshold)
 
 
@@ -61,18 +70,12 @@ def adversary_for(reduction: ExactOutputReduction) -> AdversarialApproximation:
 @claim(
     name="Theorem 8 exact threshold",
     source="HO Theorem 8",
-    statement="(1+η)δ(C) < (1-η)Δ(C) iff C > [ln n + ln((1+η)/(1-η))]/(1-2ε), for η in (0,1), ε in (0,1/2)",
+    statement="(1+η)δ(C) < (1-η)Δ(C) iff C > [ln n + ln((1+η)/(1-η))]/(1-2ε), both directions, for every n > 0 "
+    "(so n >= 2), C > 0, η in (0,1) and ε in (0,1/2)",
     relied_on=True,
 )
 def _check_exact_threshold():
-    eta = sp.Symbol("eta", positive=True)
-    ratio, t = _ratio_after_threshold(eta)
-    if sp.simplify(ratio - sp.exp(t)) != 0:
-        raise AssertionError(f"(1-η)Δ/((1+η)δ) above the threshold simplified to {ratio}, not exp(t)")
-    return proved(
-        "with C = [ln n + ln((1+η)/(1-η)) + t]/(1-2ε): (1-η)Δ / ((1+η)δ) = exp(t) (equal denominators), "
-        "> 1 iff t > 0"
-    )
+    return threshold_certificates()
 
 
 @claim(
@@ -82,16 +85,117 @@ def _check_exact_threshold():
     relied_on=False,
 )
 def _check_printed_form():
-    n, eta, eps = sp.Integer(2), sp.Rational(1, 2), sp.Rational(1, 10)
+    n, eta, eps = sp.symbols("n eta epsilon", positive=True)
     C = sp.log(n) - sp.log((1 - eta) / (1 + eta))
-    ratio = sp.nsimplify((1 - eta) * sp.exp(C * (1 - eps)) / ((1 + eta) * n * sp.exp(C * eps)))
-    ratio = sp.simplify(ratio)
-    if not bool(ratio < 1):
-        raise AssertionError(f"expected the counterexample ratio below 1, got {ratio}")
-    return refuted(
-        f"n=2, η=1/2, ε=1/10: C = ln 6 and (1-η)Δ/((1+η)δ) = {ratio} = {float(ratio):.4f} < 1; "
-        "the 1/(1-2ε) factor is needed (the Ω hides it)"
-    )
+    big, small = sp.exp(C * (1 - eps)), n * sp.exp(C * eps)
+    printed = lt((1 + eta) * small / (big + small), (1 - eta) * big / (big + small))
+    return Counterexample(printed, {n: 2, eta: sp.Rational(1, 2), eps: sp.Rational(1, 10)},
+                          note="n = 2, η = 1/2, ε = 1/10: C = ln 6 and (1-η)Δ/((1+η)δ) = 6^{-1/5} < 1; "
+                               "the 1/(1-2ε) factor is needed (the Ω hides it)")
+
+
+@claim(
+    name="Theorem 8 decoding needs nonnegative outputs",
+    source="HO Theorem 8 (proof), footnote 1",
+    statement="Each output coordinate of the reduction is a softmax average of bits, so y in [0, 1]. For y >= 0 "
+    "and η in (0,1): |x - y| <= η|y| iff (1-η)y <= x <= (1+η)y, so x <= (1+η)δ when y <= δ (bit 0) and "
+    "x >= (1-η)Δ when y >= Δ (bit 1), and any τ strictly between decodes. For y < 0 the scaling bound fails: "
+    "x = (1-η)y is a (1±η)-approximation of y with x > (1+η)y, so signed outputs would need other bounds.",
+    relied_on=True,
+)
+def _check_nonnegative_outputs():
+    u, eta = eta_in_open_unit("u")
+    x, y, A, R, delta, Delta, tau = sp.symbols("x y A R delta Delta tau", real=True)
+    y_neg = -sp.Symbol("v", positive=True)
+    where = {sp.Symbol("eta"): eta}
+    approx = [le(x - y, eta * y), le(y - x, eta * y)]  # |x - y| <= η|y| for y >= 0 (|a| <= b iff a <= b, -a <= b)
+    return [
+        Implies(sp.And(ge(A / (A + R), 0), le(A / (A + R), 1)), hypotheses=[ge(A, 0), gt(R, 0)], engine="z3",
+                note="y = A/(A+R) with A, R >= 0 the softmax weights of the 1-bits and the rest: y in [0, 1]"),
+        Implies(sp.And(le((1 - eta) * y, x), le(x, (1 + eta) * y)), hypotheses=[ge(y, 0), *approx], where=where,
+                engine="z3", note="y >= 0: approximation => (1-η)y <= x <= (1+η)y"),
+        Implies(sp.And(*approx), hypotheses=[ge(y, 0), le((1 - eta) * y, x), le(x, (1 + eta) * y)], where=where,
+                engine="z3", note="and back"),
+        Implies(le(x, (1 + eta) * delta), hypotheses=[ge(y, 0), le(y, delta), *approx], where=where, engine="z3",
+                note="bit 0: x <= (1+η)δ"),
+        Implies(ge(x, (1 - eta) * Delta), hypotheses=[ge(y, Delta), gt(Delta, 0), *approx], where=where,
+                engine="z3", note="bit 1: x >= (1-η)Δ"),
+        Identity(sp.Abs((1 - eta) * y_neg - y_neg), eta * sp.Abs(y_neg), where={**where, y: y_neg},
+                 note="y = -v < 0: x = (1-η)y has |x - y| = η|y|, so it is allowed ..."),
+        Implies(gt((1 - eta) * y_neg, (1 + eta) * y_neg), where={**where, y: y_neg}, engine="sympy",
+                note="... and exceeds (1+η)y"),
+    ]
+
+
+@claim(
+    name="footnote 1 approximation as printed",
+    source="HO footnote 1 [sic]",
+    statement="With the printed definition |x_i - y_i| <= η y_i (no absolute value on the right), the exact "
+    "output x = y is a (1±η)-approximation of every real y, η in (0, 1).",
+    relied_on=False,
+)
+def _check_footnote_printed():
+    x, y, eta = sp.symbols("x y eta", real=True)
+    return Counterexample(le(sp.Abs(x - y), eta * y), {x: -1, y: -1, eta: sp.Rational(1, 2)},
+                          note="y = -1, x = y, η = 1/2: |x - y| = 0 > -1/2 = η y. Since |x - y| >= 0 > η y, no x "
+                               "at all satisfies the printed form when y < 0")
+
+
+@claim(
+    name="footnote 1 approximation with |y_j|",
+    source="HO footnote 1 (corrected, docs/theory.md §0)",
+    statement="With |x_j - y_j| <= η|y_j|, η in (0, 1): x = y approximates every y; for y >= 0 the definition "
+    "coincides with the printed one; for y < 0 the printed one has no solution x at all.",
+    relied_on=True,
+)
+def _check_footnote_corrected():
+    u, eta = eta_in_open_unit("u")
+    x, y = sp.symbols("x y", real=True)
+    y_pos = sp.Symbol("y", nonnegative=True)
+    where = {sp.Symbol("eta"): eta}
+    return [
+        Implies(ge(eta * sp.Abs(y), at(sp.Abs(x - y), x, y)), where=where, engine="sympy",
+                note="x = y: |x - y| = 0 <= η|y|"),
+        Identity(eta * sp.Abs(y_pos, evaluate=False), eta * y_pos, where=where,
+                 note="|y| = y for y >= 0: same as printed"),
+        Implies(sp.Not(sp.And(le(x - y, eta * y), le(y - x, eta * y))), hypotheses=[lt(y, 0)], where=where,
+                engine="z3", note="y < 0: |x - y| <= η y has no solution (its two halves sum to 0 <= 2ηy)"),
+    ]
+
+
+@claim(
+    name="Theorem 1 from Theorem 8 and Corollary 9",
+    source="HO Theorem 1",
+    statement="With C_u > 1 (Theorem 6), n >= 1 and d >= 2: n <= e^{d/C_u} iff d >= C_u ln n, and then also "
+    "n <= e^d; so min{n, e^{d/C_u}} = n in Theorem 8's regime (Ω(nd), certified above) and = e^{d/C_u} < n "
+    "otherwise, where Corollary 9 (cited: Theorem 8 on e^{d/C_u} keys) gives Ω(d e^{d/C_u}). Together: "
+    "memory >= κ d min{n, e^{d/C_u}} for some κ > 0, i.e. Ω(d min{n, e^{Θ(d)}}); the printed e^d holds with "
+    "e^{d/C_u} in its place.",
+    relied_on=True,
+)
+def _check_theorem1():
+    c, L, d, n, N1, B, kappa = sp.symbols("C_u L d n N1 B kappa", real=True)  # L = ln n, N1 = e^{d/C_u}
+    lnN1 = sp.Symbol("ell", real=True)  # ln N1 = d / C_u
+    regime = ge(d, c * L)
+    base = [gt(c, 1), ge(L, 0), ge(d, 2)]
+    return [
+        Cited("Theorem 8: memory >= κ n d when d >= C_u ln n",
+              "claims 'Theorem 8 exact threshold', 'Theorem 6 assembly: INDEX on n d bits' (reductions.thm6/thm8)"),
+        Cited("Corollary 9: memory >= κ d e^{d/C_u} when d < C_u ln n (Theorem 8 on e^{d/C_u} <= n keys, "
+              "zero-value padding to n steps)", "HO Corollary 9 (no proof printed; docs/theory.md §4)"),
+        *exp_sign_certificates(),
+        Implies(sp.And(sp.Implies(regime, le(L, lnN1)), sp.Implies(le(L, lnN1), regime)),
+                hypotheses=[*base, sp.Eq(lnN1, d / c)], engine="z3",
+                note="d >= C_u ln n iff ln n <= d/C_u = ln e^{d/C_u}, i.e. (exp increasing) iff n <= e^{d/C_u}"),
+        Implies(le(L, d), hypotheses=[*base, regime], engine="z3",
+                note="d >= C_u ln n => ln n <= d, so n <= e^d as well"),
+        Implies(gt(L, lnN1), hypotheses=[*base, sp.Eq(lnN1, d / c), lt(d, c * L)], engine="z3",
+                note="d < C_u ln n => ln n > d/C_u, so e^{d/C_u} < n"),
+        Implies(sp.Or(sp.And(le(n, N1), ge(B, kappa * d * n)), sp.And(lt(N1, n), ge(B, kappa * d * N1))),
+                hypotheses=[gt(kappa, 0), gt(d, 0), sp.Implies(le(n, N1), ge(B, kappa * n * d)),
+                            sp.Implies(lt(N1, n), ge(B, kappa * d * N1))], engine="z3",
+                note="both regimes: B >= κ d min{n, e^{d/C_u}}"),
+    ]
 
 
 # --- experiment: threshold -----------------------------------------------------------------
@@ -122,29 +226,35 @@ def run_threshold(config: dict, seed: int, bob, progress=None) -> dict:
     n, d = config["n"], config["d"]
     base = ExactOutputReduction(n, d, C=1.0, codebook=config["codebook"])
     games = [trial_input(base, seed, trial) for trial in range(config["trials"])]
-    messages = [alice_message(reduction, ExactCache("float64"), x) for reduction, x in games]
+    messages = [bob.alice(reduction, ExactCache("float64"), x) for reduction, x in games]
     eps = max(reduction.eps for reduction, _ in games)
     eps_ok = eps < 0.5
     top = max(threshold_C(n, eps, eta) for eta in config["etas"]) * 1.5 if eps_ok else 8 * math.log(n)
     grid = np.geomspace(0.25 * math.log(n), top, config["c_points"])
     curves, trials = [], []
     for eta in config["etas"]:
-        accuracies = []
+        accuracies, hidden_fractions = [], []
         for C in grid:
             per_trial = []
             for (reduction, x), message in zip(games, messages):
                 scaled = ExactOutputReduction(n, d, float(C), eta, reduction.codebook, reduction.public_seed)
-                accuracy = decode_accuracy(scaled, adversary_for(scaled), message, x, bob)
-                per_trial.append(accuracy)
+                adversary = adversary_for(scaled)
+                accuracy = score(bob, scaled, adversary, message, x).accuracy
+                hidden = hidden_fraction(adversary, message, scaled.bob_queries(np.arange(n)))
+                per_trial.append((accuracy, hidden))
                 trials.append({"eta": eta, "C": float(C), "public_seed": reduction.public_seed,
-                               "eps_measured": reduction.eps, "accuracy": accuracy})
-            accuracies.append(float(np.mean(per_trial)))
+                               "eps_measured": reduction.eps, "accuracy": accuracy,
+                               "flipped_accuracy": 1.0 - accuracy, "hidden_fraction": hidden})
+            accuracies.append(float(np.mean([a for a, _ in per_trial])))
+            hidden_fractions.append(float(np.mean([h for _, h in per_trial])))
             if progress:
                 progress(1)
         curves.append({
             "eta": eta,
             "C": [float(c) for c in grid],
             "accuracy": accuracies,
+            "flipped_accuracy": [1.0 - a for a in accuracies],
+            "hidden_fraction": hidden_fractions,
             "theorem_threshold": threshold_C(n, eps, eta) if eps_ok else None,
             "printed_threshold": printed_threshold_C(n, eta),
             "necessary_threshold": hiding_limit_C(n, eta),
@@ -156,7 +266,8 @@ def run_threshold(config: dict, seed: int, bob, progress=None) -> dict:
                                                           first.public_seed))),
          "family": "AdversarialApproximation", "eta": curve["eta"], "C": curve["C"][k],
          "memory_bits": memory_bits, "bits_encoded": n * d, "memory_ratio": memory_bits / (n * d),
-         "accuracy": curve["accuracy"][k], "trials": config["trials"], "fano_max_accuracy": 1.0}
+         "accuracy": curve["accuracy"][k], "flipped_accuracy": curve["flipped_accuracy"][k],
+         "hidden_fraction": curve["hidden_fraction"][k], "trials": config["trials"], "fano_max_accuracy": 1.0}
         for curve in curves for k in range(len(grid))
     ]
     summary = {"experiment": "threshold", "n": n, "d": d, "eps_measured": eps, "codebook": config["codebook"],
@@ -169,6 +280,6 @@ EXPERIMENTS = [
         "threshold", "HO Theorem 8", "thm8",
         "accuracy vs C for the worst (1±η) approximation, exact thresholds marked",
         THRESHOLD_PRESETS, run_threshold, lambda config: len(config["etas"]) * config["c_points"],
-        "plots.figures:threshold_figure",
+        "plots.figures:threshold_figure", validate=validate_threshold,
     ),
 ]

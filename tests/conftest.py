@@ -1,11 +1,11 @@
-"""Shared fixtures: one isolated Bob per test session (spawning a process costs about a second)."""
+"""Shared fixtures: one sandboxed players object per test session (its fork server starts once)."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import settings
 
-from protocols.game import IsolatedBob
+from protocols.sandbox import SandboxedPlayers
 
 # Property tests draw their examples from a fixed seed: the suite gives the same verdict on
 # every run and machine (hypothesis still shrinks any failure it finds).
@@ -15,5 +15,6 @@ settings.load_profile("deterministic")
 
 @pytest.fixture(scope="session")
 def isolated_bob():
-    with IsolatedBob() as bob:
-        yield bob
+    """Alice and Bob, every call in a fresh sandboxed process (:class:`protocols.sandbox.SandboxedPlayers`)."""
+    with SandboxedPlayers() as players:
+        yield players

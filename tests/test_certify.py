@@ -1,10 +1,18 @@
-"""Tests for reductions.certify and for the verdicts of the jl / thm5 certificates."""
+"""The proof checker: certificates re-check their goals, every failure mode fails, the manifest gates.
+
+The mutation tests inject what a careless or hostile edit would: a check that raises, one that
+raises ``SystemExit(0)``, a removed claim module, a refutation whose counterexample no longer
+refutes, a weakened domain, a claim that declares its own success. Each must make
+``barriers proofs`` exit non-zero.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+import sympy as sp
 
 import reductions
 from reductions import certify
@@ -12,178 +20,210 @@ from reductions.certify import (
     REGISTRY,
     Registry,
     Status,
-    Verdict,
     check_all,
     exit_code,
-    failed,
-    proved,
-    refuted,
+    manifest_differences,
+    read_manifest,
     render_table,
     results_to_json,
-    results_to_records,
-    verified_on_grid,
+    results_to_latex,
+    verdict_of,
+)
+from reductions.tactics import (
+    Cited,
+    Counterexample,
+    GridCheck,
+    Identity,
+    Implies,
+    IntervalCheck,
+    eps_in_open_half,
+    eta_in_open_unit,
 )
 
-
-def _local_registry(relied_outcome: Verdict | Exception) -> Registry:
-    reg = Registry()
-
-    @reg.claim(name="holds", source="test", statement="1 + 1 = 2", relied_on=True)
-    def _holds():
-        return proved("exact")
-
-    @reg.claim(name="sic", source="test", statement="a printed typo", relied_on=False)
-    def _sic():
-        return refuted("x = 3 breaks it")
-
-    @reg.claim(name="relied", source="test", statement="the one that matters", relied_on=True)
-    def _relied():
-        if isinstance(relied_outcome, Exception):
-            raise relied_outcome
-        return relied_outcome
-
-    return reg
+x, y = sp.symbols("x y", positive=True)
+t = sp.Symbol("t", real=True)
 
 
-def test_registry_keeps_declaration_order_and_returns_function():
-    reg = _local_registry(verified_on_grid("grid"))
-    assert [c.name for c in reg.claims()] == ["holds", "sic", "relied"]
-    entry = reg.get("sic")
-    assert entry.relied_on is False and entry.source == "test"
-    assert entry.check() == Verdict(Status.REFUTED, "x = 3 breaks it")
-    assert entry.check.claim is entry
+# --- tactics: each closes what is true and refuses what is not ---------------------------
 
 
-def test_local_registry_does_not_touch_global():
-    before = len(REGISTRY)
-    _local_registry(proved("ok"))
-    assert len(REGISTRY) == before
+def test_identity_closes_a_true_identity_and_refuses_a_false_one():
+    assert verdict_of(Identity((x + y) ** 2, x**2 + 2 * x * y + y**2)).status is Status.PROVED
+    assert verdict_of(Identity((x + y) ** 2, x**2 + y**2)).status is Status.FAILED
 
 
-def test_duplicate_name_from_other_function_is_rejected():
-    reg = Registry()
-    reg.claim(name="x", source="s", statement="t", relied_on=True)(lambda: proved("a"))
-    with pytest.raises(ValueError, match="already registered"):
+def test_identity_respects_assumptions_instead_of_forcing():
+    real = sp.Symbol("r", real=True)
+    assert verdict_of(Identity(sp.sqrt(x**2), x)).status is Status.PROVED
+    assert verdict_of(Identity(sp.sqrt(real**2), real)).status is Status.FAILED  # false for r < 0
+    assert verdict_of(Identity(sp.log(real**2), 2 * sp.log(real))).status is Status.FAILED
 
-        @reg.claim(name="x", source="s", statement="t", relied_on=True)
-        def _other():
-            return proved("b")
+
+def test_implies_uses_hypotheses_and_finds_counterexamples():
+    assert verdict_of(Implies(x * y > 1, [x > 1, y > 1])).status is Status.PROVED
+    failed = verdict_of(Implies(x > 2, [x > 1]))
+    assert failed.status is Status.FAILED and "counterexample" in failed.detail
+
+
+def test_weakened_domain_fails():
+    """ε in (0, 1/2) encoded by substitution: the claim 1 - 2ε > 0 holds; on (0, 1) it does not."""
+    s, eps = eps_in_open_half()
+    assert verdict_of(Implies(1 - 2 * eps > 0)).status is Status.PROVED
+    wide = sp.Symbol("w", positive=True)
+    eps_wide = 1 / (1 + wide)  # covers (0, 1): the weakened domain
+    assert verdict_of(Implies(1 - 2 * eps_wide > 0)).status is Status.FAILED
+    u, eta = eta_in_open_unit()
+    assert verdict_of(Implies(sp.And(eta > 0, eta < 1))).status is Status.PROVED
+
+
+def test_cited_steps_lower_the_status_and_are_listed():
+    verdict = verdict_of([Identity(x + x, 2 * x), Cited("Chernoff's median bound", "textbook")])
+    assert verdict.status is Status.CITES
+    assert any("Chernoff" in c for c in verdict.cites)
+
+
+def test_interval_check_is_rigorous_on_a_box():
+    assert verdict_of(IntervalCheck(sp.exp(t) > t, {t: (-3, 3)})).status is Status.INTERVAL
+    assert verdict_of(IntervalCheck(sp.exp(t) > 2 * t + 1, {t: (0, 3)})).status is Status.FAILED
+
+
+def test_grid_check_and_empty_grid():
+    assert verdict_of(GridCheck(sp.exp(t) >= 1 + t, [{t: 0}, {t: 1}])).status is Status.GRID
+    assert verdict_of(GridCheck(sp.exp(t) >= 1 + t, [])).status is Status.FAILED
+
+
+def test_counterexample_is_reevaluated():
+    assert verdict_of(Counterexample(2 * t >= t**2, {t: 3})).status is Status.REFUTED
+    assert verdict_of(Counterexample(2 * t >= t**2, {t: 1})).status is Status.FAILED
+
+
+def test_refuted_and_established_cannot_mix():
+    assert verdict_of([Counterexample(2 * t >= t**2, {t: 3}), Identity(x, x)]).status is Status.FAILED
+
+
+def test_a_check_cannot_declare_its_own_success():
+    assert verdict_of("proved").status is Status.FAILED
+    assert verdict_of([]).status is Status.FAILED
+
+
+def test_statement_is_generated_from_the_goal():
+    verdict = verdict_of(Implies(x * y > 1, [x > 1, y > 1]))
+    assert verdict.goals == ("(x > 1 and y > 1) => x*y > 1 for x > 0, y > 0",)
+
+
+# --- the runner: isolated, time-limited, every failure mode is `failed` -------------------
+
+
+def _registry(**checks) -> Registry:
+    registry = Registry()
+    for name, (check, relied_on, timeout) in checks.items():
+        registry.claim(name=name, source="test", statement=name, relied_on=relied_on, timeout=timeout)(check)
+    return registry
+
+
+def _raises():
+    raise ValueError("broken")
+
+
+def _exits_zero():
+    raise SystemExit(0)
+
+
+def _sleeps():
+    time.sleep(30)
+
+
+def _proves():
+    return Identity(x + x, 2 * x)
+
+
+def _refutes():
+    return Counterexample(2 * t >= t**2, {t: 3})
+
+
+def _no_longer_refutes():
+    return Counterexample(2 * t >= t**2, {t: 1})
 
 
 @pytest.mark.parametrize(
-    "outcome, code",
-    [
-        (proved("fine"), 0),
-        (verified_on_grid("fine"), 0),
-        (certify.verified_interval("fine"), 0),
-        (refuted("counterexample"), 1),
-        (failed("did not hold"), 1),
-        (RuntimeError("boom"), 1),
-    ],
+    "check, timeout, message",
+    [(_raises, 30, "ValueError"), (_exits_zero, 30, "SystemExit"), (_sleeps, 1, "time limit"),
+     (_no_longer_refutes, 30, "evaluates to True")],
 )
-def test_exit_code_depends_only_on_relied_on_claims(outcome, code):
-    results = check_all(_local_registry(outcome).claims())
-    assert exit_code(results) == code  # the refuted "sic" claim never counts
+def test_mutations_fail_and_make_the_exit_code_nonzero(check, timeout, message):
+    registry = _registry(good=(_proves, True, 30), mutated=(check, False, timeout))
+    results = check_all(registry.claims())
+    assert [r.verdict.status for r in results] == [Status.PROVED, Status.FAILED]
+    assert message in results[1].verdict.detail
+    expected = [{"name": r.claim.name, "source": "test", "module": r.claim.module, "relied_on": r.claim.relied_on,
+                 "status": "proved" if r.claim.name == "good" else "refuted"} for r in results]
+    assert exit_code(results, expected) == 1
 
 
-def test_exceptions_and_bad_returns_become_failed():
-    reg = Registry()
-
-    @reg.claim(name="raises", source="s", statement="t", relied_on=False)
-    def _raises():
-        raise ZeroDivisionError("division by zero here")
-
-    @reg.claim(name="wrong type", source="s", statement="t", relied_on=False)
-    def _wrong():
-        return True
-
-    results = check_all(reg.claims())
-    assert [r.verdict.status for r in results] == [Status.FAILED, Status.FAILED]
-    assert "ZeroDivisionError" in results[0].verdict.detail
-    assert "not a Verdict" in results[1].verdict.detail
-    assert all(r.seconds >= 0.0 for r in results)
-    assert exit_code(results) == 0  # neither is relied on
+def test_manifest_catches_added_removed_and_changed_claims():
+    registry = _registry(good=(_proves, True, 30), sic=(_refutes, False, 30))
+    results = check_all(registry.claims())
+    expected = [{"name": r.claim.name, "source": "test", "module": r.claim.module, "relied_on": r.claim.relied_on,
+                 "status": r.verdict.status.value} for r in results]
+    assert exit_code(results, expected) == 0
+    assert exit_code(results[:1], expected) == 1  # a claim removed
+    assert exit_code(results, expected[:1]) == 1  # a claim added
+    changed = [dict(expected[0]), {**expected[1], "status": "proved"}]
+    assert any("status" in p for p in manifest_differences(results, changed))
+    assert exit_code(results, [{**expected[0], "relied_on": False}, expected[1]]) == 1
 
 
-def test_status_values_are_readable():
-    assert [s.value for s in Status] == [
-        "proved (sympy)",
-        "verified on grid",
-        "verified (interval arithmetic)",
-        "refuted (counterexample)",
-        "failed",
-    ]
-    assert Status.PROVED.holds and not Status.REFUTED.holds and not Status.FAILED.holds
-    with pytest.raises(TypeError):
-        Verdict("proved (sympy)", "a string is not a Status")
+def test_relied_on_claim_that_is_refuted_fails_even_if_the_manifest_agrees():
+    registry = _registry(bad=(_refutes, True, 30))
+    results = check_all(registry.claims())
+    expected = [{"name": "bad", "source": "test", "module": results[0].claim.module, "relied_on": True,
+                 "status": "refuted"}]
+    assert exit_code(results, expected) == 1
 
 
-def test_render_table_and_json():
-    results = check_all(_local_registry(failed("x" * 500)).claims())
-    table = render_table(results, detail_width=40)
-    lines = table.splitlines()
-    assert lines[0].split()[:2] == ["claim", "source"]
-    assert any("refuted (counterexample)" in line and " no " in line for line in lines)
-    assert all(len(line) < 200 for line in lines)  # detail is truncated
-    assert "..." in table
-    assert "1 relied-on claim(s) not established" in lines[-1]
-    payload = json.loads(results_to_json(results))
-    assert payload["exit_code"] == 1
-    assert [c["status"] for c in payload["claims"]] == ["proved (sympy)", "refuted (counterexample)", "failed"]
-    assert payload["claims"][2]["detail"] == "x" * 500  # JSON keeps the full detail
-    assert results_to_records(results)[1]["relied_on"] is False
-
-
-def test_all_claims_imports_result_modules_in_order(monkeypatch):
-    monkeypatch.setattr(reductions, "RESULT_MODULES", ("thm5", "jl"), raising=False)
+def test_removed_result_module_fails_the_real_manifest(monkeypatch):
+    """Dropping a module from RESULT_MODULES drops its claims: the committed manifest notices."""
     claims = certify.all_claims()
-    modules = [c.module for c in claims]
-    assert "reductions.thm5" in modules and "reductions.jl" in modules
-    last_thm5 = max(k for k, m in enumerate(modules) if m == "reductions.thm5")
-    first_jl = modules.index("reductions.jl")
-    assert last_thm5 < first_jl
+    dropped = "reductions.thm8"
+    kept = [c for c in claims if c.module != dropped]
+    assert len(kept) < len(claims)
+    fake = [certify.ClaimResult(c, certify.Verdict(Status.PROVED, (), (), (), ""), 0.0) for c in kept]
+    problems = manifest_differences(fake)
+    assert any("missing from this run" in p and dropped in p for p in problems)
 
 
-def test_all_claims_propagates_import_errors(monkeypatch):
-    monkeypatch.setattr(reductions, "RESULT_MODULES", ("jl", "no_such_result_module"), raising=False)
-    with pytest.raises(ImportError):
-        certify.all_claims()
+# --- the real claims -----------------------------------------------------------------------
 
 
-EXPECTED = {
-    # reductions.jl
-    "Theorem 20 tail bound": Status.VERIFIED_GRID,
-    "Lemma 21 polarization": Status.PROVED,
-    "Lemma 21 error bound": Status.PROVED,
-    "Lemma 3 union bound (as printed)": Status.REFUTED,
-    "Lemma 3 union bound (careful count, as printed)": Status.REFUTED,
-    "Lemma 3 union bound (constant 4 kept)": Status.PROVED,
-    "Lemma 3 at eps = 0.1": Status.PROVED,
-    "Lemma 3 requirement monotone in eps": Status.PROVED,
-    "lemma3_guaranteed_epsilon inverts the requirement": Status.VERIFIED_GRID,
-    # reductions.thm5
-    "H2 increasing and concave on [0, 1/2]": Status.PROVED,
-    "Jensen step": Status.PROVED,
-    "Fano for a binary variable": Status.VERIFIED_GRID,
-    "max_accuracy matches the frontier": Status.VERIFIED_GRID,
-    "Theorem 5 constant at success 2/3": Status.PROVED,
-    "Frontier holds for every deterministic protocol (exhaustive)": Status.VERIFIED_GRID,
-}
+@pytest.fixture(scope="module")
+def all_results():
+    return check_all()
 
 
-def test_jl_and_thm5_claims_have_the_expected_verdicts(monkeypatch):
-    monkeypatch.setattr(reductions, "RESULT_MODULES", ("jl", "thm5"), raising=False)
-    claims = [c for c in certify.all_claims() if c.module in ("reductions.jl", "reductions.thm5")]
-    assert {c.name for c in claims} == set(EXPECTED)
-    results = check_all(claims)
-    got = {r.claim.name: r.verdict.status for r in results}
-    assert got == EXPECTED, {r.claim.name: r.verdict.detail for r in results if got[r.claim.name] != EXPECTED[r.claim.name]}
-    # every [sic] claim is refuted and not relied on; every relied-on claim holds
-    for r in results:
-        if r.verdict.status is Status.REFUTED:
-            assert not r.claim.relied_on
-        if r.claim.relied_on:
-            assert r.verdict.status.holds
-    assert exit_code(results) == 0
-    printed = next(r for r in results if r.claim.name == "Lemma 3 union bound (as printed)")
-    assert "4/n" in printed.verdict.detail and "1024" in printed.verdict.detail
+def test_barriers_proofs_matches_the_committed_manifest(all_results):
+    assert read_manifest(), "reductions/claims.json is missing"
+    assert certify.problems(all_results) == []
+
+
+def test_every_sic_claim_is_refuted_and_not_relied_on(all_results):
+    for result in all_results:
+        if result.verdict.status is Status.REFUTED:
+            assert not result.claim.relied_on, result.claim.name
+
+
+def test_no_force_true_in_certificates():
+    import pathlib
+
+    root = pathlib.Path(reductions.__file__).parent
+    offenders = [p.name for p in root.glob("*.py") if "force=True" in p.read_text()]
+    assert offenders == []
+
+
+def test_outputs_fit_a_page(all_results):
+    table = render_table(all_results)
+    assert max(len(line) for line in table.splitlines()) <= 100
+    payload = json.loads(results_to_json(all_results))
+    assert payload["exit_code"] == 0 and len(payload["claims"]) == len(all_results)
+    assert all(c["goals"] for c in payload["claims"])
+    latex = results_to_latex(all_results)
+    assert latex.count("\\\\") == len(all_results) + 1 and "\\begin{longtable}" in latex

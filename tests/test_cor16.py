@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from protocols.game import trial_input
-from reductions.certify import REGISTRY, run_claim
+from reductions.certify import REGISTRY, Status, run_claim
 from reductions.cor16 import PROMISE, guaranteed_offspike, promise_guaranteed, run_cor16, sparsity
 from reductions.thm6 import ExactOutputReduction, paper_C
 
@@ -44,6 +44,16 @@ def test_decoding_the_sparse_instances_still_needs_nd_bits(isolated_bob):
     assert len(cor16_figure({"experiment": "cor16"}).axes) == 2
 
 
-def test_certificate():
-    result = run_claim(REGISTRY.get("Corollary 16 sparsity at the paper's C"))
-    assert result.verdict.status.holds, result.verdict.detail
+def test_certificates():
+    for name in ("Corollary 16 sparsity at the paper's C", "Corollary 16: 0.99 of QK^T is zero once n >= 197"):
+        result = run_claim(REGISTRY.get(name))
+        assert result.verdict.status is Status.PROVED, (name, result.verdict.detail)
+
+
+@pytest.mark.parametrize("n", [64, 197])
+def test_score_matrix_zero_fraction_matches_the_certified_count(n):
+    reduction, _ = trial_input(ExactOutputReduction(n, 128, C=1.0), seed=3, trial=0)
+    measured = sparsity(reduction, paper_C(n, reduction.eps), tau=1e-3)
+    guaranteed = 1 - 2 * n / ((n + 1) * (n + 2))  # "Corollary 16: 0.99 of QK^T is zero once n >= 197"
+    assert measured["score_zero_fraction"] >= guaranteed - 1e-12
+    assert (guaranteed >= PROMISE) == (n >= 197)

@@ -17,9 +17,9 @@ from reductions.codes import (
     max_inner_product,
     welch_bound,
 )
+from caches.adversary import AdversarialApproximation
 from reductions.cor9 import (
     BoundedNormReduction,
-    WorstApproximation,
     capacity_search,
     fit_exponent,
     game_accuracy,
@@ -75,12 +75,17 @@ def test_worst_approximation_is_a_valid_one_plus_minus_eta_approximation():
     reduction, x = trial_input(BoundedNormReduction(50, 6, 3.0, eta=0.2, codebook="packed"), 0, 0)
     exact = ExactCache()
     exact.extend(*reduction.alice_stream(x))
-    worst = WorstApproximation(exact, reduction)
+    worst = AdversarialApproximation(exact, reduction.eta, reduction)
     queries = reduction.bob_queries(np.arange(50))
     truth, moved = exact.probe(*queries), worst.probe(*queries)
     assert np.all(np.abs(moved - truth) <= 0.2 * np.abs(truth) + 1e-15)
     assert np.any(moved != truth)
     assert worst.to_bytes() == exact.to_bytes()
+    # per-row thresholds: a coordinate whose interval contains its row's threshold is output as it
+    tau = reduction.thresholds(np.arange(50))[:, None]
+    inside = np.abs(truth - tau) <= 0.2 * np.abs(truth)
+    assert inside.any() and np.all(moved[inside] == np.broadcast_to(tau, truth.shape)[inside])
+    assert np.all(np.abs(moved - tau)[~inside] < np.abs(truth - tau)[~inside])
 
 
 def test_no_codebook_has_a_worst_case_gap_above_the_cap():

@@ -355,3 +355,51 @@ def test_phase_marks_lemma3_inside_grid_only_when_reached():
     summary["d_values"] = [d for d in summary["d_values"] if d < 256]
     summary["points"] = [p for p in summary["points"] if p["d"] < 256]
     assert "$d$ Lemma 3 asks (corrected)" not in _legend_labels(phase_figure(summary))
+
+
+def _shaded_x_range(ax) -> tuple[float, float]:
+    """The x-extent of the "impossible (Fano)" shading on ``ax``."""
+    import numpy as np
+
+    (shade,) = [c for c in ax.collections if c.get_label() == "impossible (Fano)"]
+    xs = np.concatenate([path.vertices[:, 0] for path in shade.get_paths()])
+    return float(xs.min()), float(xs.max())
+
+
+def _assert_shading_covers(ax, ratio: float) -> None:
+    """The shading spans the axis' whole x-range, ``ratio`` included, and its edge is HO Theorem 5's frontier."""
+    import numpy as np
+
+    from protocols.fano import frontier_curve
+
+    low, high = ax.get_xlim()
+    shaded_low, shaded_high = _shaded_x_range(ax)
+    assert low <= ratio <= high
+    assert shaded_low <= low * (1 + 1e-9) and shaded_high >= high * (1 - 1e-9)
+    (line,) = [l for l in ax.get_lines() if len(l.get_xdata()) > 50]  # the frontier, sampled densely
+    xs, ys = (np.asarray(v, dtype=float) for v in (line.get_xdata(), line.get_ydata()))
+    edge = np.interp(np.log(ratio), np.log(xs), ys)
+    assert abs(edge - float(frontier_curve(ratio))) < 1e-3
+
+
+def test_budget_shading_covers_a_point_left_of_the_summary_frontier():
+    summary = budget_summary()
+    bits = summary["bits_encoded"]
+    summary["frontier"] = {"memory_ratio": [1e-3, 1e-2, 0.1, 1.0], "max_accuracy": [_fano(r) for r in (1e-3, 1e-2, 0.1, 1.0)]}
+    summary["points"].append({"cache": "TinyCache()", "family": "TinyCache", "memory_bits": 5e-4 * bits,
+                              "bits_encoded": bits, "memory_ratio": 5e-4, "accuracy": 0.5, "trials": 10})
+    _assert_shading_covers(figure_for("budget")(summary).axes[0], 5e-4)
+
+
+def test_tensor_and_d1_game_panels_shade_the_whole_axis():
+    from plots.scalar import game_points_with_frontier
+    from plots.style import new_figure
+    from plots.tensor import game_panel
+
+    point = {"cache": "TinyCache()", "family": "TinyCache", "memory_ratio": 5e-4, "accuracy": 0.5}
+    ax = new_figure(1, 0.6).subplots()
+    game_panel(ax, {"points": [point], "frontier": {"memory_ratio": [1e-3, 1.0], "max_accuracy": [0.5, 1.0]}})
+    _assert_shading_covers(ax, 5e-4)
+    ax = new_figure(1, 0.6).subplots()
+    game_points_with_frontier(ax, {"points": [point]}, stretch=2)
+    _assert_shading_covers(ax, 5e-4)

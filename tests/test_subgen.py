@@ -1,4 +1,4 @@
-"""SubGen (HO Theorem 11, THEORY §9): online clustering, reservoirs, value-norm samples, eq. 17, memory."""
+"""SubGen (HO Theorem 11, docs/theory.md §9): online clustering, reservoirs, value-norm samples, eq. 17, memory."""
 
 from __future__ import annotations
 
@@ -203,7 +203,7 @@ def test_denominator_exact_and_outputs_finite_when_reservoirs_hold_every_key():
 
 
 def test_memory_is_flat_in_n_once_clusters_saturate():
-    """Theorem 11 / THEORY §9: O(d(mt + s)) numbers, independent of n."""
+    """Theorem 11 / docs/theory.md §9: O(d(mt + s)) numbers, independent of n."""
     keys, values = clustered_stream(16000, 3, 6, 0.05, [8])
     cache = SubGenCache(delta=0.2, t=8, s=16)
     cache.extend(np.zeros((4000, 3)), keys[:4000], values[:4000])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from caches.params import ParameterError
-from reductions.certify import REGISTRY, Status
+from reductions.certify import REGISTRY, Status, verdict_of
 from reductions.thm19 import (
     ScoreOracle,
     best_constant_answer,
@@ -137,12 +137,40 @@ def test_certificates_have_the_expected_verdicts():
         "Theorem 27's 'factor of at least 2' as printed": Status.REFUTED,
         "'factor 2 > 1 + η' separates (1±η) answers": Status.REFUTED,
         "corrected separation condition": Status.PROVED,
-        "Theorem 27 separates every η below η*(n) -> 1/3": Status.VERIFIED_GRID,
+        "Theorem 27 separates every η below η*(n) -> 1/3": Status.PROVED,
         "miss probability as printed": Status.REFUTED,
         "miss probability, corrected": Status.PROVED,
+        "Theorem 27 non-adaptive readers need (2p-1)n reads": Status.PROVED,
     }
+    found = {c.name for c in REGISTRY.claims() if c.module == "reductions.thm19"}
+    assert found == set(expected)
     for name, status in expected.items():
-        assert REGISTRY.get(name).check().status is status, name
+        assert verdict_of(REGISTRY.get(name).check()).status is status, name
+
+
+@pytest.mark.parametrize("n", [4, 9, 16, 100, 1024, 4096])
+def test_separation_eta_has_the_certified_closed_form(n):
+    """η*(n) of the experiment is min(η1, η2) of the certificate; η2 binds only at n = 4."""
+    root = math.isqrt(n)
+    eta1 = (n - 2) / (root * (3 * root + 2))
+    eta2 = (root - 1) * (n - 2) / (n * (root + 3))
+    assert separation_eta(n) == pytest.approx(min(eta1, eta2), rel=1e-12)
+    assert (eta2 < eta1) == (n == 4)
+
+
+def test_separation_certificate_is_not_vacuous():
+    """Just above η1 the hypotheses of the separation certificate are satisfiable: z3 must not prove it."""
+    import sympy as sp
+
+    from reductions.tactics import Implies
+    from reductions.thm19 import _approximates, _eta_closed, _sym_expectations
+
+    s = sp.Integer(10)
+    _, first, _, sigma = _sym_expectations(s)
+    eta, x = sp.Symbol("eta", positive=True), sp.Symbol("x", real=True)
+    above = _eta_closed(s)[0] + sp.Rational(1, 1000)
+    goal = Implies(sp.false, [*_approximates(x, first, eta), *_approximates(x, sigma, eta), eta < above], engine="z3")
+    assert not goal.verify().ok
 
 
 def test_experiment_runs_and_adaptive_reads_scale_as_sqrt_n():
