@@ -8,7 +8,7 @@ SEED ?= 0
 OUT ?= results
 RUN := $(BIN)/barriers run --preset $(PRESET) --seed $(SEED) --out $(OUT)
 
-.PHONY: venv test test-hf figures proofs bench clean \
+.PHONY: venv venv-torch test test-hf test-kvpress figures proofs bench clean \
 	budget thm6 thm8 jl cor9 thm15 appE alg1 thm17 cor16 thm19 knn tensor
 
 venv: $(VENV)/.installed
@@ -22,10 +22,28 @@ $(VENV)/.installed: pyproject.toml
 test: venv
 	$(BIN)/python -m pytest -q
 
-# Real Hugging Face caches (extra `hf`: CPU torch 2.13.0, transformers, safetensors, hqq, optimum-quanto).
-test-hf: venv
-	$(BIN)/python -m pip install --quiet -e '.[dev,hf]'
-	$(BIN)/python -m pytest -q tests/test_hf.py
+# Torch, transformers and kvpress get a venv of their own, so the main .venv stays light and
+# torch-free. Extras `hf` (CPU torch 2.13.0, transformers, safetensors, hqq, optimum-quanto) and
+# `kvpress` (NVIDIA's presses) install together; the tests run offline (models built from configs).
+TORCH_VENV ?= .venv-kvpress
+TORCH_BIN := $(TORCH_VENV)/bin
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+venv-torch: $(TORCH_VENV)/.installed
+
+$(TORCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_BIN)/python -m pip install --quiet --upgrade pip
+	$(TORCH_BIN)/python -m pip install --quiet -e '.[dev,hf,kvpress]'
+	touch $@
+
+# Real Hugging Face caches (caches/hf.py).
+test-hf: venv-torch
+	$(OFFLINE) $(TORCH_BIN)/python -m pytest -q tests/test_hf.py
+
+# kvpress presses in the INDEX game (caches/kvpress.py).
+test-kvpress: venv-torch
+	$(OFFLINE) $(TORCH_BIN)/python -m pytest -q tests/test_kvpress.py
 
 figures: venv
 	$(RUN) all
@@ -37,7 +55,7 @@ bench: venv
 	for script in benchmarks/decode.py benchmarks/knn.py benchmarks/tensor.py benchmarks/harness.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(TORCH_VENV) $(OUT) .pytest_cache
 
 # --- one target per result (HO = Haris & Onak; TA = tensor attention) ---
 budget: venv  # HO Theorems 5-6: the compressor zoo against the Fano frontier

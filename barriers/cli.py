@@ -9,6 +9,7 @@ scored point above the Fano frontier (information reached Bob outside the messag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -32,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="barriers", description="Executable lower bounds for KV-cache compression.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the experiments and their make targets")
-    run = commands.add_parser("run", help="run an experiment and write its results and figure")
+    run = commands.add_parser("run", help="run an experiment and write its results and figure", add_help=False)
+    run.add_argument("-h", "--help", action=_RunHelpAction,
+                     help="show this help; after an EXPERIMENT, also its parameters and the --cache classes' arguments")
     run.add_argument("experiment", help="experiment name (see `barriers list`), or `all` for every one")
     run.add_argument("--preset", default="quick", help="quick (default, minutes) or paper (figure quality)")
     run.add_argument("--seed", default="0", help="seed of every random draw (integer >= 0, default 0)")
@@ -40,15 +43,90 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override one preset parameter; VALUE is JSON (e.g. --set n=2048 --set etas=[0.1,0.3])")
     run.add_argument("--cache", action=_CacheAction, dest="caches", metavar="MODULE:CLASS",
-                     help="play this importable StreamingAttention class instead of the zoo (budget; repeatable)")
+                     help="also play this importable StreamingAttention class beside the zoo (budget; repeatable)")
     run.add_argument("--cache-arg", action=_CacheArgAction, dest="caches", metavar="NAME=VALUE",
                      help="a parameter of the preceding --cache; VALUE is JSON, else a string")
+    run.add_argument("--only", action="store_true",
+                     help="play only the --cache plug-ins (and --kvpress presses), not the zoo (budget)")
+    run.add_argument("--kvpress", action="store_true",
+                     help="also play every runnable kvpress press at several compression ratios (budget; extra kvpress)")
     proofs = commands.add_parser("proofs", help="check every proof certificate")
     proofs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     proofs.add_argument("--latex", metavar="FILE", help="also write a LaTeX table (claim, source, status, engine)")
     proofs.add_argument("--update-manifest", action="store_true",
                         help="record the current claims and statuses in reductions/claims.json (review the diff)")
     return parser
+
+
+class _RunHelpAction(argparse.Action):
+    """``barriers run EXPERIMENT --help``: the usage, then (printed by :func:`main` once every argument
+    is parsed, so that ``--cache`` given after ``--help`` counts too) the experiment's parameters and
+    the arguments of the ``--cache`` classes. Before an experiment name it is argparse's plain help."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, "experiment", None) is None:
+            parser.print_help()
+            parser.exit()
+        namespace.help_text = parser.format_help()
+
+
+def run_help(args) -> str:
+    """The usage, the experiment's parameters (name, type, quick-preset default) and the cache arguments."""
+    from barriers.experiments import EXPERIMENTS, get_experiment
+    from caches.paramtypes import describe_like, shown
+
+    lines = [args.help_text.rstrip()]
+    experiments = list(EXPERIMENTS.values()) if args.experiment == "all" else [get_experiment(args.experiment)]
+    for experiment in experiments:
+        preset = experiment.presets.get("quick") or next(iter(experiment.presets.values()))
+        lines += ["", f"{experiment.name} ({experiment.result}): {experiment.description}",
+                  f"parameters (--set KEY=VALUE, JSON; default: the quick preset; presets: {', '.join(experiment.presets)}):"]
+        lines += _columns([(key, describe_like(value), shown(value)) for key, value in preset.items()])
+        checked = "every value must have its type" + (
+            f", and {experiment.name} range-checks the values (its validate function) before any work"
+            if experiment.validate is not None else "")
+        lines.append(f"  ({checked})")
+    for spec in getattr(args, "caches", None) or []:
+        lines += ["", *cache_help(spec["class"])]
+    return "\n".join(lines)
+
+
+def cache_help(path: str) -> list[str]:
+    """``--cache-arg`` lines of a cache class: its dataclass fields with their types and defaults."""
+    import dataclasses
+    import typing
+
+    from caches.paramtypes import describe_annotation, shown
+    from caches.spec import load_class
+
+    cls = load_class(path)
+    if not dataclasses.is_dataclass(cls):
+        return [f"{path}: not a @dataclass, so it has no declared parameters"]
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - an annotation only importable under TYPE_CHECKING
+        hints = {}
+    rows = []
+    for item in dataclasses.fields(cls):
+        if not item.init:
+            continue
+        if item.default is not dataclasses.MISSING:
+            default = shown(item.default)
+        elif item.default_factory is not dataclasses.MISSING:
+            default = shown(item.default_factory())
+        else:
+            default = "(required)"
+        annotation = hints.get(item.name)
+        rows.append((item.name, describe_annotation(annotation) if annotation is not None else "any value", default))
+    return [f"cache arguments of {path} (--cache-arg NAME=VALUE, JSON else a string):", *_columns(rows)]
+
+
+def _columns(rows: list[tuple[str, str, str]]) -> list[str]:
+    widths = [max((len(row[k]) for row in rows), default=0) for k in range(2)]
+    return [f"  {name.ljust(widths[0])}  {kind.ljust(widths[1])}  {default}" for name, kind, default in rows]
 
 
 class _CacheAction(argparse.Action):
@@ -151,6 +229,11 @@ def command_run(args) -> int:
     if plugins and "caches" in overrides:
         raise ParameterError("give plug-in caches either with --cache or with --set caches=..., not both")
     overrides.update(plugins)
+    for flag in ("only", "kvpress"):  # budget's switches, recorded in its config like --set flag=true
+        if getattr(args, flag, False):
+            if args.experiment == "all" or flag in overrides:
+                raise ParameterError(f"--{flag} needs one experiment (budget) and no --set {flag}=...")
+            overrides[flag] = True
     if args.experiment == "all":
         if overrides:
             raise ParameterError("--set cannot be combined with `run all`: parameters differ between experiments")
@@ -159,9 +242,36 @@ def command_run(args) -> int:
         experiments = [get_experiment(args.experiment)]
     configs = [experiment.config(args.preset, overrides) for experiment in experiments]
     check_out(Path(args.out), [experiment.name for experiment in experiments])
-    for experiment, config in zip(experiments, configs):
-        run_one(experiment, config, args.preset, seed, Path(args.out))
+    with preloaded(configs):
+        for experiment, config in zip(experiments, configs):
+            run_one(experiment, config, args.preset, seed, Path(args.out))
     return 0
+
+
+@contextlib.contextmanager
+def preloaded(configs: list[dict]):
+    """Let the players' fork server import once what the plug-in caches declare in ``PRELOAD``
+    (torch and transformers for ``caches.hf``, kvpress for ``caches.kvpress``), instead of every
+    player importing them again (:data:`protocols.sandbox.PRELOAD_VARIABLE`)."""
+    from caches.spec import load_class
+    from protocols.sandbox import PRELOAD_VARIABLE
+
+    modules: list[str] = []
+    for config in configs:
+        paths = [spec["class"] for spec in config.get("caches") or [] if isinstance(spec, dict)]
+        paths += ["caches.kvpress:PressCache"] if config.get("kvpress") else []
+        for path in paths:
+            modules += [m for m in getattr(load_class(path), "PRELOAD", ()) if m not in modules]
+    before = os.environ.get(PRELOAD_VARIABLE)
+    if modules:
+        os.environ[PRELOAD_VARIABLE] = ",".join(modules)
+    try:
+        yield
+    finally:
+        if modules and before is None:
+            os.environ.pop(PRELOAD_VARIABLE, None)
+        elif modules:
+            os.environ[PRELOAD_VARIABLE] = before
 
 
 def run_one(experiment, config: dict, preset: str, seed: int, out: Path) -> None:
@@ -230,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "list":
             return command_list()
+        if args.command == "run" and hasattr(args, "help_text"):
+            print(run_help(args))
+            return 0
         if args.command == "run":
             return command_run(args)
         return command_proofs(args)

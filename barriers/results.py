@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 
 PACKAGES = ("compression-barriers", "numpy", "sympy", "matplotlib", "tqdm")
+#: Recorded only where installed: the real caches of ``caches/hf.py`` and ``caches/kvpress.py``.
+OPTIONAL_PACKAGES = ("torch", "transformers", "kvpress", "hqq", "optimum-quanto")
 
 #: Permissions of a results directory: readable by everyone, like the files in it
 #: (``tempfile.mkdtemp`` alone would leave the owner-only 0700 of its staging directory).
@@ -57,6 +59,11 @@ def package_versions() -> dict:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
+    for name in OPTIONAL_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return versions
 
 

@@ -4,8 +4,10 @@ Plays ``reductions.budget`` on its quick preset (the whole zoo at n = 1024, d = 
 twice in one run: with :class:`protocols.sandbox.SandboxedPlayers` (every Alice and every Bob call
 in a fresh confined process) and with the former harness style, kept here only for this
 comparison (Alice in the caller's process, Bob in one long-lived spawned process, unable to stop
-the cheats of ``tests/cheating.py``). Both must produce the same summary. Prints the cold
-start-up time of each, the fastest run of the games, and their ratio (target <= 1.2). Run:
+the cheats of ``tests/cheating.py``). Both must produce the same points. The machine's load
+changes during a run, so the caches are played one at a time with the two harnesses in
+alternating order, each ``--repeats`` times, and the fastest time of each counts. Prints the
+start-up time of each harness, the time of the games, and their ratio (target <= 1.2). Run:
 ``python benchmarks/harness.py``.
 """
 
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import math
 import multiprocessing
 import time
 
 from protocols.game import InProcessPlayers
 from protocols.sandbox import SandboxedPlayers
-from reductions.budget import BUDGET_PRESETS, run_budget
+from reductions.budget import BUDGET_PRESETS, players, run_budget
 
 
 def former_bob(request):
@@ -47,34 +50,43 @@ class FormerPlayers:
         return self.pool.submit(former_bob, request).result()
 
 
-def timed_run(players_class, config: dict) -> tuple[float, float, dict]:
-    """Start-up seconds, run seconds and the summary of one budget run with these players."""
-    start = time.perf_counter()
-    with players_class() as players:
-        ready = time.perf_counter()
-        summary = run_budget(dict(config), 0, players)["summary"]
-    return ready - start, time.perf_counter() - ready, summary
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2, help="runs per harness; the fastest counts")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each cache per harness; the fastest counts")
     args = parser.parse_args()
-    config = BUDGET_PRESETS["quick"]
-    startups, runs, summaries = {}, {}, {}
-    for _ in range(args.repeats):  # alternate, so slow spells of a shared machine hit both
-        for name, players_class in (("former", FormerPlayers), ("sandboxed", SandboxedPlayers)):
-            startup, run, summaries[name] = timed_run(players_class, config)
-            startups.setdefault(name, startup)  # cold: the fork server starts once per process
-            runs[name] = min(run, runs.get(name, run))
-    assert summaries["former"] == summaries["sandboxed"], "both harnesses must give the same results"
-    games = len(summaries["sandboxed"]["points"]) * config["trials"]
-    for name in runs:
-        print(f"{name:9s}: start-up {startups[name]:5.2f} s, {games} games {runs[name]:6.2f} s "
-              f"({1e3 * runs[name] / games:.1f} ms/game)")
-    total = {name: startups[name] + runs[name] for name in runs}
+    config = dict(BUDGET_PRESETS["quick"])
+    startup = {}
+    harnesses = {}
+    for name, players_class in (("former", FormerPlayers), ("sandboxed", SandboxedPlayers)):
+        start = time.perf_counter()
+        harnesses[name] = players_class().__enter__()
+        startup[name] = time.perf_counter() - start
+    games = {name: 0.0 for name in harnesses}
+    points = {name: [] for name in harnesses}
+    try:
+        for k, cache in enumerate(players(config)):
+            # cache by cache, the two harnesses in alternating order: both see the same load
+            order = list(harnesses) if k % 2 == 0 else list(reversed(harnesses))
+            fastest, point = dict.fromkeys(harnesses, math.inf), {}
+            for _ in range(args.repeats):
+                for name in order:
+                    start = time.perf_counter()
+                    point[name] = run_budget(config, 0, harnesses[name], caches=[cache])["summary"]["points"][0]
+                    fastest[name] = min(fastest[name], time.perf_counter() - start)
+            for name in harnesses:
+                games[name] += fastest[name]
+                points[name].append(point[name])
+    finally:
+        for harness in harnesses.values():
+            harness.__exit__(None, None, None)
+    assert points["former"] == points["sandboxed"], "both harnesses must give the same results"
+    count = len(points["sandboxed"]) * config["trials"]
+    for name in harnesses:
+        print(f"{name:9s}: start-up {startup[name]:5.2f} s, {count} games {games[name]:6.2f} s "
+              f"({1e3 * games[name] / count:.1f} ms/game)")
+    total = {name: startup[name] + games[name] for name in harnesses}
     print(f"sandboxed / former (start-up + games): {total['sandboxed'] / total['former']:.2f} (target <= 1.2); "
-          f"games only: {runs['sandboxed'] / runs['former']:.2f}")
+          f"games only: {games['sandboxed'] / games['former']:.2f}")
 
 if __name__ == "__main__":
     main()

@@ -11,8 +11,9 @@ and values the cache returns. ``kind`` picks the class:
 * ``"quantized"``: ``transformers.QuantizedCache`` (KIVI style, Liu et al. 2024) with ``backend``
   ``"hqq"`` (Badri and Shaji 2023, ``nbits`` in 1, 2, 3, 4, 8), ``"quanto"`` (optimum-quanto,
   ``nbits`` in 2, 4; it compiles a CPU extension on first use) or ``"fp8"`` (built into
-  transformers: float8 e4m3 with one frozen scale per tensor; ``nbits``, ``q_group_size`` and
-  ``residual_length`` do not apply). All three install and run on CPU.
+  transformers from 5.21: float8 e4m3 with one frozen scale per tensor; ``nbits``, ``q_group_size``
+  and ``residual_length`` do not apply). All three run on CPU; the ``hf`` extra keeps transformers
+  below 5.3 so that kvpress installs beside it, and there ``"fp8"`` is refused (a ParameterError).
 
 Memory is the cache's state serialized with safetensors (no pickle): every tensor the layer holds
 (quantized payloads with their scales, zero points and packed codes; the full-precision residual;
@@ -37,7 +38,7 @@ from caches.spec import class_path, load_class
 import safetensors.torch
 import torch
 import transformers
-from transformers.cache_utils import Cache, DynamicCache, DynamicSlidingWindowLayer, QuantizedCache
+from transformers.cache_utils import Cache, DynamicCache, DynamicSlidingWindowLayer, QuantizedCache, QuantizedLayer
 
 KINDS = ("dynamic", "sliding", "quantized")
 BACKENDS = ("hqq", "quanto", "fp8")
@@ -49,6 +50,9 @@ STATE_ATTRIBUTES = ("keys", "values", "_quantized_keys", "_quantized_values", "c
 @dataclass
 class HFCache(StreamingAttention):
     """One layer of a real ``transformers`` cache (``kind``), fed through its own ``update``."""
+
+    #: Modules the players' fork server imports once for this cache (``barriers run`` asks it to).
+    PRELOAD = ("caches.hf",)
 
     kind: str = "dynamic"
     window: int = 128
@@ -112,20 +116,42 @@ class HFCache(StreamingAttention):
             self._dim = K.shape[1]
 
     def probe(self, Q, K, V) -> np.ndarray:
-        """Row ``r``: a shallow copy of the layer takes ``(K[r], V[r])`` through ``update``; state unchanged.
+        """Row ``r``: the output if a shallow copy of the layer took ``(K[r], V[r])`` through ``update``;
+        state unchanged.
 
         Layers rebind their tensors in ``update`` (no in-place writes), so a shallow copy leaves
-        the original untouched.
+        the original untouched. One probe ``update`` with a sample row shows what the layer
+        returns: where that is a prefix independent of the row followed by the row itself at the
+        cache's dtype (a dynamic cache, a sliding window, a quantized cache whose residual is not
+        full), every row is answered in one batched torch call over the prefix plus its own
+        token (:func:`torch_attention_with_own`); otherwise (a quantized cache that
+        re-quantizes on this token) each row takes its own ``update``.
         """
         Q = np.asarray(Q, dtype=np.float64)
         layer = self._layer()
         if layer is None or not layer.is_initialized:
             return np.asarray(V, dtype=np.float64).copy()
+        prefix = self._shared_prefix(layer, K[0], V[0])
+        if prefix is not None:
+            own_keys = self._states(K).reshape(-1, np.shape(K)[1])
+            own_values = self._states(V).reshape(-1, np.shape(V)[1])
+            return torch_attention_with_own(Q, own_keys, own_values, *prefix)
         out = np.empty((Q.shape[0], np.shape(V)[1]))
         for r in range(Q.shape[0]):  # one update per row: exactly what the cache would return
             keys, values = copy.copy(layer).update(self._states(K[r]), self._states(V[r]))
             out[r] = torch_attention(Q[r : r + 1], keys, values)[0]
         return out
+
+    def _shared_prefix(self, layer, k, v) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(keys, values)`` every row's ``update`` returns before the row itself, or ``None`` when
+        the layer would transform the new row (quantize it with the residual) or return no prefix."""
+        if isinstance(layer, QuantizedLayer) and layer.keys.dim() == 4 and layer.keys.shape[-2] + 1 >= layer.residual_length:
+            return None  # this token fills the residual: everything is re-quantized, the row too
+        key, value = self._states(k), self._states(v)
+        keys, values = copy.copy(layer).update(key, value)
+        if keys.shape[-2] < 2 or not (torch.equal(keys[..., -1:, :], key) and torch.equal(values[..., -1:, :], value)):
+            return None
+        return keys[..., :-1, :], values[..., :-1, :]
 
     # --- message ---------------------------------------------------------------------------------
 
@@ -159,6 +185,22 @@ class HFCache(StreamingAttention):
             for name, description in state.items():
                 setattr(layer, name, unflatten(description, tensors))
         return cache
+
+
+def torch_attention_with_own(Q: np.ndarray, own_keys: torch.Tensor, own_values: torch.Tensor,
+                             keys: torch.Tensor, values: torch.Tensor) -> np.ndarray:
+    """Row ``r``: :func:`torch_attention` of ``Q[r]`` over ``keys, values`` plus row ``r`` of ``own_*``.
+
+    The same float64 softmax as the per-row path (the own token's score is the last column), for a
+    whole batch of queries in one call.
+    """
+    K = keys.reshape(-1, keys.shape[-1]).to(torch.float64)
+    V = values.reshape(-1, values.shape[-1]).to(torch.float64)
+    own_K, own_V = own_keys.to(torch.float64), own_values.to(torch.float64)
+    queries = torch.tensor(np.asarray(Q, dtype=np.float64))
+    scores = torch.cat([queries @ K.T, (queries * own_K).sum(dim=1, keepdim=True)], dim=1)
+    weights = torch.softmax(scores, dim=-1)
+    return (weights[:, :-1] @ V + weights[:, -1:] * own_V).numpy()
 
 
 def torch_attention(Q: np.ndarray, keys: torch.Tensor, values: torch.Tensor) -> np.ndarray:

@@ -55,7 +55,7 @@ def budget_figure(summary: Summary):
     points = [p for p in summary.get("points", []) if number(p.get("accuracy")) is not None]
     groups = group_by(points, family_name)
     styles = _family_styles(groups)
-    aspect = 0.62
+    aspect = max(0.62, 0.2 + 0.017 * len(groups))  # taller once many families (kvpress presses) share the panels
     with paper(columns=2, aspect=aspect):
         fig = new_figure(2, aspect)
         left, right = fig.subplots(1, 2, width_ratios=[1.45, 1.0])

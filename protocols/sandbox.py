@@ -43,6 +43,7 @@ frontier (:mod:`protocols.guard`), which catches a leak the sandbox missed.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import mmap
 import os
@@ -74,8 +75,9 @@ from protocols.game import (
 )
 from protocols.reduction import Reduction
 
-#: Modules the fork server imports once, so that players start warm.
-PRELOAD = ("numpy", "caches", "caches.zoo", "caches.tensor", "protocols.game", "protocols.sandbox")
+#: Modules the fork server imports once, so that players start warm (numpy loads some lazily).
+PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "numpy.ma", "caches", "caches.zoo", "caches.tensor",
+           "protocols.game", "protocols.sandbox")
 #: Seconds one player call may take before it is killed (generous: paper presets, slow plug-ins).
 DEFAULT_TIMEOUT = 1800.0
 #: Extra seconds the caller waits for a supervisor beyond the player's own timeout.
@@ -87,6 +89,8 @@ DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 #: Seconds the supervisor waits for a player to exit after its result (it exits at once) or its pipe's end.
 EXIT_WAIT = 1.0
 PR_SET_CHILD_SUBREAPER = 36
+#: glibc's ``mallopt`` parameters and the largest mmap threshold it accepts on 64-bit systems.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD = -1, -3, 32 << 20
 #: The player's descriptors: the "done" pipe, the result file, the task file (all others closed).
 _DONE_FD, _RESULT_FD, _TASK_FD = 3, 4, 5
 _DONE = b"D"
@@ -111,8 +115,9 @@ class SandboxedPlayers:
 
     @property
     def sandbox(self) -> str:
-        """What confines the players here: ``"landlock ABI 7, private IPC and network namespaces"``,
-        ``"landlock ABI 7"``, ..., or ``"none"`` (starts the shared fork server if needed)."""
+        """What confines the players here, e.g. ``"landlock ABI 7, private IPC, network and mount
+        namespaces (read-only mounts)"``, ``"landlock ABI 7"`` or ``"none"`` (starts the shared
+        fork server if needed: it probes which namespaces the kernel allows)."""
         return _ForkServer.shared().description
 
     def __enter__(self) -> "SandboxedPlayers":
@@ -198,8 +203,10 @@ def _warn_if_unconfined(description: str) -> None:
 class _ForkServer:
     """One clean process per Python process that imports :data:`PRELOAD` and forks supervisors.
 
-    The caller sends it one socket per call (``SCM_RIGHTS``); the forked supervisor receives the
-    task on that socket and answers on it. The server exits when the caller's end closes.
+    Per call the caller sends it (``SCM_RIGHTS``) a socket and two memory files, the task and
+    the result; the forked supervisor reads the role and timeout on the socket, hands the files
+    to the player and answers on the socket. The server never reads a task, so it stays clean;
+    it exits when the caller's end closes.
     """
 
     _shared: "_ForkServer | None" = None
@@ -332,9 +339,12 @@ def _serve(fd: int) -> None:
 
     for module in PRELOAD:
         importlib.import_module(module)
+    _preload_requested()
     landlock.abi_version()  # asked (and the C library loaded) once here, inherited by every player
+    _keep_large_blocks_on_the_heap()
     global _NAMESPACES
     _NAMESPACES = _probe_namespaces()
+    gc.freeze()  # the collector leaves the preloaded objects alone: fewer copy-on-write faults per fork
     channel = socket.socket(fileno=fd)
     channel.sendall(b"R" + _NAMESPACES.encode())
     while True:
@@ -355,6 +365,35 @@ def _serve(fd: int) -> None:
         for descriptor in fds:
             os.close(descriptor)
         _reap_exited()
+
+
+def _keep_large_blocks_on_the_heap() -> None:
+    """Set glibc's mmap and trim thresholds as a long-running process ends up with them.
+
+    glibc serves blocks above a threshold (128 KiB at start) with fresh ``mmap`` pages and raises
+    it as large blocks are freed. A fresh player would start low and fault in every page of every
+    array of a step again (hundreds of thousands of page faults in a cache that allocates per
+    token); set here, the thresholds are inherited by every player.
+    """
+    libc = landlock.libc()
+    libc.mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+    libc.mallopt(M_TRIM_THRESHOLD, 2 * MALLOC_MMAP_THRESHOLD)
+
+
+#: Environment variable naming more modules (comma-separated) for the fork server to import once, so
+#: that players of torch-based caches do not each import torch: the command line sets it from the
+#: ``PRELOAD`` the plug-in caches declare (``caches/hf.py``, ``caches/kvpress.py``). Public code only.
+PRELOAD_VARIABLE = "BARRIERS_PRELOAD"
+
+
+def _preload_requested() -> None:
+    import importlib
+
+    for name in filter(None, (part.strip() for part in os.environ.get(PRELOAD_VARIABLE, "").split(","))):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the player imports it again and reports the failure itself
+            pass
 
 
 def _reap_exited() -> None:

@@ -19,18 +19,22 @@ import dataclasses
 import numpy as np
 
 from caches.base import StreamingAttention
-from caches.params import ParameterError, check_choice, check_int
+from caches.params import ParameterError, check_choice, check_int, check_real
 from caches.spec import check_params, load_class
 from caches.zoo import family_of, families, zoo_caches
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
-from protocols.game import play, trial_input
+from protocols.game import play_trial, summarize, trial_input
 from reductions.jl import CODEBOOKS
 from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction
 
+#: ``caches`` are plug-ins played beside the zoo (``only``: instead of it); ``kvpress`` adds every
+#: runnable kvpress press at each of ``kvpress_ratios`` (:mod:`caches.kvpress`, extra ``kvpress``).
 BUDGET_PRESETS = {
-    "quick": {"n": 1024, "d": 128, "trials": 2, "codebook": "normalized", "families": None, "caches": None},
-    "paper": {"n": 4096, "d": 128, "trials": 5, "codebook": "normalized", "families": None, "caches": None},
+    "quick": {"n": 1024, "d": 128, "trials": 2, "codebook": "normalized", "families": None, "caches": None,
+              "only": False, "kvpress": False, "kvpress_ratios": [0.25, 0.5, 0.75, 0.9]},
+    "paper": {"n": 4096, "d": 128, "trials": 5, "codebook": "normalized", "families": None, "caches": None,
+              "only": False, "kvpress": False, "kvpress_ratios": [0.25, 0.5, 0.75, 0.9]},
 }
 
 #: Memory ratios at which the summary reports each family's best accuracy.
@@ -74,6 +78,10 @@ def validate_budget(config: dict) -> dict:
     if config.get("caches") is not None:
         if not isinstance(config["caches"], list) or not config["caches"]:
             raise ParameterError(f"caches must be a non-empty list of cache specs, got {config['caches']!r}")
+    if config.get("only") and config.get("caches") is None and not config.get("kvpress"):
+        raise ParameterError("only (--only) drops the zoo: give plug-ins with --cache (or presses with --kvpress)")
+    for ratio in config.get("kvpress_ratios") or []:
+        check_real("kvpress_ratios", ratio, 0.0, 1.0, high_open=True)
     return config
 
 
@@ -99,10 +107,22 @@ def check_budget(config: dict) -> None:
 
 
 def players(config: dict) -> list:
-    """The caches a configuration plays: its plug-in ``caches`` if given, else the zoo's members."""
-    if config.get("caches") is not None:
-        return [plugin_cache(spec) for spec in config["caches"]]
-    return zoo_caches(config["n"], config["d"], config.get("families"))
+    """The caches a configuration plays: the zoo's members (unless ``only``), the plug-in ``caches``,
+    and with ``kvpress`` every press that runs at this size (:func:`caches.kvpress.inventory`)."""
+    playing = [] if config.get("only") else zoo_caches(config["n"], config["d"], config.get("families"))
+    playing += [plugin_cache(spec) for spec in config.get("caches") or []]
+    if config.get("kvpress"):
+        playing += kvpress_players(config)[0]
+    return playing
+
+
+def kvpress_players(config: dict) -> tuple[list, dict]:
+    """The kvpress presses that run at ``(n, d)`` and ``{press: why not}`` for the others."""
+    try:
+        from caches.kvpress import inventory
+    except ImportError as error:  # the module itself imports no torch; this is a broken install
+        raise ParameterError(f"kvpress: {error}") from None
+    return inventory(config["n"], config["d"], config["kvpress_ratios"])
 
 
 def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict:
@@ -115,11 +135,18 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
         check_codebook(trial_input(reduction, seed, trial)[0])
     points, trials = [], []
     for cache in playing:
-        point, outcomes = play(reduction, cache, trials=config["trials"], seed=seed, bob=bob)
+        outcomes = []
+        for trial in range(config["trials"]):  # the progress bar ticks per trial
+            outcomes.append(play_trial(reduction, cache, seed, trial, bob))
+            if progress:
+                progress(1)
+        point = summarize(cache, outcomes)
         family = family_of(cache)
         point.update(kind=family.kind if family else "plug-in", source=family.source if family else None,
                      label=family.display if family else point["family"],
                      budget_bits=cache.budget_bits(n, d))
+        if callable(getattr(cache, "result_fields", None)):  # e.g. a kvpress press: its family, "subset"
+            point.update(cache.result_fields(n, d))
         points.append(point)
         trials.extend(
             {"cache": point["cache"], "family": point["family"], "trial": o.trial, "public_seed": o.public_seed,
@@ -127,8 +154,6 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
              "accuracy": o.correct / o.bits_encoded}
             for o in outcomes
         )
-        if progress:
-            progress(1)
     ratios = np.geomspace(1e-3, 1.0, 200)
     summary = {
         "experiment": "budget",
@@ -142,6 +167,11 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
         "families": family_table(points),
         "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
     }
+    if config.get("kvpress"):  # which presses played, and why the others could not
+        from caches.kvpress import kvpress_version
+
+        summary["kvpress"] = {"version": kvpress_version(), "ratios": list(config["kvpress_ratios"]),
+                              "refused": kvpress_players(config)[1]}
     return {"summary": summary, "trials": trials}
 
 
@@ -171,7 +201,7 @@ EXPERIMENTS = [
     Experiment(
         "budget", "HO Theorems 5-6", "budget",
         "INDEX-game accuracy vs memory for the whole cache zoo, with the Fano frontier",
-        BUDGET_PRESETS, run_budget, lambda config: len(players(validate_budget(config))),
+        BUDGET_PRESETS, run_budget, lambda config: len(players(validate_budget(config))) * config["trials"],
         "plots.figures:budget_figure", validate=check_budget,
     ),
 ]

@@ -422,11 +422,11 @@ class EnvironmentReport(RaisingCache):
             utime_outside = "allowed"
         except OSError as error:
             utime_outside = errno.errorcode[error.errno]
-        open_fds = []
+        open_fds = {}
         for fd in range(256):
             try:
                 os.fstat(fd)
-                open_fds.append(fd)
+                open_fds[fd] = os.readlink(f"/proc/self/fd/{fd}")
             except OSError:
                 pass
         return json.dumps({"environ": dict(os.environ), "cwd": os.getcwd(), "tempdir": tempfile.gettempdir(),

@@ -54,7 +54,7 @@ def test_cli_runs_a_cache_from_outside_the_package(plugin_dir, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_dir), str(ROOT)])}
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "barriers.cli", "run", "budget", "--cache", "my_cache:StrideCache",
+        [sys.executable, "-m", "barriers.cli", "run", "budget", "--only", "--cache", "my_cache:StrideCache",
          "--cache-arg", "stride=2", "--cache", "my_cache:StrideCache", "--cache-arg", "stride=64", *TINY,
          "--out", str(out)],
         capture_output=True, text=True, env=env, cwd=ROOT,
@@ -76,7 +76,7 @@ def test_cli_finds_a_module_in_the_working_directory(plugin_dir, monkeypatch, tm
     monkeypatch.chdir(plugin_dir)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(plugin_dir))])
     out = tmp_path / "out"
-    assert main(["run", "budget", "--cache", "picky:PickyCache", "--cache-arg", "stride=3", *TINY,
+    assert main(["run", "budget", "--only", "--cache", "picky:PickyCache", "--cache-arg", "stride=3", *TINY,
                  "--out", str(out)]) == 0
     assert json.loads((out / "budget" / "summary.json").read_text())["points"][0]["cache"] == "PickyCache(stride=3)"
 

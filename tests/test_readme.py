@@ -35,3 +35,17 @@ def test_readme_make_targets_exist():
 def test_readme_paths_exist():
     for path in re.findall(r"\]\((docs/[^)]+)\)", (ROOT / "README.md").read_text()):
         assert (ROOT / path).exists(), path
+
+
+def test_readme_certificate_counts_come_from_the_manifest():
+    """The results table's certificate row says what reductions/claims.json records."""
+    import collections
+    import json
+
+    claims = json.loads((ROOT / "reductions" / "claims.json").read_text())["claims"]
+    counts = collections.Counter(claim["status"] for claim in claims)
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| certificates |"))
+    expected = (f"{len(claims)} claims: {counts['proved']} proved (sympy/z3), {counts['checked, cites']} checked "
+                f"citing named steps, {counts['verified on grid']} verified on grids, {counts['refuted']} printed "
+                f"claims refuted")
+    assert expected in row

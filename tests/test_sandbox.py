@@ -166,7 +166,9 @@ def test_players_see_a_minimal_environment_and_a_private_directory(isolated_bob)
         name for name in report["environ"] if name.startswith(sandbox.KEPT_PREFIXES)}
     assert report["environ"]["HOME"] == report["environ"]["TMPDIR"] == report["cwd"] == report["tempdir"]
     assert not os.path.exists(report["cwd"])  # removed before Alice's message came back
-    assert report["open_fds"] == [0, 1, 2, 3]
+    inherited = {int(fd): target for fd, target in report["open_fds"].items() if int(fd) > 2}
+    assert inherited[3].startswith("pipe:") and inherited[4].startswith("/memfd:barriers-result")
+    assert all(target.startswith("/memfd:barriers-task") for fd, target in inherited.items() if fd > 4)
     if landlock.used_abi() > 0:
         assert report["write_tmp"] in ("EACCES", "EROFS")
     if "namespaces" in isolated_bob.sandbox:
@@ -205,7 +207,7 @@ def test_score_applies_the_guard_to_every_scored_call():
 def test_a_leaking_plug_in_run_exits_3_and_writes_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sandbox, "SandboxedPlayers", InProcessPlayers)  # a harness that leaks
     cheating.reset()
-    status = main(["run", "budget", "--cache", "cheating:CheatingCache", "--set", "n=128", "--set", "trials=1",
+    status = main(["run", "budget", "--only", "--cache", "cheating:CheatingCache", "--set", "n=128", "--set", "trials=1",
                    "--out", str(tmp_path / "out")])
     cheating.reset()
     assert status == EXIT_LEAK == 3
@@ -217,7 +219,7 @@ def test_a_leaking_plug_in_run_exits_3_and_writes_nothing(tmp_path, monkeypatch,
 
 
 def test_config_json_records_the_sandbox(tmp_path):
-    status = main(["run", "budget", "--cache", "caches.exact:ExactCache", "--set", "n=64", "--set", "trials=1",
+    status = main(["run", "budget", "--only", "--cache", "caches.exact:ExactCache", "--set", "n=64", "--set", "trials=1",
                    "--out", str(tmp_path)])
     assert status == 0
     config = json.loads((tmp_path / "budget" / "config.json").read_text())
