@@ -42,6 +42,7 @@ from reductions.tactics import (
     lt,
 )
 
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 x, y = sp.symbols("x y", positive=True)
 t = sp.Symbol("t", real=True)
 
@@ -231,3 +232,20 @@ def test_outputs_fit_a_page(all_results):
     assert all(c["goals"] for c in payload["claims"])
     latex = results_to_latex(all_results)
     assert latex.count("\\\\") == len(all_results) + 1 and "\\begin{longtable}" in latex
+
+
+def test_barriers_proofs_exits_nonzero_when_a_result_module_is_dropped(tmp_path):
+    """The whole command, in a fresh process whose RESULT_MODULES lacks `knn` (imported by no other module)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, reductions\n"
+        "reductions.RESULT_MODULES = tuple(m for m in reductions.RESULT_MODULES if m != 'knn')\n"
+        "from barriers.cli import main\n"
+        "sys.exit(main(['proofs']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1
+    assert "missing from this run" in done.stderr and "reductions.knn" in done.stderr

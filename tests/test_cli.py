@@ -55,7 +55,8 @@ def test_proofs_exit_zero_and_json():
     result = run_cli("proofs", "--json")
     assert result.returncode == 0, result.stderr
     records = json.loads(result.stdout)["claims"]
-    assert any(r["status"] == "refuted (counterexample)" and not r["relied_on"] for r in records)
+    assert any(r["status"] == "refuted" and not r["relied_on"] for r in records)
+    assert json.loads(result.stdout)["exit_code"] == 0 and all(r["goals"] for r in records)
 
 
 @pytest.mark.parametrize(
