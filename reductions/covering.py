@@ -32,7 +32,7 @@ from caches.subgen import OnlineClustering
 from protocols.experiment import Experiment
 from reductions.certify import claim
 from reductions.monotone import power_increasing
-from reductions.tactics import Cited, Counterexample, GridCheck, Identity, Implies, ge, gt, le
+from reductions.tactics import Cited, Counterexample, GridCheck, Identity, Implies, ge, gt
 
 __all__ = [
     "LEMMA14_PRINTED_DELTA",

@@ -23,8 +23,6 @@ that the generated statement shows it.
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 from dataclasses import dataclass, field
 from typing import Sequence
 

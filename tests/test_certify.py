@@ -17,7 +17,6 @@ import sympy as sp
 import reductions
 from reductions import certify
 from reductions.certify import (
-    REGISTRY,
     Registry,
     Status,
     check_all,

@@ -166,19 +166,3 @@ def test_frontier_curve_and_converse():
     with pytest.raises(ParameterError, match="ratios"):
         frontier_curve([-0.5])
 
-
-def test_thm5_certificates_have_honest_statuses():
-    import reductions.thm5  # noqa: F401 - registers the claims
-    from reductions.certify import REGISTRY, Status, check_all
-
-    claims = [c for c in REGISTRY.claims() if c.module == "reductions.thm5"]
-    got = {r.claim.name: r.verdict.status for r in check_all(claims)}
-    assert got == {
-        "H2 increasing and concave on [0, 1/2]": Status.PROVED,
-        "Jensen step": Status.PROVED,
-        "Fano for a binary variable": Status.PROVED,
-        "max_accuracy matches the frontier": Status.GRID,
-        "Theorem 5 constant at success 2/3": Status.PROVED,
-        "Frontier holds for every deterministic protocol (exhaustive)": Status.GRID,
-        "Theorem 5 chain with public randomness": Status.CITES,
-    }

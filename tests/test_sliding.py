@@ -263,31 +263,3 @@ def test_alg1_experiment_and_figure():
     assert all(ax.get_title() and ax.get_xlabel() for ax in fig.axes)
     assert len(alg1_figure({"experiment": "alg1"}).axes) == 4
 
-
-def test_alg1_certificates_have_the_expected_verdicts():
-    """HO Algorithm 1 / Theorems 24-25: printed [sic] forms refuted, corrected forms established."""
-    from reductions.certify import REGISTRY, Status, verdict_of
-
-    expected = {
-        "Theorem 24 unbiasedness (eqs. 47-54)": Status.PROVED,
-        "Algorithm 1 reservoir is uniform": Status.PROVED,
-        "Theorem 24 space and time per step": Status.PROVED,
-        "Theorem 25 variance bound (eqs. 59-63), values >= 0": Status.PROVED,
-        "Theorem 25 variance bound for signed values (as printed)": Status.REFUTED,
-        "Theorem 25 Chebyshev step (eqs. 64-65)": Status.CITES,
-        "Theorem 25 Chernoff step from p = 1/3 (as printed)": Status.REFUTED,
-        "Theorem 25 median step via Cantelli": Status.CITES,
-        "Theorem 25 union bound with log(d/δ) (as printed)": Status.REFUTED,
-        "Theorem 25 union bound with log(2nd/δ)": Status.PROVED,
-        "Theorem 25 assumption on Attn (as printed)": Status.REFUTED,
-        "Theorem 25 assumption on Attn_W (corrected)": Status.PROVED,
-        "Theorem 25 'for all j in [n]' (as printed)": Status.REFUTED,
-        "Theorem 25 'for all j in [d]' (corrected)": Status.PROVED,
-        "Theorem 25 space with log(nd/δ) (corrected)": Status.PROVED,
-    }
-    found = {c.name for c in REGISTRY.claims() if c.module == "reductions.alg1"}
-    assert found == set(expected)
-    for name, status in expected.items():
-        claim = REGISTRY.get(name)
-        assert verdict_of(claim.check()).status is status, name
-        assert claim.relied_on == (status is not Status.REFUTED), name

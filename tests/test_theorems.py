@@ -113,26 +113,6 @@ def test_threshold_experiment_curves(isolated_bob):
         assert above.any() and np.all(accuracies[above] == 1.0)
 
 
-def test_thm6_thm8_certificates_have_honest_statuses():
-    from reductions.certify import REGISTRY, Status, check_all
-
-    claims = [c for c in REGISTRY.claims() if c.module in ("reductions.thm6", "reductions.thm8")]
-    got = {r.claim.name: r.verdict.status for r in check_all(claims)}
-    assert got == {
-        "eq. 13 and 15 two-case bounds": Status.PROVED,
-        "eq. 16 threshold": Status.PROVED,
-        "Theorem 6 success probability 9/10 - 1/n > 2/3 iff n >= 5": Status.CITES,
-        "Theorem 6 dimension constant C_u (corrected Lemma 3) and zero padding": Status.PROVED,
-        "Theorem 6 assembly: INDEX on n d bits": Status.CITES,
-        "Theorem 8 exact threshold": Status.PROVED,
-        "Theorem 8 printed asymptotic form as a concrete C": Status.REFUTED,
-        "Theorem 8 decoding needs nonnegative outputs": Status.PROVED,
-        "footnote 1 approximation as printed": Status.REFUTED,
-        "footnote 1 approximation with |y_j|": Status.PROVED,
-        "Theorem 1 from Theorem 8 and Corollary 9": Status.CITES,
-    }
-
-
 def test_success_probability_range_is_exactly_n_at_least_5():
     """9/10 - 1/n > 2/3 fails at n = 4: the engine must refuse the wider range."""
     import sympy as sp
