@@ -275,30 +275,44 @@ def _row_sampler(Q, K, k):
     return draw
 
 
-def estimate_dV(Q, K, V, dO, *, samples: int, rng: np.random.Generator, k: int | None = None) -> np.ndarray:
+#: Work per block of ``estimate_dV`` draws, in score-sized entries: a block holds about
+#: ``DV_BLOCK_ELEMENTS / n`` draws, whose lazy-Gumbel scratch is ``O(k + n/k) <= O(n)`` each.
+DV_BLOCK_ELEMENTS = 1 << 24
+
+
+def estimate_dV(Q, K, V, dO, *, samples: int, rng: np.random.Generator, k: int | None = None,
+                block: int | None = None) -> np.ndarray:
     """``dV = P^T dO`` by the two-step Markov chain (kNN §5), ``samples`` draws per column.
 
     Column ``j``: draw ``i`` with probability ``|dO_ij| / S_j`` (``S_j = Σ_i |dO_ij|``), then
     ``l ~ P_i`` by lazy Gumbel sampling; each draw adds ``sign(dO_ij) S_j / samples`` to ``dV_lj``.
     Unbiased: ``E = Σ_i (|dO_ij|/S_j) sign(dO_ij) S_j P_il = (P^T dO)_lj``. A column has ``n``
     entries, so its relative error is about ``sqrt(n / samples)``.
+
+    Streamed: a column's draws are made and added up ``block`` at a time (default
+    ``DV_BLOCK_ELEMENTS // n``), so memory is ``O(block · n + n · d)`` plus the ``n x n`` top-``k``
+    search, whatever ``samples`` is. Per block the generator gives the row uniforms, then the lazy
+    Gumbel draws; the estimator's law does not depend on ``block``, its numbers do.
     """
     Q, K, V, dO = (np.asarray(a, dtype=np.float64) for a in (Q, K, V, dO))
     n, d = K.shape[0], dO.shape[1]
     samples = check_int("samples", samples, 1)
     k = sqrt_k(n) if k is None else check_int("k", k, 1, n)
+    block = max(1, DV_BLOCK_ELEMENTS // n) if block is None else check_int("block", block, 1)
     draw = _row_sampler(Q, K, k)
     weight = np.abs(dO)
     total = weight.sum(axis=0)  # S_j
     cdf = np.cumsum(weight, axis=0)
-    columns = np.flatnonzero(total > 0)
-    rows = np.stack([np.minimum(np.searchsorted(cdf[:, j], rng.random(samples) * total[j], side="right"), n - 1)
-                     for j in columns]) if columns.size else np.zeros((0, samples), dtype=np.int64)
+    sign = np.sign(dO)
     dV = np.zeros((n, d))
-    if columns.size:
-        picked = draw(rows.reshape(-1), 1, rng).index[:, 0].reshape(rows.shape)
-        contribution = np.sign(dO[rows, columns[:, None]]) * (total[columns] / samples)[:, None]
-        np.add.at(dV, (picked, np.broadcast_to(columns[:, None], rows.shape)), contribution)
+    for j in np.flatnonzero(total > 0):
+        column = np.zeros(n)
+        for start in range(0, samples, block):
+            size = min(block, samples - start)
+            rows = np.minimum(np.searchsorted(cdf[:, j], rng.random(size) * total[j], side="right"), n - 1)
+            picked = draw(rows, 1, rng).index[:, 0]
+            column += np.bincount(picked, weights=sign[rows, j], minlength=n)
+        dV[:, j] = column * (total[j] / samples)
     return dV
 
 

@@ -86,7 +86,11 @@ def gumbel_figure(summary: Summary):
                 continue
             lows += [min(x for x, _ in pts), min(y for _, y in pts)]
             p = number(row.get("p_value"))
-            label = f"{row.get('family')}, k={row.get('k')}" + (f" (p={p:.2f})" if p is not None else "")
+            label = f"{row.get('family')}, k={row.get('k')}"
+            if row.get("status") == "not testable":
+                label += " (not testable)"
+            elif p is not None:
+                label += f" (p={p:.2f}" + (", failed)" if row.get("status") == "failed" else ")")
             a.scatter(*zip(*pts), s=4, color=_color(j), marker=_marker(j), lw=0, label=label)
         low = min([1e-4] + lows) / 1.5
         a.plot([low, 1], [low, 1], color=REFERENCE_COLOR, lw=0.6)
@@ -96,7 +100,11 @@ def gumbel_figure(summary: Summary):
         a.set_xlabel("softmax probability")
         a.set_ylabel("sampled frequency")
         alpha = number(summary.get("alpha"))
-        a.set_title("exactness" + (rf" ($\chi^2$, $\alpha$={alpha:g})" if alpha is not None else ""))
+        statuses = [row.get("status") for row in rows]
+        tally = f"\n{statuses.count('passed')}/{len(rows)} pass" if rows and "status" in rows[0] else ""
+        if statuses.count("not testable"):
+            tally += f", {statuses.count('not testable')} not testable"
+        a.set_title("exactness" + (rf" ($\chi^2$, $\alpha$={alpha:g})" if alpha is not None else "") + tally)
         if lows:
             a.legend(loc="upper left", fontsize=4.5, markerscale=1.5)
 

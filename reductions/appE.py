@@ -16,8 +16,9 @@ Read beside the paper (docs/theory.md §4, "The case d = 1" and "Algorithm 2"):
 Experiments (``make appE``):
 
 * ``gumbel``: exactness of Algorithm 2 against the softmax (chi-square, fixed seed, false-alarm
-  rate ``alpha``), the measured ``E|T|`` against the ``n/k`` bound, and score reads per sample vs
-  ``n`` at ``k = sqrt(n)`` (fitted slope).
+  rate ``alpha``; a test with fewer than 2 cells of expected count ``>= 5`` is reported "not
+  testable", never as a pass), the measured ``E|T|`` against the ``n/k`` bound, and score reads per
+  sample vs ``n`` at ``k = sqrt(n)`` (fitted slope).
 * ``scalar``: the d = 1 cache's memory vs ``n`` (fitted slope), its error and bias, median-of-means
   tails, and the INDEX game at ``d = 1`` (Theorem 6's reduction with scalar keys) beside the exact
   cache and the Fano frontier.
@@ -57,22 +58,37 @@ def chi_square_pvalue(statistic: float, dof: int) -> float:
 def chi_square_test(counts: np.ndarray, probabilities: np.ndarray, min_expected: float = 5.0) -> dict:
     """Pearson's goodness-of-fit test of ``counts`` against ``probabilities``.
 
-    Cells with expected count below ``min_expected`` are pooled into one cell (dropped if the pool
-    itself is empty), the usual validity condition for the chi-square approximation.
+    Cells with expected count below ``min_expected`` are pooled into one cell, which is folded into
+    the smallest kept cell if its own expected count is below ``min_expected`` too: every cell
+    tested has expected count ``>= min_expected``, the usual validity condition for the chi-square
+    approximation. With fewer than 2 such cells (one cell holds almost all the probability, or too
+    few draws) there is nothing to test: ``testable`` is ``False`` and ``statistic``/``p_value`` are
+    ``None``, never a vacuous ``p = 1``.
     """
     counts = np.asarray(counts, dtype=np.float64)
     expected = np.asarray(probabilities, dtype=np.float64) * counts.sum()
     keep = expected >= min_expected
-    observed = np.r_[counts[keep], counts[~keep].sum()]
-    wanted = np.r_[expected[keep], expected[~keep].sum()]
-    if wanted[-1] < min_expected:  # pool too small: fold it into the smallest kept cell
-        smallest = int(np.argmin(wanted[:-1]))
-        observed[smallest] += observed[-1]
-        wanted[smallest] += wanted[-1]
-        observed, wanted = observed[:-1], wanted[:-1]
+    observed, wanted = counts[keep], expected[keep]
+    pool_observed, pool_wanted = counts[~keep].sum(), expected[~keep].sum()
+    if pool_wanted >= min_expected:
+        observed, wanted = np.r_[observed, pool_observed], np.r_[wanted, pool_wanted]
+    elif observed.size:  # pool too small: fold it into the smallest kept cell
+        smallest = int(np.argmin(wanted))
+        observed[smallest] += pool_observed
+        wanted[smallest] += pool_wanted
+    if observed.size < 2:
+        return {"statistic": None, "dof": 0, "p_value": None, "cells": int(observed.size), "testable": False}
     statistic = float(np.sum((observed - wanted) ** 2 / wanted))
-    dof = max(1, observed.size - 1)
-    return {"statistic": statistic, "dof": dof, "p_value": chi_square_pvalue(statistic, dof), "cells": int(observed.size)}
+    dof = observed.size - 1
+    return {"statistic": statistic, "dof": dof, "p_value": chi_square_pvalue(statistic, dof),
+            "cells": int(observed.size), "testable": True}
+
+
+def chi_square_status(test: dict, alpha: float) -> str:
+    """``"passed"`` (``p >= alpha``), ``"failed"``, or ``"not testable"`` (fewer than 2 cells)."""
+    if not test["testable"]:
+        return "not testable"
+    return "passed" if test["p_value"] >= alpha else "failed"
 
 
 def fit_slope(xs, ys) -> float | None:
@@ -313,12 +329,14 @@ def run_gumbel(config: dict, seed: int, bob=None, progress=None) -> dict:
             draws = sample_softmax(scores[None], k, rng, samples=config["draws"])
             counts = np.bincount(draws.index.reshape(-1), minlength=n)
             test = chi_square_test(counts, probabilities)
+            status = chi_square_status(test, alpha)
             exactness.append({
-                "family": family, "k": k, "n": n, "draws": config["draws"], **test, "passed": test["p_value"] >= alpha,
+                "family": family, "k": k, "n": n, "draws": config["draws"], **test,
+                "status": status, "passed": status == "passed",
                 "mean_tail": float(draws.tail_count.mean()), "tail_bound": (n - k) / k,
                 "expected": probabilities.tolist(), "observed": (counts / config["draws"]).tolist(),
             })
-            trials.append({"part": "exactness", "family": family, "k": k, "n": n, **test})
+            trials.append({"part": "exactness", "family": family, "k": k, "n": n, **test, "status": status})
         if progress:
             progress(1)
 
@@ -361,13 +379,16 @@ def run_gumbel(config: dict, seed: int, bob=None, progress=None) -> dict:
                                 [r["reads_per_sample"] for r in cost if r["family"] == family])
               for family in ("gaussian", "flat")}
     points = [
-        {"family": r["family"], "k": r["k"], "n": r["n"], "p_value": r["p_value"], "passed": r["passed"],
-         "statistic": r["statistic"], "dof": r["dof"], "trials": r["draws"]}
+        {"family": r["family"], "k": r["k"], "n": r["n"], "p_value": r["p_value"], "status": r["status"],
+         "passed": r["passed"], "statistic": r["statistic"], "dof": r["dof"], "trials": r["draws"]}
         for r in exactness
     ]
     summary = {
         "experiment": "gumbel", "n": n, "alpha": alpha, "points": points, "exactness": exactness,
-        "all_passed": all(r["passed"] for r in exactness),
+        # untestable rows are neither passes nor failures: counted apart, never folded into all_passed
+        "chi_square_counts": {status: sum(r["status"] == status for r in exactness)
+                              for status in ("passed", "failed", "not testable")},
+        "all_passed": all(r["status"] != "failed" for r in exactness) and any(r["passed"] for r in exactness),
         "tail": tail, "tail_max_ratio": max(r["mean_tail"] / r["bound"] for r in tail if r["bound"] > 0),
         "tail_max_z_above_bound": max((r["z_above_bound"] for r in tail if r["z_above_bound"] is not None), default=None),
         "cost": cost, "cost_slope": slopes,

@@ -72,8 +72,14 @@ def greedy_net(points, radius: float) -> tuple[np.ndarray, np.ndarray]:
     return np.array(net.centres), labels
 
 
-def cluster_diameters(points, labels) -> np.ndarray:
-    """Largest pairwise distance inside each cluster (``0`` for singletons), in label order."""
+def cluster_diameters(points, labels, block_elements: int = 1 << 22) -> np.ndarray:
+    """Largest pairwise distance inside each cluster (``0`` for singletons), in label order.
+
+    Exact, in bounded memory: the squared distances ``|x|^2 + |y|^2 - 2 x.y`` of a cluster are
+    formed a block of rows at a time against the rows from the block's first one on (the upper
+    triangle), about ``block_elements`` entries per block, so a 40,000-point cluster never holds
+    its ``n_c x n_c`` Gram matrix.
+    """
     points = np.asarray(points, dtype=np.float64)
     labels = np.asarray(labels)
     out = np.zeros(int(labels.max()) + 1 if labels.size else 0)
@@ -81,10 +87,19 @@ def cluster_diameters(points, labels) -> np.ndarray:
     bounds = np.r_[0, np.flatnonzero(np.diff(labels[order])) + 1, labels.size]
     for a, b in zip(bounds[:-1], bounds[1:]):
         members = points[order[a:b]]
-        if len(members) > 1:
-            gram = members @ members.T
-            sq = np.diag(gram)
-            out[labels[order[a]]] = math.sqrt(max(0.0, float(np.max(sq[:, None] + sq[None, :] - 2 * gram))))
+        size = len(members)
+        if size > 1:
+            sq = np.einsum("ij,ij->i", members, members)
+            rows = max(1, min(size, block_elements // size))
+            best = 0.0
+            for start in range(0, size, rows):
+                stop = min(start + rows, size)
+                block = members[start:stop] @ members[start:].T
+                block *= -2.0
+                block += sq[start:stop, None]
+                block += sq[None, start:]
+                best = max(best, float(block.max()))
+            out[labels[order[a]]] = math.sqrt(max(0.0, best))
     return out
 
 

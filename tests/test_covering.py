@@ -52,6 +52,24 @@ def test_lemma14_printed_radius_breaks_the_diameter_and_corrected_radius_keeps_i
 def test_cluster_diameters():
     points = np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 0.0]])
     np.testing.assert_allclose(cluster_diameters(points, np.array([0, 0, 1])), [5.0, 0.0])
+    assert cluster_diameters(np.zeros((0, 2)), np.array([], dtype=int)).shape == (0,)
+
+
+@pytest.mark.parametrize("block_elements", [1, 7, 50, 1 << 22])
+def test_blocked_cluster_diameters_match_brute_force(block_elements):
+    """Blocked diameters equal the all-pairs maximum, with singletons and an empty label (3)."""
+    rng = np.random.default_rng(13)
+    points = rng.standard_normal((60, 3))
+    labels = np.r_[np.zeros(25, int), np.ones(20, int), [2], np.full(14, 4)]
+    rng.shuffle(labels)
+    expected = np.zeros(5)
+    for c in range(5):
+        members = points[labels == c]
+        if len(members):
+            expected[c] = np.linalg.norm(members[:, None] - members[None], axis=2).max()
+    got = cluster_diameters(points, labels, block_elements=block_elements)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert got[2] == got[3] == 0.0
 
 
 def test_covering_experiment_and_figures():

@@ -22,13 +22,21 @@ ALPHA = 1e-3  # false-alarm rate of each chi-square test
 @pytest.mark.parametrize("family", ["gaussian", "heavy", "flat", "spike"])
 @pytest.mark.parametrize("k", [1, 5, 40])
 def test_samples_follow_the_softmax(family, k):
-    """Chi-square goodness of fit, 20000 draws over n = 40 cells; false alarm 1e-3 per case."""
+    """Chi-square goodness of fit, 20000 draws over n = 40 cells; false alarm 1e-3 per case.
+
+    Two heavy-tailed score draws put all but < 5 expected draws on one cell: no chi-square test
+    exists there, and the test checks that it says so instead of passing vacuously.
+    """
     n = 40
     rng = np.random.default_rng([2024, k, len(family)])
     scores = score_family(family, n, rng)
     draws = sample_softmax(scores[None], k, rng, samples=20000)
     counts = np.bincount(draws.index.reshape(-1), minlength=n)
-    assert chi_square_test(counts, softmax(scores))["p_value"] >= ALPHA
+    test = chi_square_test(counts, softmax(scores))
+    if (family, k) in {("heavy", 1), ("heavy", 40)}:
+        assert not test["testable"] and test["p_value"] is None
+    else:
+        assert test["p_value"] >= ALPHA
 
 
 def test_vectorized_rows_are_independent_problems():
@@ -69,6 +77,53 @@ def test_ignoring_the_tail_is_detected():
     d = lazy_gumbel(index, top, 0, lambda r, ids: z[ids], rng, samples=20000)  # tail size 0: wrong
     counts = np.bincount(d.index.reshape(-1), minlength=n)
     assert chi_square_test(counts, softmax(z))["p_value"] < 1e-6
+
+
+def test_one_cell_distributions_are_not_testable_never_passes():
+    """All mass on one cell (after pooling cells of expected count < 5): no test, not p = 1."""
+    from reductions.appE import chi_square_status
+
+    p = np.r_[1 - 1e-9, np.full(9, 1e-10)]
+    counts = np.r_[20000, np.zeros(9)]
+    test = chi_square_test(counts, p)
+    assert not test["testable"] and test["p_value"] is None and test["cells"] == 1
+    assert chi_square_status(test, ALPHA) == "not testable"
+    assert not chi_square_test(np.ones(4), np.full(4, 0.25))["testable"]  # too few draws: 4 cells of 1
+    wrong = np.r_[0, np.full(9, 20000 / 9)]  # even a badly wrong histogram is untestable here
+    assert chi_square_status(chi_square_test(wrong, p), ALPHA) == "not testable"
+    two = chi_square_test(np.r_[19990, 10, np.zeros(8)], np.r_[0.9995, 0.0005, np.zeros(8)])
+    assert two["testable"] and two["cells"] == 2 and two["dof"] == 1  # 2 cells of expected >= 5
+
+
+def test_a_wrong_sampler_fails_and_a_right_one_passes():
+    """Sampling softmax(1.3 z) instead of softmax(z) fails at 1e-3; the lazy sampler passes (false alarm 1e-3)."""
+    from reductions.appE import chi_square_status
+
+    n = 40
+    rng = np.random.default_rng(12)
+    z = score_family("gaussian", n, rng)
+    wrong = np.bincount(rng.choice(n, 20000, p=softmax(1.3 * z)), minlength=n)
+    assert chi_square_status(chi_square_test(wrong, softmax(z)), ALPHA) == "failed"
+    right = np.bincount(sample_softmax(z[None], 4, rng, samples=20000).index.reshape(-1), minlength=n)
+    assert chi_square_status(chi_square_test(right, softmax(z)), ALPHA) == "passed"
+
+
+def test_gumbel_experiment_reports_untestable_rows_apart():
+    """Seed 5's heavy-tailed scores at n = 32 put all 400 draws' expected mass on one cell."""
+    from plots.scalar import gumbel_figure
+
+    config = {"n": 32, "k_values": [2], "families": ["gaussian", "heavy"], "draws": 400, "alpha": ALPHA,
+              "tail_n_values": [64], "tail_draws": 100, "cost_n_values": [64, 256], "cost_draws": 100}
+    summary = run_gumbel(config, seed=5)["summary"]
+    status = {p["family"]: p["status"] for p in summary["points"]}
+    assert status == {"gaussian": "passed", "heavy": "not testable"}  # false alarm 1e-3
+    assert [p["passed"] for p in summary["points"]] == [True, False]
+    assert summary["chi_square_counts"] == {"passed": 1, "failed": 0, "not testable": 1}
+    assert summary["all_passed"]  # the testable row passed; the untestable one is not a failure
+    fig = gumbel_figure(summary)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "heavy, k=2 (not testable)" in labels
+    assert "1/2 pass, 1 not testable" in fig.axes[0].get_title()
 
 
 def test_truncated_gumbel_matches_the_conditional_law():
