@@ -77,6 +77,7 @@ def run_help(args) -> str:
     """The usage, the experiment's parameters (name, type, quick-preset default) and the cache arguments."""
     from barriers.experiments import EXPERIMENTS, get_experiment
     from caches.paramtypes import describe_like, shown
+    from protocols.config import ExperimentConfig
 
     lines = [args.help_text.rstrip()]
     experiments = list(EXPERIMENTS.values()) if args.experiment == "all" else [get_experiment(args.experiment)]
@@ -84,6 +85,10 @@ def run_help(args) -> str:
         preset = experiment.presets.get("quick") or next(iter(experiment.presets.values()))
         lines += ["", f"{experiment.name} ({experiment.result}): {experiment.description}",
                   f"parameters (--set KEY=VALUE, JSON; default: the quick preset; presets: {', '.join(experiment.presets)}):"]
+        if isinstance(preset, ExperimentConfig):
+            lines += _columns([(row["name"], row["type"], row["default"], row["allowed"]) for row in preset.parameters()])
+            lines.append("  (every value is checked against its type and allowed values before any work)")
+            continue
         lines += _columns([(key, describe_like(value), shown(value)) for key, value in preset.items()])
         checked = "every value must have its type" + (
             f", and {experiment.name} range-checks the values (its validate function) before any work"
@@ -124,9 +129,12 @@ def cache_help(path: str) -> list[str]:
     return [f"cache arguments of {path} (--cache-arg NAME=VALUE, JSON else a string):", *_columns(rows)]
 
 
-def _columns(rows: list[tuple[str, str, str]]) -> list[str]:
-    widths = [max((len(row[k]) for row in rows), default=0) for k in range(2)]
-    return [f"  {name.ljust(widths[0])}  {kind.ljust(widths[1])}  {default}" for name, kind, default in rows]
+def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+    """Aligned columns; the last one is left ragged."""
+    if not rows:
+        return []
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]) - 1)]
+    return ["  " + "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[-1]]).rstrip() for row in rows]
 
 
 class _CacheAction(argparse.Action):

@@ -13,6 +13,7 @@ from typing import Callable
 
 from caches.params import ParameterError
 from caches.paramtypes import check_like
+from protocols.config import ExperimentConfig
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Experiment:
         """
         if preset not in self.presets:
             raise ParameterError(f"--preset must be one of {', '.join(self.presets)}, got {preset!r}")
+        if isinstance(self.presets[preset], ExperimentConfig):
+            return self.presets[preset].with_overrides(overrides, self.name).to_dict()
         config = dict(self.presets[preset])
         unknown = sorted(set(overrides) - set(config))
         if unknown:

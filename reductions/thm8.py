@@ -23,20 +23,20 @@ fraction of coordinates hidden; below the hiding limit both accuracies sit near 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
 from caches.adversary import AdversarialApproximation, hidden_fraction
 from caches.exact import ExactCache
-from caches.params import check_choice, check_int, check_real
 from protocols.game import score, trial_input
 from reductions.certify import claim
 from reductions.elementary import at, exp_sign_certificates
-from reductions.tactics import ge, gt, le, lt
-from reductions.tactics import Cited, Counterexample, Identity, Implies, eta_in_open_unit
+from reductions.tactics import Cited, Counterexample, Identity, Implies, eta_in_open_unit, ge, gt, le, lt
 from reductions.jl import CODEBOOKS
 from reductions.thm6 import ExactOutputReduction, threshold_C, threshold_certificates
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 
 
@@ -200,29 +200,26 @@ def _check_theorem1():
 
 # --- experiment: threshold -----------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ThresholdConfig(ExperimentConfig):
+    """Experiment ``threshold``: accuracy vs C for each η (quick preset = the defaults)."""
+
+    n: int = param(512, low=2, doc="keys (rows of Alice's bits)")
+    d: int = param(128, low=1, doc="dimension (bits per row)")
+    etas: list = param([0.0, 0.1, 0.3, 0.5], low=0.0, high=1.0, high_open=True, doc="approximation factors η")
+    c_points: int = param(14, low=2, doc="values of C per η")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+    trials: int = param(1, low=1, doc="instances per point")
+
+
 THRESHOLD_PRESETS = {
-    "quick": {"n": 512, "d": 128, "etas": [0.0, 0.1, 0.3, 0.5], "c_points": 14, "codebook": "normalized",
-              "trials": 1},
-    "paper": {"n": 2048, "d": 256, "etas": [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7], "c_points": 32,
-              "codebook": "normalized", "trials": 3},
+    "quick": ThresholdConfig(),
+    "paper": ThresholdConfig(n=2048, d=256, etas=[0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7], c_points=32, trials=3),
 }
-
-
-def validate_threshold(config: dict) -> dict:
-    """Check a ``threshold`` configuration; a clear error names the bad key."""
-    check_int("n", config["n"], 2)
-    check_int("d", config["d"], 1)
-    for eta in config["etas"]:
-        check_real("etas[]", eta, 0.0, 1.0, high_open=True)
-    check_int("c_points", config["c_points"], 2)
-    check_choice("codebook", config["codebook"], CODEBOOKS)
-    check_int("trials", config["trials"], 1)
-    return config
 
 
 def run_threshold(config: dict, seed: int, bob, progress=None) -> dict:
     """Accuracy vs C for the adversarial ``(1±η)`` approximation of the exact cache."""
-    config = validate_threshold(config)
     n, d = config["n"], config["d"]
     base = ExactOutputReduction(n, d, C=1.0, codebook=config["codebook"])
     games = [trial_input(base, seed, trial) for trial in range(config["trials"])]
@@ -280,6 +277,6 @@ EXPERIMENTS = [
         "threshold", "HO Theorem 8", "thm8",
         "accuracy vs C for the worst (1±η) approximation, exact thresholds marked",
         THRESHOLD_PRESETS, run_threshold, lambda config: len(config["etas"]) * config["c_points"],
-        "plots.figures:threshold_figure", validate=validate_threshold,
+        "plots.figures:threshold_figure",
     ),
 ]

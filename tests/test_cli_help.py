@@ -9,6 +9,7 @@ import pytest
 
 from barriers.cli import main
 from barriers.experiments import EXPERIMENTS
+from protocols.config import ExperimentConfig
 
 
 def run_help(capsys, *args) -> str:
@@ -47,8 +48,15 @@ def test_every_experiment_explains_itself(capsys, name):
     experiment = EXPERIMENTS[name]
     text = run_help(capsys, name, "-h")
     rows = parameter_rows(text)
-    assert list(rows) == list(experiment.presets["quick"])
-    assert ("range-checks the values" in text) == (experiment.validate is not None)
+    quick = experiment.presets["quick"]
+    if isinstance(quick, ExperimentConfig):
+        assert list(rows) == [row["name"] for row in quick.parameters()]
+        for row in quick.parameters():  # the allowed values are printed after the default
+            assert rows[row["name"]][1].endswith(row["allowed"])
+        assert "checked against its type and allowed values" in text
+    else:
+        assert list(rows) == list(quick)
+        assert ("range-checks the values" in text) == (experiment.validate is not None)
 
 
 def test_an_experiment_without_validate_does_not_claim_range_checks(capsys, monkeypatch):
