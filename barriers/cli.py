@@ -260,7 +260,11 @@ def command_run(args) -> int:
 def preloaded(configs: list[dict]):
     """Let the players' fork server import once what the plug-in caches declare in ``PRELOAD``
     (torch and transformers for ``caches.hf``, kvpress for ``caches.kvpress``), instead of every
-    player importing them again (:data:`protocols.sandbox.PRELOAD_VARIABLE`)."""
+    player importing them again (:data:`protocols.sandbox.PRELOAD_VARIABLE`).
+
+    Only caches of the suite's own ``caches`` package are honoured: what the fork server imports is
+    inherited by every player, so a plug-in's module there could, for instance, map shared memory
+    that Alice writes and Bob reads. A plug-in's modules are imported by each player instead."""
     from caches.spec import load_class
     from protocols.sandbox import PRELOAD_VARIABLE
 
@@ -269,6 +273,8 @@ def preloaded(configs: list[dict]):
         paths = [spec["class"] for spec in config.get("caches") or [] if isinstance(spec, dict)]
         paths += ["caches.kvpress:PressCache"] if config.get("kvpress") else []
         for path in paths:
+            if not path.startswith("caches."):
+                continue  # only the suite's own caches: code imported into the fork server reaches every player
             modules += [m for m in getattr(load_class(path), "PRELOAD", ()) if m not in modules]
     before = os.environ.get(PRELOAD_VARIABLE)
     if modules:
