@@ -74,10 +74,9 @@ class _RunHelpAction(argparse.Action):
 
 
 def run_help(args) -> str:
-    """The usage, the experiment's parameters (name, type, quick-preset default) and the cache arguments."""
+    """The usage, the experiment's parameters (name, type, quick-preset default, allowed values,
+    meaning) and the cache arguments."""
     from barriers.experiments import EXPERIMENTS, get_experiment
-    from caches.paramtypes import describe_like, shown
-    from protocols.config import ExperimentConfig
 
     lines = [args.help_text.rstrip()]
     experiments = list(EXPERIMENTS.values()) if args.experiment == "all" else [get_experiment(args.experiment)]
@@ -85,15 +84,9 @@ def run_help(args) -> str:
         preset = experiment.presets.get("quick") or next(iter(experiment.presets.values()))
         lines += ["", f"{experiment.name} ({experiment.result}): {experiment.description}",
                   f"parameters (--set KEY=VALUE, JSON; default: the quick preset; presets: {', '.join(experiment.presets)}):"]
-        if isinstance(preset, ExperimentConfig):
-            lines += _columns([(row["name"], row["type"], row["default"], row["allowed"]) for row in preset.parameters()])
-            lines.append("  (every value is checked against its type and allowed values before any work)")
-            continue
-        lines += _columns([(key, describe_like(value), shown(value)) for key, value in preset.items()])
-        checked = "every value must have its type" + (
-            f", and {experiment.name} range-checks the values (its validate function) before any work"
-            if experiment.validate is not None else "")
-        lines.append(f"  ({checked})")
+        lines += _columns([(row["name"], row["type"], row["default"], row["allowed"] or "-", row["doc"])
+                           for row in preset.parameters()])
+        lines.append("  (every value is checked against its type and allowed values before any work)")
     for spec in getattr(args, "caches", None) or []:
         lines += ["", *cache_help(spec["class"])]
     return "\n".join(lines)

@@ -54,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2, help="runs of each cache per harness; the fastest counts")
     args = parser.parse_args()
-    config = dict(BUDGET_PRESETS["quick"])
+    config = BUDGET_PRESETS["quick"].to_dict()
     startup = {}
     harnesses = {}
     for name, players_class in (("former", FormerPlayers), ("sandboxed", SandboxedPlayers)):

@@ -86,6 +86,10 @@ class ExperimentConfig:
     def check(self) -> None:
         """Rules between parameters; raise :class:`ParameterError` naming them. Override as needed."""
 
+    def check_before_run(self) -> None:
+        """Checks that cost work (building plug-ins, measuring a codebook): run once for the config
+        about to run (:meth:`protocols.experiment.Experiment.config`), not when presets are built."""
+
     def to_dict(self) -> dict:
         """The parameters as plain data (what ``run`` receives and ``config.json`` records)."""
         return {field.name: copy.deepcopy(getattr(self, field.name)) for field in dataclasses.fields(self)}

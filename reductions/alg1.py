@@ -29,6 +29,7 @@ The caches live in :mod:`caches.sliding`; this module measures them and certifie
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
@@ -36,8 +37,9 @@ import sympy as sp
 
 from caches.eviction import WindowCache
 from caches.exact import ExactCache
-from caches.params import ParameterError, check_choice, check_int, check_real
+from caches.params import ParameterError, check_choice, check_int
 from caches.sliding import Algorithm1Cache, BoostedWindowCache, RunningSumWindowCache, windowed_attention_stream
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from reductions.certify import claim
 from reductions.tactics import Cited, Counterexample, Identity, Implies, eps_in_open_half, eta_in_open_unit, ge, gt, le, lt
@@ -292,36 +294,37 @@ def memory_table(stream, window: int, copies_grid, groups_grid) -> list[dict]:
 
 # --- experiment ---------------------------------------------------------------------------------
 
-ALG1_PRESETS = {
-    "quick": {"n": 384, "W": 32, "d": 8, "runs": 4000, "alpha": 1e-3, "copies": [1, 4, 16, 64, 256],
-              "groups": [1, 5], "reps": 12, "eps": 0.1, "along_copies": 64, "along_groups": 5, "along_reps": 4},
-    "paper": {"n": 1024, "W": 64, "d": 16, "runs": 20000, "alpha": 1e-3,
-              "copies": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
-              "groups": [1, 5, 9], "reps": 40, "eps": 0.1, "along_copies": 64, "along_groups": 5, "along_reps": 16},
-}
 COPIES_STREAMS = ("random", "outlier")
 ALONG_STREAMS = ("random", "vanishing", "signed")
 
 
-def validate_alg1(config: dict) -> dict:
-    """Check an ``alg1`` configuration; a clear error names the bad key."""
-    n = check_int("n", config["n"], 4)
-    W = check_int("W", config["W"], 2)
-    if W >= n:
-        raise ParameterError(f"W must be < n = {n} (some tokens must leave the window), got {W}")
-    check_int("d", config["d"], 1)
-    check_int("runs", config["runs"], 2)
-    check_real("alpha", config["alpha"], 0.0, 1.0, low_open=True, high_open=True)
-    for c in config["copies"]:
-        check_int("copies[]", c, 1)
-    for g in config["groups"]:
-        check_int("groups[]", g, 1)
-    check_int("reps", config["reps"], 1)
-    check_real("eps", config["eps"], 0.0, 1.0, low_open=True, high_open=True)
-    check_int("along_copies", config["along_copies"], 1)
-    check_int("along_groups", config["along_groups"], 1)
-    check_int("along_reps", config["along_reps"], 1)
-    return config
+@dataclass(frozen=True)
+class Alg1Config(ExperimentConfig):
+    """Experiment ``alg1``: bias, variance and copies of Algorithm 1 (quick preset = the defaults)."""
+
+    n: int = param(384, low=4, doc="stream length")
+    W: int = param(32, low=2, doc="window length (must be < n)")
+    d: int = param(8, low=1, doc="dimension")
+    runs: int = param(4000, low=2, doc="independent runs for the bias test")
+    alpha: float = param(1e-3, low=0.0, high=1.0, low_open=True, high_open=True, doc="significance level of the bias test")
+    copies: list = param([1, 4, 16, 64, 256], low=1, doc="numbers of copies")
+    groups: list = param([1, 5], low=1, doc="median-of-means groups")
+    reps: int = param(12, low=1, doc="repetitions per (copies, groups)")
+    eps: float = param(0.1, low=0.0, high=1.0, low_open=True, high_open=True, doc="target relative error ε")
+    along_copies: int = param(64, low=1, doc="copies along the stream")
+    along_groups: int = param(5, low=1, doc="groups along the stream")
+    along_reps: int = param(4, low=1, doc="repetitions along the stream")
+
+    def check(self) -> None:
+        if self.W >= self.n:
+            raise ParameterError(f"W must be < n = {self.n} (some tokens must leave the window), got {self.W}")
+
+
+ALG1_PRESETS = {
+    "quick": Alg1Config(),
+    "paper": Alg1Config(n=1024, W=64, d=16, runs=20000, copies=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+                        groups=[1, 5, 9], reps=40, along_reps=16),
+}
 
 
 def alg1_steps(config: dict) -> int:
@@ -330,7 +333,6 @@ def alg1_steps(config: dict) -> int:
 
 def run_alg1(config: dict, seed: int, bob=None, progress=None) -> dict:
     """Bias, variance bound, copies and the |Attn_W| = Ω(1) assumption for HO Algorithm 1 / Theorem 25."""
-    config = validate_alg1(config)
     n, W, d = config["n"], config["W"], config["d"]
 
     def tick():
@@ -377,7 +379,7 @@ EXPERIMENTS = [
     Experiment(
         "alg1", "HO Alg. 1, Thms 24-25", "alg1",
         "bias, variance bound and copies of the sampling window algorithm vs the exact running sum",
-        ALG1_PRESETS, run_alg1, alg1_steps, "plots.window:alg1_figure", uses_game=False, validate=validate_alg1,
+        ALG1_PRESETS, run_alg1, alg1_steps, "plots.window:alg1_figure", uses_game=False,
     ),
 ]
 

@@ -27,6 +27,7 @@ Experiments (``make appE``):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import mpmath
 import numpy as np
@@ -36,8 +37,9 @@ from caches.attention import softmax
 from caches.codec import HEADER_BYTES
 from caches.exact import ExactCache
 from caches.lazy_gumbel import sample_softmax
-from caches.params import ParameterError, check_int, check_real
+from caches.params import ParameterError
 from caches.scalar import ScalarGumbelCache
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play
@@ -274,15 +276,6 @@ SCORE_FAMILIES = ("gaussian", "heavy", "flat", "spike")
 #: Cap on the expected tail entries drawn per (n, k) point of the tail-size measurement.
 TAIL_ELEMENTS = 1_000_000
 
-GUMBEL_PRESETS = {
-    "quick": {"n": 64, "k_values": [1, 8], "families": list(SCORE_FAMILIES), "draws": 20000, "alpha": 0.001,
-              "tail_n_values": [256, 1024, 4096, 16384], "tail_draws": 2000,
-              "cost_n_values": [256, 1024, 4096, 16384, 65536], "cost_draws": 1000},
-    "paper": {"n": 256, "k_values": [1, 4, 16, 64], "families": list(SCORE_FAMILIES), "draws": 200000,
-              "alpha": 0.001, "tail_n_values": [256, 1024, 4096, 16384, 65536], "tail_draws": 20000,
-              "cost_n_values": [256, 1024, 4096, 16384, 65536, 262144], "cost_draws": 10000},
-}
-
 
 def score_family(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """Test scores: Gaussian (sd 2), heavy-tailed (Student t, 2 dof), all equal, or one spike."""
@@ -299,26 +292,37 @@ def score_family(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     raise ParameterError(f"score family must be one of {', '.join(SCORE_FAMILIES)}, got {kind!r}")
 
 
-def validate_gumbel(config: dict) -> dict:
-    n = check_int("n", config["n"], 2)
-    for k in config["k_values"]:
-        check_int("k_values[]", k, 1, n)
-    for f in config["families"]:
-        if f not in SCORE_FAMILIES:
-            raise ParameterError(f"families[] must be one of {', '.join(SCORE_FAMILIES)}, got {f!r}")
-    check_int("draws", config["draws"], 100)
-    check_real("alpha", config["alpha"], 0.0, 1.0, low_open=True, high_open=True)
-    for key in ("tail_n_values", "cost_n_values"):
-        for v in config[key]:
-            check_int(f"{key}[]", v, 4)
-    check_int("tail_draws", config["tail_draws"], 10)
-    check_int("cost_draws", config["cost_draws"], 10)
-    return config
+@dataclass(frozen=True)
+class GumbelConfig(ExperimentConfig):
+    """Experiment ``gumbel``: Algorithm 2's exactness, tail size and reads (quick preset = the defaults)."""
+
+    n: int = param(64, low=2, doc="scores per chi-square test")
+    k_values: list = param([1, 8], low=1, doc="top-k sizes tested (each <= n)")
+    families: list = param(list(SCORE_FAMILIES), choices=SCORE_FAMILIES, doc="score families")
+    draws: int = param(20000, low=100, doc="samples per chi-square test")
+    alpha: float = param(0.001, low=0.0, high=1.0, low_open=True, high_open=True,
+                         doc="false-alarm rate of each chi-square test")
+    tail_n_values: list = param([256, 1024, 4096, 16384], low=4, doc="n values of the tail-size measurement")
+    tail_draws: int = param(2000, low=10, doc="samples per tail-size point")
+    cost_n_values: list = param([256, 1024, 4096, 16384, 65536], low=4, doc="n values of the reads-vs-n fit")
+    cost_draws: int = param(1000, low=10, doc="samples per reads-vs-n point")
+
+    def check(self) -> None:
+        for k in self.k_values:
+            if k > self.n:
+                raise ParameterError(f"k_values[] must be <= n = {self.n}, got {k}")
+
+
+GUMBEL_PRESETS = {
+    "quick": GumbelConfig(),
+    "paper": GumbelConfig(n=256, k_values=[1, 4, 16, 64], draws=200000,
+                          tail_n_values=[256, 1024, 4096, 16384, 65536], tail_draws=20000,
+                          cost_n_values=[256, 1024, 4096, 16384, 65536, 262144], cost_draws=10000),
+}
 
 
 def run_gumbel(config: dict, seed: int, bob=None, progress=None) -> dict:
     """Algorithm 2: exactness (chi-square), ``E|T|`` vs ``(n-k)/k``, reads vs ``n`` at ``k = sqrt(n)``."""
-    config = validate_gumbel(config)
     n, alpha = config["n"], config["alpha"]
     exactness, trials = [], []
     for f_index, family in enumerate(config["families"]):
@@ -398,15 +402,6 @@ def run_gumbel(config: dict, seed: int, bob=None, progress=None) -> dict:
 
 # --- experiment: scalar (d = 1) -------------------------------------------------------------------
 
-SCALAR_PRESETS = {
-    "quick": {"n_values": [256, 1024, 4096, 16384, 65536], "queries": [-2.0, -0.5, 0.5, 2.0], "seeds": 40,
-              "samples": 16, "groups": 5, "mom_n": 4096, "mom_groups": [1, 3, 5, 9], "mom_seeds": 100,
-              "mom_eps": 0.1, "game_n_values": [256, 1024], "game_trials": 1},
-    "paper": {"n_values": [256, 1024, 4096, 16384, 65536, 262144, 1048576], "queries": [-3.0, -1.0, -0.3, 0.3, 1.0, 3.0],
-              "seeds": 200, "samples": 16, "groups": 5, "mom_n": 16384, "mom_groups": [1, 3, 5, 9, 15],
-              "mom_seeds": 400, "mom_eps": 0.1, "game_n_values": [256, 1024, 4096], "game_trials": 3},
-}
-
 
 def scalar_stream(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Keys ``N(0, 1)`` and positive values ``Unif[0.5, 1.5]`` (so relative error is meaningful)."""
@@ -419,23 +414,30 @@ def exact_scalar_attention(q: float, keys: np.ndarray, values: np.ndarray) -> fl
     return float(softmax(scores) @ np.r_[values.reshape(-1), 0.0])
 
 
-def validate_scalar(config: dict) -> dict:
-    for v in config["n_values"]:
-        check_int("n_values[]", v, 4)
-    for q in config["queries"]:
-        check_real("queries[]", q)
-    check_int("seeds", config["seeds"], 2)
-    check_int("samples", config["samples"], 1)
-    check_int("groups", config["groups"], 1, 255)
-    check_int("mom_n", config["mom_n"], 4)
-    for g in config["mom_groups"]:
-        check_int("mom_groups[]", g, 1, 255)
-    check_int("mom_seeds", config["mom_seeds"], 2)
-    check_real("mom_eps", config["mom_eps"], 0.0, low_open=True)
-    for v in config["game_n_values"]:
-        check_int("game_n_values[]", v, 2)
-    check_int("game_trials", config["game_trials"], 1)
-    return config
+@dataclass(frozen=True)
+class ScalarConfig(ExperimentConfig):
+    """Experiment ``scalar``: the d = 1 algorithm (quick preset = the defaults)."""
+
+    n_values: list = param([256, 1024, 4096, 16384, 65536], low=4, doc="stream lengths n (memory vs n)")
+    queries: list = param([-2.0, -0.5, 0.5, 2.0], doc="scalar queries q")
+    seeds: int = param(40, low=2, doc="independent caches per n")
+    samples: int = param(16, low=1, doc="Gumbel samples per group")
+    groups: int = param(5, low=1, high=255, doc="median-of-means groups")
+    mom_n: int = param(4096, low=4, doc="stream length of the median-of-means measurement")
+    mom_groups: list = param([1, 3, 5, 9], low=1, high=255, doc="group counts compared")
+    mom_seeds: int = param(100, low=2, doc="caches per group count")
+    mom_eps: float = param(0.1, low=0.0, low_open=True, doc="relative-error threshold of the median-of-means tail")
+    game_n_values: list = param([256, 1024], low=2, doc="n values of the INDEX game at d = 1")
+    game_trials: int = param(1, low=1, doc="games per n")
+
+
+SCALAR_PRESETS = {
+    "quick": ScalarConfig(),
+    "paper": ScalarConfig(n_values=[256, 1024, 4096, 16384, 65536, 262144, 1048576],
+                          queries=[-3.0, -1.0, -0.3, 0.3, 1.0, 3.0], seeds=200, mom_n=16384,
+                          mom_groups=[1, 3, 5, 9, 15], mom_seeds=400, game_n_values=[256, 1024, 4096],
+                          game_trials=3),
+}
 
 
 def _estimates(n: int, config: dict, seed: int, groups: int, seeds: int) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -458,7 +460,6 @@ def _estimates(n: int, config: dict, seed: int, groups: int, seeds: int) -> tupl
 
 def run_scalar(config: dict, seed: int, bob, progress=None) -> dict:
     """The d = 1 algorithm: memory vs n, accuracy, bias, median of means, INDEX at d = 1."""
-    config = validate_scalar(config)
     memory, trials = [], []
     for n in config["n_values"]:
         estimates, exact, stats = _estimates(n, config, seed, config["groups"], config["seeds"])
@@ -519,13 +520,13 @@ EXPERIMENTS = [
         "lazy Gumbel sampling: chi-square exactness, tail size vs n/k, reads vs n at k = sqrt(n)",
         GUMBEL_PRESETS, run_gumbel,
         lambda c: len(c["families"]) + len(c["tail_n_values"]) + len(c["cost_n_values"]),
-        "plots.scalar:gumbel_figure", uses_game=False, validate=validate_gumbel,
+        "plots.scalar:gumbel_figure", uses_game=False,
     ),
     Experiment(
         "scalar", "HO Appendix E, Theorem 1", "appE",
         "the d = 1 algorithm: O(sqrt(n)) memory, unbiased estimates, median of means, INDEX at d = 1",
         SCALAR_PRESETS, run_scalar,
         lambda c: len(c["n_values"]) + len(c["mom_groups"]) + len(c["game_n_values"]),
-        "plots.scalar:scalar_figure", validate=validate_scalar,
+        "plots.scalar:scalar_figure",
     ),
 ]

@@ -15,13 +15,15 @@ ratios 1, 2 and 4.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
 from caches.base import StreamingAttention
-from caches.params import ParameterError, check_choice, check_int, check_real
+from caches.params import ParameterError
 from caches.spec import check_params, load_class
 from caches.zoo import family_of, families, zoo_caches
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play_trial, summarize, trial_input
@@ -30,12 +32,43 @@ from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction
 
 #: ``caches`` are plug-ins played beside the zoo (``only``: instead of it); ``kvpress`` adds every
 #: runnable kvpress press at each of ``kvpress_ratios`` (:mod:`caches.kvpress`, extra ``kvpress``).
-BUDGET_PRESETS = {
-    "quick": {"n": 1024, "d": 128, "trials": 2, "codebook": "normalized", "families": None, "caches": None,
-              "only": False, "kvpress": False, "kvpress_ratios": [0.25, 0.5, 0.75, 0.9]},
-    "paper": {"n": 4096, "d": 128, "trials": 5, "codebook": "normalized", "families": None, "caches": None,
-              "only": False, "kvpress": False, "kvpress_ratios": [0.25, 0.5, 0.75, 0.9]},
-}
+@dataclass(frozen=True)
+class BudgetConfig(ExperimentConfig):
+    """Experiment ``budget``: accuracy vs memory for the zoo (quick preset = the defaults).
+
+    Before a run (:meth:`check_before_run`) it builds the plug-in ``caches``, lists the ``kvpress``
+    presses and checks that the codebook's measured ε is below 1/2 (:func:`check_codebook`), so
+    these fail before any game, without costing every import of the presets.
+    """
+
+    n: int = param(1024, low=2, doc="keys (rows of Alice's bits)")
+    d: int = param(128, low=1, doc="dimension (bits per row)")
+    trials: int = param(2, low=1, doc="instances per cache")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+    families: object = param(None, doc="zoo families played (null: all), a non-empty list of family names")
+    caches: object = param(None, doc='plug-in caches, a non-empty list of {"class": "module:Class", "params": {...}}')
+    only: bool = param(False, doc="drop the zoo: play only the plug-ins / presses")
+    kvpress: bool = param(False, doc="add every runnable kvpress press")
+    kvpress_ratios: list = param([0.25, 0.5, 0.75, 0.9], low=0.0, high=1.0, high_open=True,
+                                 doc="compression ratios of the kvpress presses")
+
+    def check(self) -> None:
+        if self.families is not None:
+            if not isinstance(self.families, list) or not self.families:
+                raise ParameterError(f"families must be a non-empty list of family names, got {self.families!r}")
+            families(self.families)
+        if self.caches is not None and (not isinstance(self.caches, list) or not self.caches):
+            raise ParameterError(f"caches must be a non-empty list of cache specs, got {self.caches!r}")
+        if self.only and self.caches is None and not self.kvpress:
+            raise ParameterError("only (--only) drops the zoo: give plug-ins with --cache (or presses with --kvpress)")
+
+    def check_before_run(self) -> None:
+        for spec in self.caches or []:
+            plugin_cache(spec)
+        if self.kvpress:
+            kvpress_players(self.to_dict())
+        check_codebook(ExactOutputReduction(self.n, self.d, codebook=self.codebook))
+
 
 #: Memory ratios at which the summary reports each family's best accuracy.
 REPORT_RATIOS = (1.0, 2.0, 4.0)
@@ -65,26 +98,6 @@ def plugin_cache(spec) -> StreamingAttention:
         raise ParameterError(f"{cls.__name__}(**{params!r}) failed: {error}") from None
 
 
-def validate_budget(config: dict) -> dict:
-    """Check a ``budget`` configuration; a clear error names the bad key."""
-    check_int("n", config["n"], 2)
-    check_int("d", config["d"], 1)
-    check_int("trials", config["trials"], 1)
-    check_choice("codebook", config["codebook"], CODEBOOKS)
-    if config.get("families") is not None:
-        if not isinstance(config["families"], list) or not config["families"]:
-            raise ParameterError(f"families must be a non-empty list of family names, got {config['families']!r}")
-        families(config["families"])
-    if config.get("caches") is not None:
-        if not isinstance(config["caches"], list) or not config["caches"]:
-            raise ParameterError(f"caches must be a non-empty list of cache specs, got {config['caches']!r}")
-    if config.get("only") and config.get("caches") is None and not config.get("kvpress"):
-        raise ParameterError("only (--only) drops the zoo: give plug-ins with --cache (or presses with --kvpress)")
-    for ratio in config.get("kvpress_ratios") or []:
-        check_real("kvpress_ratios", ratio, 0.0, 1.0, high_open=True)
-    return config
-
-
 def check_codebook(reduction: ExactOutputReduction) -> ExactOutputReduction:
     """HO Theorem 6's query scale C needs the measured ε of the public codebook below 1/2.
 
@@ -97,13 +110,6 @@ def check_codebook(reduction: ExactOutputReduction) -> ExactOutputReduction:
             f"eps={reduction.eps:.3f}, but HO Theorem 6 needs eps < 1/2: increase d, decrease n or change codebook"
         )
     return reduction
-
-
-def check_budget(config: dict) -> None:
-    """Everything that can go wrong before the first game: ranges, the plug-in caches, the codebook's ε."""
-    config = validate_budget(config)
-    players(config)
-    check_codebook(ExactOutputReduction(config["n"], config["d"], codebook=config["codebook"]))
 
 
 def players(config: dict) -> list:
@@ -125,9 +131,15 @@ def kvpress_players(config: dict) -> tuple[list, dict]:
     return inventory(config["n"], config["d"], config["kvpress_ratios"])
 
 
+BUDGET_PRESETS = {
+    "quick": BudgetConfig(),
+    "paper": BudgetConfig(n=4096, trials=5),
+}
+
+
 def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict:
     """Play every cache (default: :func:`players`) on the same ``trials`` instances."""
-    config = validate_budget({**BUDGET_PRESETS["quick"], **config})
+    config = {**BUDGET_PRESETS["quick"].to_dict(), **config}
     n, d = config["n"], config["d"]
     reduction = ExactOutputReduction(n, d, codebook=config["codebook"])
     playing = players(config) if caches is None else list(caches)
@@ -201,7 +213,7 @@ EXPERIMENTS = [
     Experiment(
         "budget", "HO Theorems 5-6", "budget",
         "INDEX-game accuracy vs memory for the whole cache zoo, with the Fano frontier",
-        BUDGET_PRESETS, run_budget, lambda config: len(players(validate_budget(config))) * config["trials"],
-        "plots.figures:budget_figure", validate=check_budget,
+        BUDGET_PRESETS, run_budget, lambda config: len(players(config)) * config["trials"],
+        "plots.figures:budget_figure",
     ),
 ]

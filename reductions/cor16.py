@@ -21,14 +21,15 @@ Decoding on the same instances (the INDEX game through :mod:`protocols.game`) st
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
 from caches.eviction import RandomEvictionCache, WindowCache
 from caches.exact import ExactCache
-from caches.params import check_choice, check_int, check_real
 from caches.quantized import QuantizedCache
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play, trial_input
@@ -110,29 +111,25 @@ def sparse_players(n: int) -> list:
 
 # --- experiment ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Cor16Config(ExperimentConfig):
+    """Experiment ``cor16``: sparsity and decoding over ``(log2 n, d)`` (quick preset = the defaults)."""
+
+    log2_n_values: list = param([6, 8, 10], low=1, high=13, doc="log2 of the number of keys n")
+    d_values: list = param([128, 256], low=1, high=4096, doc="dimensions d")
+    tau: float = param(1e-3, low=0.0, high=1.0, low_open=True, high_open=True, doc="near-zero attention threshold τ")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+    trials: int = param(1, low=1, doc="instances per point")
+
+
 COR16_PRESETS = {
-    "quick": {"log2_n_values": [6, 8, 10], "d_values": [128, 256], "tau": 1e-3, "codebook": "normalized",
-              "trials": 1},
-    "paper": {"log2_n_values": [5, 6, 7, 8, 9, 10, 11, 12], "d_values": [64, 128, 256], "tau": 1e-3,
-              "codebook": "normalized", "trials": 2},
+    "quick": Cor16Config(),
+    "paper": Cor16Config(log2_n_values=[5, 6, 7, 8, 9, 10, 11, 12], d_values=[64, 128, 256], trials=2),
 }
-
-
-def validate_cor16(config: dict) -> dict:
-    """Check a ``cor16`` configuration; a clear error names the bad key."""
-    for v in config["log2_n_values"]:
-        check_int("log2_n_values[]", v, 1, 13)
-    for d in config["d_values"]:
-        check_int("d_values[]", d, 1, 4096)
-    check_real("tau", config["tau"], 0.0, 1.0, low_open=True, high_open=True)
-    check_choice("codebook", config["codebook"], CODEBOOKS)
-    check_int("trials", config["trials"], 1)
-    return config
 
 
 def run_cor16(config: dict, seed: int, bob, progress=None) -> dict:
     """Sparsity of the reduction's attention at the theorem's C, and decoding on the same instances."""
-    config = validate_cor16(config)
     tau = config["tau"]
     cells, points, trials = [], [], []
     for log2_n in config["log2_n_values"]:
@@ -184,7 +181,7 @@ EXPERIMENTS = [
         "cor16", "HO Corollary 16", "cor16",
         "how sparse Theorem 6's attention rows are at its C, and that decoding still needs n·d bits",
         COR16_PRESETS, run_cor16, lambda config: len(config["log2_n_values"]) * len(config["d_values"]),
-        "plots.window:cor16_figure", validate=validate_cor16,
+        "plots.window:cor16_figure",
     ),
 ]
 

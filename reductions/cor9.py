@@ -49,6 +49,7 @@ from caches.exact import ExactCache
 from caches.params import ParameterError, check_choice, check_int, check_real
 from caches.quantized import QuantizedCache
 from caches.subgen import SubGenCache
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import min_memory_ratio
 from protocols.game import score, trial_input
@@ -335,68 +336,42 @@ def _check_cor9_bound():
 
 # --- 4. experiment ----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Cor9Config(ExperimentConfig):
+    """Experiment ``cor9``: capacity n'(d) and Theorem 1's bound beside caches (quick preset = the defaults)."""
+
+    d_values: list = param([2, 4, 6, 8, 10, 12], low=2, high=64, doc="dimensions d of the capacity search")
+    r_per_d: float = param(0.5, low=0.0, high=8.0, low_open=True, doc="query-norm bound r / d")
+    etas: list = param([0.1], low=0.0, high=1.0, low_open=True, high_open=True,
+                       doc="approximation factors η (η = 0 is always run)")
+    codebooks: list = param(["gaussian", "random", "packed"], choices=CODE_KINDS, doc="codebooks compared")
+    r_fixed: list = param([2.0], low=0.0, high=20.0, low_open=True, doc="fixed query-norm bounds r")
+    trials: int = param(1, low=1, doc="games per capacity probe")
+    grid_ratio: float = param(1.25, low=1.0, high=4.0, low_open=True, doc="ratio between probed n'")
+    max_n: int = param(1024, low=2, high=8192, doc="largest n' probed (the packed codebook holds two n x n matrices)")
+    coherence_d: int = param(8, low=1, high=64, doc="dimension of the coherence measurement")
+    coherence_n: list = param([16, 32, 64, 128, 256], low=2, high=1 << 14, doc="codebook sizes of the coherence measurement")
+    theorem1_d: list = param([2, 4], low=1, high=64, doc="dimensions of Theorem 1's bound vs caches")
+    theorem1_log2_n: list = param([1, 2, 3, 4, 6, 8, 10, 12, 14], low=1, high=20, doc="log2 n of the memory curves")
+    subgen: dict = param({"delta": 0.5, "t": 8, "s": 32}, doc="SubGen cache parameters {delta, t, s}")
+
+    def check(self) -> None:
+        sub = self.subgen
+        if set(sub) != {"delta", "t", "s"}:
+            raise ParameterError(f"subgen must be an object with keys delta, t, s, got {sub!r}")
+        try:
+            SubGenCache(sub["delta"], sub["t"], sub["s"])  # validates
+        except ParameterError as error:
+            raise ParameterError(f"subgen.{error}") from None
+
+
 COR9_PRESETS = {
-    "quick": {
-        "d_values": [2, 4, 6, 8, 10, 12],
-        "r_per_d": 0.5,
-        "etas": [0.1],
-        "codebooks": ["gaussian", "random", "packed"],
-        "r_fixed": [2.0],
-        "trials": 1,
-        "grid_ratio": 1.25,
-        "max_n": 1024,
-        "coherence_d": 8,
-        "coherence_n": [16, 32, 64, 128, 256],
-        "theorem1_d": [2, 4],
-        "theorem1_log2_n": [1, 2, 3, 4, 6, 8, 10, 12, 14],
-        "subgen": {"delta": 0.5, "t": 8, "s": 32},
-    },
-    "paper": {
-        "d_values": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24],
-        "r_per_d": 0.5,
-        "etas": [0.1],
-        "codebooks": ["gaussian", "random", "packed"],
-        "r_fixed": [2.0, 3.0],
-        "trials": 2,
-        "grid_ratio": 1.15,
-        "max_n": 4096,
-        "coherence_d": 8,
-        "coherence_n": [16, 32, 64, 128, 256, 512, 1024],
-        "theorem1_d": [2, 3, 4, 5],
-        "theorem1_log2_n": [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16],
-        "subgen": {"delta": 0.5, "t": 8, "s": 32},
-    },
+    "quick": Cor9Config(),
+    "paper": Cor9Config(
+        d_values=[2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24], r_fixed=[2.0, 3.0], trials=2, grid_ratio=1.15,
+        max_n=4096, coherence_n=[16, 32, 64, 128, 256, 512, 1024], theorem1_d=[2, 3, 4, 5],
+        theorem1_log2_n=[1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16]),
 }
-
-
-def validate_cor9(config: dict) -> dict:
-    """Check a ``cor9`` configuration; a clear error names the bad key."""
-    ds = [check_int("d_values[]", d, 2, 64) for d in config["d_values"]]
-    if not ds:
-        raise ParameterError("d_values must list at least one dimension")
-    check_real("r_per_d", config["r_per_d"], 0.0, 8.0, low_open=True)
-    for eta in config["etas"]:
-        check_real("etas[]", eta, 0.0, 1.0, low_open=True, high_open=True)
-    codebooks = [check_choice("codebooks[]", c, CODE_KINDS) for c in config["codebooks"]]
-    if not codebooks:
-        raise ParameterError("codebooks must list at least one codebook")
-    for r in config["r_fixed"]:
-        check_real("r_fixed[]", r, 0.0, 20.0, low_open=True)
-    check_int("trials", config["trials"], 1)
-    check_real("grid_ratio", config["grid_ratio"], 1.0, 4.0, low_open=True)
-    check_int("max_n", config["max_n"], 2, 8192)  # the packed codebook holds two n x n matrices
-    check_int("coherence_d", config["coherence_d"], 1, 64)
-    for n in config["coherence_n"]:
-        check_int("coherence_n[]", n, 2, 1 << 14)
-    for d in config["theorem1_d"]:
-        check_int("theorem1_d[]", d, 1, 64)
-    for v in config["theorem1_log2_n"]:
-        check_int("theorem1_log2_n[]", v, 1, 20)
-    sub = config["subgen"]
-    if not isinstance(sub, dict) or set(sub) != {"delta", "t", "s"}:
-        raise ParameterError(f"subgen must be an object with keys delta, t, s, got {sub!r}")
-    SubGenCache(sub["delta"], sub["t"], sub["s"])  # validates
-    return {**config, "d_values": ds, "codebooks": codebooks}
 
 
 def cor9_steps(config: dict) -> int:
@@ -426,7 +401,6 @@ def _memory_curve(make, ns: list[int], d: int, seed) -> list[int]:
 
 def run_cor9(config: dict, seed: int, bob, progress=None) -> dict:
     """Capacity of ``d`` dimensions (HO Corollary 9) and Theorem 1's lower bound beside real caches."""
-    config = validate_cor9(config)
     tick = progress or (lambda _k: None)
     search = dict(seed=seed, bob=bob, trials=config["trials"], grid_ratio=config["grid_ratio"],
                   max_n=config["max_n"])
@@ -576,6 +550,6 @@ EXPERIMENTS = [
     Experiment(
         "cor9", "HO Corollary 9, Theorem 1", "cor9",
         "capacity n'(d) of the reduction at ||q|| <= r per codebook, fitted e^{cd}, Theorem 1's bound vs caches",
-        COR9_PRESETS, run_cor9, cor9_steps, "plots.lowdim:cor9_figure", validate=validate_cor9,
+        COR9_PRESETS, run_cor9, cor9_steps, "plots.lowdim:cor9_figure",
     ),
 ]

@@ -23,12 +23,14 @@ Experiment ``covering`` draws the net sizes against ``(3/δ)^d`` and the volume 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
-from caches.params import ParameterError, check_int, check_real
+from caches.params import check_int
 from caches.subgen import OnlineClustering
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from reductions.certify import claim
 from reductions.monotone import power_increasing
@@ -345,22 +347,21 @@ def _check_lemma14_corrected():
 
 # --- experiment: covering ----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class CoveringConfig(ExperimentConfig):
+    """Experiment ``covering``: greedy δ-nets and Lemma 14's clusters (quick preset = the defaults)."""
+
+    d_values: list = param([1, 2, 3, 4], low=1, high=12, doc="dimensions d")
+    deltas: list = param([0.25, 0.5, 1.0], low=0.0, high=2.0, low_open=True, doc="net radii δ")
+    sample_sizes: list = param([2000, 8000], low=1, high=500_000, doc="ball-sample sizes (any order; run sorted)")
+    seeds: int = param(1, low=1, high=50, doc="independent samples per (d, δ)")
+
+
 COVERING_PRESETS = {
-    "quick": {"d_values": [1, 2, 3, 4], "deltas": [0.25, 0.5, 1.0], "sample_sizes": [2000, 8000], "seeds": 1},
-    "paper": {"d_values": [1, 2, 3, 4, 5], "deltas": [0.2, 0.3, 0.5, 0.75, 1.0],
-              "sample_sizes": [5000, 20000, 80000], "seeds": 2},
+    "quick": CoveringConfig(),
+    "paper": CoveringConfig(d_values=[1, 2, 3, 4, 5], deltas=[0.2, 0.3, 0.5, 0.75, 1.0],
+                            sample_sizes=[5000, 20000, 80000], seeds=2),
 }
-
-
-def validate_covering(config: dict) -> dict:
-    """Check a ``covering`` configuration; a clear error names the bad key."""
-    ds = [check_int("d_values[]", d, 1, 12) for d in config["d_values"]]
-    deltas = [check_real("deltas[]", x, 0.0, 2.0, low_open=True) for x in config["deltas"]]
-    sizes = sorted(check_int("sample_sizes[]", n, 1, 500_000) for n in config["sample_sizes"])
-    if not ds or not deltas or not sizes:
-        raise ParameterError("d_values, deltas and sample_sizes must each list at least one value")
-    check_int("seeds", config["seeds"], 1, 50)
-    return {**config, "d_values": ds, "deltas": deltas, "sample_sizes": sizes}
 
 
 def _net_size_curve(d: int, radius: float, sizes: list[int], seed) -> list[int]:
@@ -376,8 +377,7 @@ def _net_size_curve(d: int, radius: float, sizes: list[int], seed) -> list[int]:
 
 def run_covering(config: dict, seed: int, bob=None, progress=None) -> dict:
     """Greedy δ-nets of dense ball samples (Lemma 13) and Lemma 14's clusters, printed vs corrected."""
-    config = validate_covering(config)
-    sizes = config["sample_sizes"]
+    sizes = sorted(config["sample_sizes"])
     points, trials = [], []
     for d in config["d_values"]:
         for delta in config["deltas"]:
@@ -428,6 +428,6 @@ EXPERIMENTS = [
         "covering", "HO Lemmas 13-14", "thm15",
         "greedy δ-nets of dense ball samples vs (3/δ)^d; Lemma 14 printed vs corrected",
         COVERING_PRESETS, run_covering, lambda config: 2 * len(config["d_values"]),
-        "plots.lowdim:covering_figure", uses_game=False, validate=validate_covering,
+        "plots.lowdim:covering_figure", uses_game=False,
     ),
 ]

@@ -36,12 +36,14 @@ from reductions.certify import claim
 from reductions.elementary import at, exp_sign_certificates
 from reductions.tactics import ge, gt, le, lt
 from reductions.tactics import Cited, Counterexample, GridCheck, Identity, Implies, eta_in_open_unit
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 
 __all__ = [
     "CODEBOOKS",
     "CONSTANTS",
     "JL_PRESETS",
+    "JLConfig",
     "JLDistortion",
     "gaussian_codebook",
     "normalized_codebook",
@@ -484,55 +486,25 @@ def _check_inverse_code():
 # ---------------------------------------------------------------------------------------
 # 5. The experiment: measured eps against Lemma 3's guarantee
 
-JL_PRESETS: dict[str, dict] = {
-    "quick": {
-        "n_values": [64, 256, 1024],
-        "d_values": [16, 32, 64, 128, 256, 512, 1024],
-        "codebooks": list(CODEBOOKS),
-        "repeats": 2,
-    },
-    "paper": {
-        "n_values": [64, 256, 1024, 4096],
-        "d_values": [16, 32, 64, 128, 256, 512, 1024],
-        "codebooks": list(CODEBOOKS),
-        "repeats": 5,
-    },
+@dataclass(frozen=True)
+class JLConfig(ExperimentConfig):
+    """Experiment ``jl``: measured JL distortion over ``(codebook, n, d)`` (quick preset = the defaults)."""
+
+    n_values: list = param([64, 256, 1024], low=2, doc="numbers of keys n")
+    d_values: list = param([16, 32, 64, 128, 256, 512, 1024], low=1, doc="dimensions d")
+    codebooks: list = param(list(CODEBOOKS), choices=CODEBOOKS, doc="codebooks measured")
+    repeats: int = param(2, low=1, doc="codebooks drawn per (codebook, n, d)")
+
+
+JL_PRESETS: dict[str, JLConfig] = {
+    "quick": JLConfig(),
+    "paper": JLConfig(n_values=[64, 256, 1024, 4096], repeats=5),
 }
-
-_CONFIG_KEYS = ("n_values", "d_values", "codebooks", "repeats")
-
-
-def _check_config(config: dict) -> dict:
-    if not isinstance(config, dict):
-        raise ParameterError(f"config must be a dict with keys {', '.join(_CONFIG_KEYS)}")
-    unknown = sorted(set(config) - set(_CONFIG_KEYS))
-    missing = [key for key in _CONFIG_KEYS if key not in config]
-    if unknown or missing:
-        raise ParameterError(
-            f"jl config needs exactly the keys {', '.join(_CONFIG_KEYS)}; "
-            f"missing {missing or 'none'}, unknown {unknown or 'none'}"
-        )
-    out = {
-        "n_values": [check_int("n_values entry", v, 2) for v in _as_list("n_values", config["n_values"])],
-        "d_values": [check_int("d_values entry", v, 1) for v in _as_list("d_values", config["d_values"])],
-        "codebooks": [check_choice("codebooks entry", v, CODEBOOKS) for v in _as_list("codebooks", config["codebooks"])],
-        "repeats": check_int("repeats", config["repeats"], 1),
-    }
-    return out
-
-
-def _as_list(name: str, value) -> list:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ParameterError(f"{name} must be a non-empty list, got {value!r}")
-    items = list(value)
-    if not items:
-        raise ParameterError(f"{name} must be a non-empty list")
-    return items
 
 
 def jl_total_steps(config: dict) -> int:
     """How many times :func:`run_jl` calls ``progress(1)`` (one per drawn codebook)."""
-    cfg = _check_config(config)
+    cfg = config
     return len(cfg["codebooks"]) * len(cfg["n_values"]) * len(cfg["d_values"]) * cfg["repeats"]
 
 
@@ -552,7 +524,7 @@ def run_jl(config: dict, seed: int, progress=None) -> dict:
     ``lemma3_d_<constant>``: the dimension Lemma 3 needs to guarantee the worst measured eps
     (capped at 2/3, where the requirement is smallest), with ``d_gap_<constant>`` = that / d.
     """
-    cfg = _check_config(config)
+    cfg = config
     seed = check_int("seed", seed, 0)
     guaranteed = {
         (n, d): {c: lemma3_guaranteed_epsilon(n, d, c) for c in CONSTANTS}
@@ -645,6 +617,6 @@ EXPERIMENTS = [
         "jl", "HO Lemma 3", "jl",
         "measured JL distortion ε of the key codebooks vs what Lemma 3 guarantees",
         JL_PRESETS, lambda config, seed, bob, progress: run_jl(config, seed, progress), jl_total_steps,
-        "plots.figures:jl_figure", uses_game=False, validate=_check_config,
+        "plots.figures:jl_figure", uses_game=False,
     ),
 ]

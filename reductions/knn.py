@@ -25,6 +25,8 @@ reported too).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import sympy as sp
 
@@ -40,7 +42,8 @@ from caches.knn import (
     knn_forward,
     sqrt_k,
 )
-from caches.params import ParameterError, check_int
+from caches.params import ParameterError
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play
@@ -254,49 +257,44 @@ def _check_forward_cost():
 
 # --- experiment ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class KnnConfig(ExperimentConfig):
+    """Experiment ``knn``: estimator error, forward reads, gradients, INDEX game (quick preset = the defaults)."""
+
+    n: int = param(2048, low=4, doc="keys of the estimator-error measurement")
+    d: int = param(16, low=1, doc="dimension of the estimator and forward-pass measurements")
+    queries: int = param(64, low=1, doc="queries of the estimator-error measurement")
+    inputs: list = param(list(INPUTS), choices=INPUTS, doc="input families")
+    samples_values: list = param([1, 4, 16, 64, 256], low=1, doc="sample budgets of the kNN estimator")
+    k_values: list = param([1, 8, 46, 256, 1024], low=1, doc="k of the top-k and sample@k estimators (each <= n)")
+    groups: int = param(5, low=1, doc="median-of-means groups")
+    forward_n_values: list = param([256, 512, 1024, 2048, 4096], low=4, doc="n of the causal forward pass")
+    forward_samples: int = param(8, low=1, doc="samples per row of the forward pass")
+    grad_n: int = param(128, low=4, doc="tokens of the gradient measurement")
+    grad_d: int = param(8, low=1, doc="dimension of the gradient measurement")
+    grad_samples: list = param([4, 16, 64], low=2, doc="samples per row of the gradient estimators")
+    grad_repeats: int = param(10, low=2, doc="independent estimates per gradient point")
+    game_n: int = param(256, low=2, doc="n of the INDEX game")
+    game_d: int = param(128, low=1, doc="d of the INDEX game")
+    game_trials: int = param(1, low=1, doc="games per cache")
+
+    def check(self) -> None:
+        for k in self.k_values:
+            if k > self.n:
+                raise ParameterError(f"k_values[] must be <= n = {self.n}, got {k}")
+
+
 KNN_PRESETS = {
-    "quick": {"n": 2048, "d": 16, "queries": 64, "inputs": list(INPUTS), "samples_values": [1, 4, 16, 64, 256],
-              "k_values": [1, 8, 46, 256, 1024], "groups": 5,
-              "forward_n_values": [256, 512, 1024, 2048, 4096], "forward_samples": 8,
-              "grad_n": 128, "grad_d": 8, "grad_samples": [4, 16, 64], "grad_repeats": 10,
-              "game_n": 256, "game_d": 128, "game_trials": 1},
-    "paper": {"n": 8192, "d": 32, "queries": 256, "inputs": list(INPUTS), "samples_values": [1, 4, 16, 64, 256, 1024],
-              "k_values": [1, 8, 32, 91, 512, 2048, 8192], "groups": 5,
-              "forward_n_values": [256, 512, 1024, 2048, 4096, 8192, 16384], "forward_samples": 8,
-              "grad_n": 1024, "grad_d": 16, "grad_samples": [4, 16, 64, 256, 1024], "grad_repeats": 40,
-              "game_n": 1024, "game_d": 128, "game_trials": 2},
+    "quick": KnnConfig(),
+    "paper": KnnConfig(
+        n=8192, d=32, queries=256, samples_values=[1, 4, 16, 64, 256, 1024], k_values=[1, 8, 32, 91, 512, 2048, 8192],
+        forward_n_values=[256, 512, 1024, 2048, 4096, 8192, 16384], grad_n=1024, grad_d=16,
+        grad_samples=[4, 16, 64, 256, 1024], grad_repeats=40, game_n=1024, game_trials=2),
 }
-
-
-def validate_knn(config: dict) -> dict:
-    n = check_int("n", config["n"], 4)
-    check_int("d", config["d"], 1)
-    check_int("queries", config["queries"], 1)
-    for kind in config["inputs"]:
-        if kind not in INPUTS:
-            raise ParameterError(f"inputs[] must be one of {', '.join(INPUTS)}, got {kind!r}")
-    for s in config["samples_values"]:
-        check_int("samples_values[]", s, 1)
-    for k in config["k_values"]:
-        check_int("k_values[]", k, 1, n)
-    check_int("groups", config["groups"], 1)
-    for v in config["forward_n_values"]:
-        check_int("forward_n_values[]", v, 4)
-    check_int("forward_samples", config["forward_samples"], 1)
-    check_int("grad_n", config["grad_n"], 4)
-    check_int("grad_d", config["grad_d"], 1)
-    for s in config["grad_samples"]:
-        check_int("grad_samples[]", s, 2)
-    check_int("grad_repeats", config["grad_repeats"], 2)
-    check_int("game_n", config["game_n"], 2)
-    check_int("game_d", config["game_d"], 1)
-    check_int("game_trials", config["game_trials"], 1)
-    return config
 
 
 def run_knn(config: dict, seed: int, bob, progress=None) -> dict:
     """kNN attention: estimator error vs samples and k, forward-pass reads vs n, gradients, INDEX game."""
-    config = validate_knn(config)
     n, d, m = config["n"], config["d"], config["queries"]
     trials = []
 
@@ -421,6 +419,6 @@ EXPERIMENTS = [
         "kNN attention: error vs samples and k, causal reads ~ n^1.5, gradient estimators, INDEX game",
         KNN_PRESETS, run_knn,
         lambda c: len(c["inputs"]) + len(c["forward_n_values"]) + len(c["grad_samples"]) + 3,
-        "plots.time:knn_figure", validate=validate_knn,
+        "plots.time:knn_figure",
     ),
 ]

@@ -50,7 +50,7 @@ import sympy as sp
 
 from caches.adversary import AdversarialApproximation, hidden_fraction
 from caches.exact import ExactCache
-from caches.params import ParameterError, check_choice, check_int, check_real
+from caches.params import ParameterError, check_int, check_real
 from caches.tensor import (
     ExactFourCache,
     ExactTwoCache,
@@ -58,6 +58,7 @@ from caches.tensor import (
     SubGenFourCache,
     tensor_pair_sums,
 )
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play, score, trial_input
@@ -580,63 +581,57 @@ def _check_denominator_on_streams():
 
 # --- 6. experiment --------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class TensorConfig(ExperimentConfig):
+    """Experiment ``tensor``: game, threshold, capacity, memory/time, SubGen (quick preset = the defaults)."""
+
+    n: int = param(128, low=2, doc="keys (rows of Alice's bits) in the game")
+    d: int = param(128, low=1, doc="dimension (bits per row) in the game")
+    trials: int = param(1, low=1, doc="instances per point")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+    etas: list = param([0.0, 0.3], low=0.0, high=1.0, high_open=True, doc="approximation factors η (threshold)")
+    c_points: int = param(8, low=2, doc="values of C per η (threshold)")
+    capacity_d_values: list = param([2, 3, 4, 6, 8, 12, 16], low=1, high=4096, doc="dimensions d (capacity)")
+    capacity_log2_n_max: int = param(9, low=1, high=14, doc="largest log2 n tried (capacity)")
+    query_norm: float = param(8.0, low=0.0, low_open=True, doc="query norm (capacity)")
+    capacity_rows: int = param(64, low=1, doc="rows decoded per n (capacity)")
+    timing_n_values: list = param([32, 64, 128, 256], low=1, high=4096, doc="stream lengths n (memory/time)")
+    timing_d: int = param(32, low=1, doc="dimension (memory/time)")
+    subgen_game: list = param([[2.0, 1, 1], [2.0, 4, 16], [2.0, 16, 64], [0.5, 1, 64], [0.5, 1, 256]],
+                              doc="SubGen players [δ >= 0, t >= 1, s >= 1] in the game")
+    subgen_n: int = param(256, low=1, doc="stream length (SubGen guarantee)")
+    subgen_d: int = param(3, low=1, doc="dimension (SubGen guarantee)")
+    subgen_query_norm: float = param(2.0, low=0.0, doc="query norm (SubGen guarantee)")
+    subgen_settings: list = param([[0.25, 8, 64], [0.5, 16, 256], [1.0, 4, 16]],
+                                  doc="SubGen settings [δ >= 0, t >= 1, s >= 1] measured")
+    subgen_queries: int = param(48, low=1, doc="queries (SubGen guarantee)")
+    subgen_failure: float = param(0.1, low=0.0, high=1.0, low_open=True, high_open=True,
+                                  doc="failure probability (SubGen guarantee)")
+
+    def check(self) -> None:
+        for key in ("subgen_game", "subgen_settings"):
+            for setting in getattr(self, key):
+                if not isinstance(setting, (list, tuple)) or len(setting) != 3:
+                    raise ParameterError(f"{key} entries must be [delta, t, s], got {setting!r}")
+                check_real(f"{key}[] delta", setting[0], 0.0)
+                check_int(f"{key}[] t", setting[1], 1)
+                check_int(f"{key}[] s", setting[2], 1)
+
+
 TENSOR_PRESETS = {
-    "quick": {
-        "n": 128, "d": 128, "trials": 1, "codebook": "normalized",
-        "etas": [0.0, 0.3], "c_points": 8,
-        "capacity_d_values": [2, 3, 4, 6, 8, 12, 16], "capacity_log2_n_max": 9, "query_norm": 8.0,
-        "capacity_rows": 64,
-        "timing_n_values": [32, 64, 128, 256], "timing_d": 32,
-        "subgen_game": [[2.0, 1, 1], [2.0, 4, 16], [2.0, 16, 64], [0.5, 1, 64], [0.5, 1, 256]],
-        "subgen_n": 256, "subgen_d": 3, "subgen_query_norm": 2.0,
-        "subgen_settings": [[0.25, 8, 64], [0.5, 16, 256], [1.0, 4, 16]], "subgen_queries": 48,
-        "subgen_failure": 0.1,
-    },
-    "paper": {
-        "n": 256, "d": 128, "trials": 3, "codebook": "normalized",
-        "etas": [0.0, 0.1, 0.3, 0.5], "c_points": 16,
-        "capacity_d_values": [2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24], "capacity_log2_n_max": 11, "query_norm": 8.0,
-        "capacity_rows": 128,
-        "timing_n_values": [32, 64, 128, 256, 512], "timing_d": 64,
-        "subgen_game": [[2.0, 1, 1], [2.0, 1, 4], [2.0, 4, 16], [2.0, 16, 64], [2.0, 64, 256], [0.5, 1, 16],
-                        [0.5, 1, 64], [0.5, 1, 256], [0.5, 1, 1024]],
-        "subgen_n": 512, "subgen_d": 3, "subgen_query_norm": 2.0,
-        "subgen_settings": [[0.25, 8, 64], [0.25, 32, 1024], [0.5, 16, 256], [1.0, 4, 16], [1.0, 64, 1024]],
-        "subgen_queries": 128, "subgen_failure": 0.1,
-    },
+    "quick": TensorConfig(),
+    "paper": TensorConfig(
+        n=256, trials=3, etas=[0.0, 0.1, 0.3, 0.5], c_points=16,
+        capacity_d_values=[2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24], capacity_log2_n_max=11,
+        capacity_rows=128,
+        timing_n_values=[32, 64, 128, 256, 512], timing_d=64,
+        subgen_game=[[2.0, 1, 1], [2.0, 1, 4], [2.0, 4, 16], [2.0, 16, 64], [2.0, 64, 256], [0.5, 1, 16],
+                     [0.5, 1, 64], [0.5, 1, 256], [0.5, 1, 1024]],
+        subgen_n=512,
+        subgen_settings=[[0.25, 8, 64], [0.25, 32, 1024], [0.5, 16, 256], [1.0, 4, 16], [1.0, 64, 1024]],
+        subgen_queries=128,
+    ),
 }
-
-
-def validate_tensor(config: dict) -> dict:
-    """Check a ``tensor`` configuration; a clear error names the bad key."""
-    check_int("n", config["n"], 2)
-    check_int("d", config["d"], 1)
-    check_int("trials", config["trials"], 1)
-    check_choice("codebook", config["codebook"], CODEBOOKS)
-    for eta in config["etas"]:
-        check_real("etas[]", eta, 0.0, 1.0, high_open=True)
-    check_int("c_points", config["c_points"], 2)
-    for d in config["capacity_d_values"]:
-        check_int("capacity_d_values[]", d, 1, 4096)
-    check_int("capacity_log2_n_max", config["capacity_log2_n_max"], 1, 14)
-    check_real("query_norm", config["query_norm"], 0.0, low_open=True)
-    check_int("capacity_rows", config["capacity_rows"], 1)
-    for n in config["timing_n_values"]:
-        check_int("timing_n_values[]", n, 1, 4096)
-    check_int("timing_d", config["timing_d"], 1)
-    for key in ("subgen_game", "subgen_settings"):
-        for setting in config[key]:
-            if not isinstance(setting, (list, tuple)) or len(setting) != 3:
-                raise ParameterError(f"{key} entries must be [delta, t, s], got {setting!r}")
-            check_real(f"{key}[] delta", setting[0], 0.0)
-            check_int(f"{key}[] t", setting[1], 1)
-            check_int(f"{key}[] s", setting[2], 1)
-    check_int("subgen_n", config["subgen_n"], 1)
-    check_int("subgen_d", config["subgen_d"], 1)
-    check_real("subgen_query_norm", config["subgen_query_norm"], 0.0)
-    check_int("subgen_queries", config["subgen_queries"], 1)
-    check_real("subgen_failure", config["subgen_failure"], 0.0, 1.0, low_open=True, high_open=True)
-    return config
 
 
 def default_tensor_caches(subgen_game=()) -> list:
@@ -824,7 +819,6 @@ def _subgen_measurement(config, seed, progress):
 
 def run_tensor(config: dict, seed: int, bob, progress=None, caches=None) -> dict:
     """The ``tensor`` experiment (TA): game, threshold, capacity, memory/time table."""
-    config = validate_tensor(config)
     n, d = config["n"], config["d"]
     reduction = TensorIndexReduction(n, d, codebook=config["codebook"])
     eps = public_codebook(config["codebook"], n, d, trial_input(reduction, seed, 0)[0].public_seed)[1]
@@ -861,6 +855,6 @@ EXPERIMENTS = [
     Experiment(
         "tensor", "TA (tensor attention)", "tensor",
         "tensor caches in the INDEX game vs the Fano frontier; threshold on C; low-d capacity; 2- vs 4-cache",
-        TENSOR_PRESETS, run_tensor, tensor_steps, "plots.tensor:tensor_figure", validate=validate_tensor,
+        TENSOR_PRESETS, run_tensor, tensor_steps, "plots.tensor:tensor_figure",
     ),
 ]

@@ -28,13 +28,14 @@ polylogarithmic space at ``r = O(log log n)``); the estimators are unbiased.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
 from caches.attention import attention_with_own_token
-from caches.params import ParameterError, check_choice, check_int, check_real
 from caches.subgen import SubGenCache, subgen_parameters
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import max_accuracy
 from protocols.game import score, trial_input
@@ -219,53 +220,41 @@ def _check_unbiased():
 
 # --- experiment ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Thm15Config(ExperimentConfig):
+    """Experiment ``thm15``: SubGen's memory in n and d, eq. 17, SubGen vs the capacity bound (quick = defaults)."""
+
+    delta: float = param(0.5, low=0.0, doc="SubGen's join radius δ")
+    t: int = param(8, low=1, doc="SubGen's reservoir keys per cluster (memory curves)")
+    s: int = param(32, low=1, doc="SubGen's value-norm samples (memory curves)")
+    memory_d: list = param([2, 3, 4], low=1, high=24, doc="dimensions of the memory-vs-n curves")
+    memory_log2_n: list = param([6, 8, 10, 12, 13, 14, 15], low=1, high=20, doc="log2 n of the memory-vs-n curves")
+    growth_d: list = param([1, 2, 3, 4, 5, 6], low=1, high=24, doc="dimensions of the memory-vs-d measurement")
+    growth_n: int = param(16384, low=2, high=1 << 20, doc="stream length of the memory-vs-d measurement")
+    eps: float = param(0.5, low=0.0, high=1.0, low_open=True, doc="target error ε of eq. 17")
+    bound_r: float = param(2.0, low=0.0, high=10.0, low_open=True, doc="query norm r of the eq. 17 check")
+    bound_n: int = param(3000, low=2, high=1 << 18, doc="stream length of the eq. 17 check")
+    bound_d: list = param([2, 3, 4], low=1, high=24, doc="dimensions of the eq. 17 check")
+    constants: list = param([0.0625, 0.25, 1, 4, 16], low=0.0, high=1000.0, low_open=True,
+                            doc="constants c_t = c_s of subgen_parameters in the eq. 17 check")
+    queries: int = param(100, low=1, high=10_000, doc="queries per eq. 17 check")
+    trials: int = param(2, low=1, high=100, doc="streams per (d, stream, constant) of the eq. 17 check")
+    versus_d: list = param([2, 4, 6, 8], low=1, high=24, doc="dimensions of SubGen vs the capacity bound")
+    r_per_d: float = param(0.5, low=0.0, high=8.0, low_open=True, doc="query-norm bound r / d")
+    eta: float = param(0.1, low=0.0, high=1.0, high_open=True, doc="approximation factor η")
+    versus_n: int = param(16384, low=2, high=1 << 20, doc="stream length of SubGen's memory vs the bound")
+    codebook: str = param("packed", choices=CODE_KINDS, doc="codebook of the capacity search")
+    grid_ratio: float = param(1.2, low=1.0, high=4.0, low_open=True, doc="ratio between probed n'")
+    max_n: int = param(2048, low=2, high=8192, doc="largest n' probed (the packed codebook holds two n x n matrices)")
+
+
 THM15_PRESETS = {
-    "quick": {
-        "delta": 0.5, "t": 8, "s": 32,
-        "memory_d": [2, 3, 4], "memory_log2_n": [6, 8, 10, 12, 13, 14, 15],
-        "growth_d": [1, 2, 3, 4, 5, 6], "growth_n": 16384,
-        "eps": 0.5, "bound_r": 2.0, "bound_n": 3000, "bound_d": [2, 3, 4], "constants": [0.0625, 0.25, 1, 4, 16],
-        "queries": 100, "trials": 2,
-        "versus_d": [2, 4, 6, 8], "r_per_d": 0.5, "eta": 0.1, "versus_n": 16384, "codebook": "packed",
-        "grid_ratio": 1.2, "max_n": 2048,
-    },
-    "paper": {
-        "delta": 0.5, "t": 8, "s": 32,
-        "memory_d": [2, 3, 4, 5], "memory_log2_n": [6, 8, 10, 12, 13, 14, 15, 16, 17],
-        "growth_d": [1, 2, 3, 4, 5, 6, 7, 8], "growth_n": 65536,
-        "eps": 0.5, "bound_r": 2.0, "bound_n": 10000, "bound_d": [2, 3, 4, 6],
-        "constants": [0.0625, 0.25, 1, 2, 4, 8, 16], "queries": 200, "trials": 5,
-        "versus_d": [2, 4, 6, 8, 10], "r_per_d": 0.5, "eta": 0.1, "versus_n": 32768, "codebook": "packed",
-        "grid_ratio": 1.15, "max_n": 4096,
-    },
+    "quick": Thm15Config(),
+    "paper": Thm15Config(
+        memory_d=[2, 3, 4, 5], memory_log2_n=[6, 8, 10, 12, 13, 14, 15, 16, 17], growth_d=[1, 2, 3, 4, 5, 6, 7, 8],
+        growth_n=65536, bound_n=10000, bound_d=[2, 3, 4, 6], constants=[0.0625, 0.25, 1, 2, 4, 8, 16], queries=200,
+        trials=5, versus_d=[2, 4, 6, 8, 10], versus_n=32768, grid_ratio=1.15, max_n=4096),
 }
-
-
-def validate_thm15(config: dict) -> dict:
-    """Check a ``thm15`` configuration; a clear error names the bad key."""
-    SubGenCache(config["delta"], config["t"], config["s"])  # validates delta, t, s
-    for key in ("memory_d", "growth_d", "bound_d", "versus_d"):
-        if not config[key]:
-            raise ParameterError(f"{key} must list at least one dimension")
-        for d in config[key]:
-            check_int(f"{key}[]", d, 1, 24)
-    for v in config["memory_log2_n"]:
-        check_int("memory_log2_n[]", v, 1, 20)
-    check_int("growth_n", config["growth_n"], 2, 1 << 20)
-    check_real("eps", config["eps"], 0.0, 1.0, low_open=True)
-    check_real("bound_r", config["bound_r"], 0.0, 10.0, low_open=True)
-    check_int("bound_n", config["bound_n"], 2, 1 << 18)
-    for c in config["constants"]:
-        check_real("constants[]", c, 0.0, 1000.0, low_open=True)
-    check_int("queries", config["queries"], 1, 10_000)
-    check_int("trials", config["trials"], 1, 100)
-    check_real("r_per_d", config["r_per_d"], 0.0, 8.0, low_open=True)
-    check_real("eta", config["eta"], 0.0, 1.0, high_open=True)
-    check_int("versus_n", config["versus_n"], 2, 1 << 20)
-    check_choice("codebook", config["codebook"], CODE_KINDS)
-    check_real("grid_ratio", config["grid_ratio"], 1.0, 4.0, low_open=True)
-    check_int("max_n", config["max_n"], 2, 8192)  # the packed codebook holds two n x n matrices
-    return config
 
 
 def thm15_steps(config: dict) -> int:
@@ -388,7 +377,6 @@ def _exponents(config, growth, versus) -> dict:
 
 def run_thm15(config: dict, seed: int, bob, progress=None) -> dict:
     """SubGen's memory in n and d, eq. 17, and SubGen against the Corollary 9 lower bound (HO Thm 11, 15)."""
-    config = validate_thm15(config)
     tick = progress or (lambda _k: None)
     memory = _memory_vs_n(config, seed, tick)
     growth = _memory_vs_d(config, seed, tick)
@@ -419,6 +407,6 @@ EXPERIMENTS = [
     Experiment(
         "thm15", "HO Theorems 11, 15", "thm15",
         "SubGen: memory flat in n and exponential in d, eq. 17, memory vs the capacity lower bound",
-        THM15_PRESETS, run_thm15, thm15_steps, "plots.lowdim:thm15_figure", validate=validate_thm15,
+        THM15_PRESETS, run_thm15, thm15_steps, "plots.lowdim:thm15_figure",
     ),
 ]

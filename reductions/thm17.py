@@ -49,7 +49,7 @@ import sympy as sp
 from caches.adversary import AdversarialApproximation, hidden_fraction
 from caches.eviction import RandomEvictionCache, WindowCache
 from caches.exact import ExactCache
-from caches.params import check_choice, check_int, check_real
+from caches.params import check_int
 from caches.sliding import (
     WINDOW_CACHES,
     Algorithm1Cache,
@@ -57,6 +57,7 @@ from caches.sliding import (
     RunningSumWindowCache,
     windowed_attention,
 )
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve, min_memory_ratio
 from protocols.game import play, score, trial_input
@@ -408,25 +409,26 @@ def _check_eq84_corrected():
 
 # --- experiment: window -----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class WindowConfig(ExperimentConfig):
+    """Experiment ``window``: INDEX through sliding-window attention (quick preset = the defaults)."""
+
+    n: int = param(1024, low=2, doc="stream length (must be >= W)")
+    W: int = param(32, low=2, doc="window length (rows of Alice's bits)")
+    d: int = param(128, low=1, doc="dimension (bits per row)")
+    trials: int = param(2, low=1, doc="instances per point")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+    etas: list = param([0.0, 0.3], low=0.0, high=1.0, high_open=True, doc="approximation factors η")
+    c_points: int = param(12, low=2, doc="values of C per η")
+
+    def check(self) -> None:
+        check_int("n", self.n, self.W)
+
+
 WINDOW_PRESETS = {
-    "quick": {"n": 1024, "W": 32, "d": 128, "trials": 2, "codebook": "normalized", "etas": [0.0, 0.3],
-              "c_points": 12},
-    "paper": {"n": 4096, "W": 64, "d": 128, "trials": 5, "codebook": "normalized", "etas": [0.0, 0.1, 0.3, 0.5],
-              "c_points": 24},
+    "quick": WindowConfig(),
+    "paper": WindowConfig(n=4096, W=64, trials=5, etas=[0.0, 0.1, 0.3, 0.5], c_points=24),
 }
-
-
-def validate_window(config: dict) -> dict:
-    """Check a ``window`` configuration; a clear error names the bad key."""
-    W = check_int("W", config["W"], 2)
-    check_int("n", config["n"], W)
-    check_int("d", config["d"], 1)
-    check_int("trials", config["trials"], 1)
-    check_choice("codebook", config["codebook"], CODEBOOKS)
-    for eta in config["etas"]:
-        check_real("etas[]", eta, 0.0, 1.0, high_open=True)
-    check_int("c_points", config["c_points"], 2)
-    return config
 
 
 def zoo_players(n: int, d: int) -> list:
@@ -463,7 +465,6 @@ def window_steps(config: dict) -> int:
 
 def run_window(config: dict, seed: int, bob, progress=None) -> dict:
     """Accuracy vs memory for the window algorithms and the zoo; accuracy vs C for the worst (1±η) output."""
-    config = validate_window(config)
     n, W, d = config["n"], config["W"], config["d"]
     reduction = SlidingWindowReduction(n, W, d, codebook=config["codebook"])
     players = window_players(W) + [("zoo", cache) for cache in zoo_players(n, d)]
@@ -541,14 +542,6 @@ def threshold_curves(config: dict, seed: int, bob, trials: list, progress=None) 
 
 # --- experiment: window_memory ----------------------------------------------------------------------
 
-MEMORY_PRESETS = {
-    "quick": {"n_values": [256, 1024, 4096], "W_fixed": 32, "W_values": [8, 16, 32, 64], "n_fixed": 1024,
-              "d": 128, "trials": 1, "codebook": "normalized", "target": SUCCESS_ACCURACY},
-    "paper": {"n_values": [256, 512, 1024, 2048, 4096, 8192, 16384], "W_fixed": 32,
-              "W_values": [4, 8, 16, 32, 64, 96], "n_fixed": 2048, "d": 128, "trials": 3, "codebook": "normalized",
-              "target": SUCCESS_ACCURACY},
-}
-
 #: Families searched by ``window_memory``: name, cache for a size parameter, range of that parameter.
 MEMORY_FAMILIES = (
     ("RunningSumWindowCache", lambda s: RunningSumWindowCache(window=s, dtype="float16"), lambda n, W: (2, W + 1)),
@@ -557,19 +550,31 @@ MEMORY_FAMILIES = (
 )
 
 
-def validate_memory(config: dict) -> dict:
-    """Check a ``window_memory`` configuration; a clear error names the bad key."""
-    W_fixed = check_int("W_fixed", config["W_fixed"], 2)
-    for n in config["n_values"]:
-        check_int("n_values[]", n, W_fixed)
-    n_fixed = check_int("n_fixed", config["n_fixed"], 2)
-    for W in config["W_values"]:
-        check_int("W_values[]", W, 2, n_fixed)
-    check_int("d", config["d"], 1)
-    check_int("trials", config["trials"], 1)
-    check_choice("codebook", config["codebook"], CODEBOOKS)
-    check_real("target", config["target"], 0.5, 1.0, low_open=True)
-    return config
+@dataclass(frozen=True)
+class MemoryConfig(ExperimentConfig):
+    """Experiment ``window_memory``: memory for the target accuracy vs n and vs W (quick preset = the defaults)."""
+
+    n_values: list = param([256, 1024, 4096], low=2, doc="stream lengths n at W = W_fixed (each >= W_fixed)")
+    W_fixed: int = param(32, low=2, doc="window length of the n sweep")
+    W_values: list = param([8, 16, 32, 64], low=2, doc="window lengths W at n = n_fixed (each <= n_fixed)")
+    n_fixed: int = param(1024, low=2, doc="stream length of the W sweep")
+    d: int = param(128, low=1, doc="dimension")
+    trials: int = param(1, low=1, doc="instances per point")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+    target: float = param(SUCCESS_ACCURACY, low=0.5, high=1.0, low_open=True, doc="accuracy to reach")
+
+    def check(self) -> None:
+        for n in self.n_values:
+            check_int("n_values[]", n, self.W_fixed)
+        for W in self.W_values:
+            check_int("W_values[]", W, 2, self.n_fixed)
+
+
+MEMORY_PRESETS = {
+    "quick": MemoryConfig(),
+    "paper": MemoryConfig(n_values=[256, 512, 1024, 2048, 4096, 8192, 16384], W_values=[4, 8, 16, 32, 64, 96],
+                          n_fixed=2048, trials=3),
+}
 
 
 def smallest_size(make_cache, low: int, high: int, reduction, trials: int, seed: int, bob, target: float):
@@ -599,7 +604,6 @@ def memory_configs(config: dict) -> list[tuple[str, int, int]]:
 
 def run_window_memory(config: dict, seed: int, bob, progress=None) -> dict:
     """Memory for 99% accuracy against n (fixed W) and against W·d (fixed n), per cache family."""
-    config = validate_memory(config)
     d, target = config["d"], config["target"]
     points, trials = [], []
     for sweep, n, W in memory_configs(config):
@@ -628,12 +632,12 @@ EXPERIMENTS = [
     Experiment(
         "window", "HO Theorems 17/26", "thm17",
         "INDEX on W·d bits through sliding-window attention: accuracy vs memory/(W·d), and vs C",
-        WINDOW_PRESETS, run_window, window_steps, "plots.window:window_figure", validate=validate_window,
+        WINDOW_PRESETS, run_window, window_steps, "plots.window:window_figure",
     ),
     Experiment(
         "window_memory", "HO Theorems 17/26", "thm17",
         "memory for 99% accuracy grows with W·d, not with n",
         MEMORY_PRESETS, run_window_memory, lambda config: len(memory_configs(config)),
-        "plots.window:window_memory_figure", validate=validate_memory,
+        "plots.window:window_memory_figure",
     ),
 ]

@@ -45,8 +45,9 @@ import sympy as sp
 from caches.attention import softmax
 from caches.knn import NormOrderedIndex, sqrt_k
 from caches.lazy_gumbel import lazy_gumbel
-from caches.params import ParameterError, check_choice, check_int, check_real
+from caches.params import ParameterError, check_choice, check_int
 from caches.scalar import median_of_means
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.stats import wilson_interval
 from reductions.appE import fit_slope
@@ -526,32 +527,40 @@ def _check_counting():
 
 # --- experiment ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class NonadaptiveConfig(ExperimentConfig):
+    """Experiment ``nonadaptive``: non-adaptive vs adaptive readers (quick preset = the defaults)."""
+
+    n_values: list = param([256, 1024, 4096], low=4, doc="n of the non-adaptive sweep (perfect squares)")
+    d: int = param(4, low=1, doc="dimension")
+    eta: float = param(0.2, low=0.0, high=1.0, low_open=True, high_open=True, doc="approximation factor η")
+    trials: int = param(200, low=1, doc="instances per (n, reader, s/n)")
+    fractions: list = param([0.015625, 0.0625, 0.125, 0.25, 0.5, 0.75, 0.9, 1.0], low=0.0, high=1.0,
+                            doc="fractions s/n of the rows read")
+    adaptive_n_values: list = param([256, 1024, 4096, 16384], low=4,
+                                    doc="n of the adaptive reads-vs-n sweep (perfect squares)")
+    adaptive_trials: int = param(60, low=1, doc="instances per adaptive n")
+    samples: int = param(16, low=1, doc="lazy Gumbel samples per group")
+    groups: int = param(5, low=1, doc="median-of-means groups")
+    constant_etas: list = param([0.1, 0.2, 0.3, 0.33, 0.34, 0.4, 0.5], low=0.0, high=1.0, low_open=True,
+                                high_open=True, doc="η values of the constant-answer table")
+
+    def check(self) -> None:
+        for name in ("n_values", "adaptive_n_values"):
+            for n in getattr(self, name):
+                if math.isqrt(n) ** 2 != n:
+                    raise ParameterError(
+                        f"{name}[] must be perfect squares >= 4 (HO Theorem 27's instances), got {n}")
+
+
 NONADAPTIVE_PRESETS = {
-    "quick": {"n_values": [256, 1024, 4096], "d": 4, "eta": 0.2, "trials": 200,
-              "fractions": [0.015625, 0.0625, 0.125, 0.25, 0.5, 0.75, 0.9, 1.0],
-              "adaptive_n_values": [256, 1024, 4096, 16384], "adaptive_trials": 60, "samples": 16, "groups": 5,
-              "constant_etas": [0.1, 0.2, 0.3, 0.33, 0.34, 0.4, 0.5]},
-    "paper": {"n_values": [256, 1024, 4096, 16384], "d": 8, "eta": 0.2, "trials": 1000,
-              "fractions": [0.0078125, 0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0],
-              "adaptive_n_values": [256, 1024, 4096, 16384, 65536, 262144], "adaptive_trials": 300, "samples": 16,
-              "groups": 5, "constant_etas": [0.1, 0.2, 0.3, 0.32, 0.33, 0.34, 0.35, 0.4, 0.5]},
+    "quick": NonadaptiveConfig(),
+    "paper": NonadaptiveConfig(
+        n_values=[256, 1024, 4096, 16384], d=8, trials=1000,
+        fractions=[0.0078125, 0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0],
+        adaptive_n_values=[256, 1024, 4096, 16384, 65536, 262144], adaptive_trials=300,
+        constant_etas=[0.1, 0.2, 0.3, 0.32, 0.33, 0.34, 0.35, 0.4, 0.5]),
 }
-
-
-def validate_nonadaptive(config: dict) -> dict:
-    for n in config["n_values"] + config["adaptive_n_values"]:
-        check_square(n)
-    check_int("d", config["d"], 1)
-    check_real("eta", config["eta"], 0.0, 1.0, low_open=True, high_open=True)
-    check_int("trials", config["trials"], 1)
-    for f in config["fractions"]:
-        check_real("fractions[]", f, 0.0, 1.0)
-    check_int("adaptive_trials", config["adaptive_trials"], 1)
-    check_int("samples", config["samples"], 1)
-    check_int("groups", config["groups"], 1)
-    for e in config["constant_etas"]:
-        check_real("constant_etas[]", e, 0.0, 1.0, low_open=True, high_open=True)
-    return config
 
 
 def _rate(successes: int, total: int) -> dict:
@@ -561,7 +570,6 @@ def _rate(successes: int, total: int) -> dict:
 
 def run_nonadaptive(config: dict, seed: int, bob=None, progress=None) -> dict:
     """Success of non-adaptive readers vs ``s/n`` and of adaptive ones vs ``n``, on ``H(i)`` and ``σ``."""
-    config = validate_nonadaptive(config)
     d, eta, trials_n = config["d"], config["eta"], config["trials"]
     points, trials = [], []
     needed = []
@@ -665,6 +673,6 @@ EXPERIMENTS = [
         "non-adaptive readers: success vs s/n on H(i) and σ; adaptive (index + lazy Gumbel) reads vs n",
         NONADAPTIVE_PRESETS, run_nonadaptive,
         lambda c: len(c["n_values"]) + len(c["adaptive_n_values"]),
-        "plots.time:nonadaptive_figure", uses_game=False, validate=validate_nonadaptive,
+        "plots.time:nonadaptive_figure", uses_game=False,
     ),
 ]

@@ -36,6 +36,7 @@ from reductions.elementary import exp_sign_certificates
 from reductions.tactics import ge, gt, le, lt
 from reductions.tactics import Cited, Identity, Implies, eps_in_open_half, eta_in_open_unit
 from reductions.jl import CODEBOOKS, lemma3_required_dimension, make_codebook, measure_epsilon
+from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 
 #: Decoding "succeeds" when at least this fraction of the bits is right.
@@ -389,24 +390,24 @@ def _check_assembly():
 
 # --- experiment: phase ---------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PhaseConfig(ExperimentConfig):
+    """Experiment ``phase``: decoding success over ``(log2 n, d)`` (quick preset = the defaults)."""
+
+    log2_n_values: list = param([6, 8, 10], low=1, high=16, doc="log2 of the number of keys n")
+    d_values: list = param([16, 32, 64, 128], low=1, high=4096, doc="dimensions d")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+    trials: int = param(1, low=1, doc="instances per point")
+
+
 PHASE_PRESETS = {
-    "quick": {"log2_n_values": [6, 8, 10], "d_values": [16, 32, 64, 128], "codebook": "normalized", "trials": 1},
-    "paper": {
-        "log2_n_values": [6, 7, 8, 9, 10, 11, 12],
-        "d_values": [16, 32, 64, 96, 128, 192, 256],
-        "codebook": "normalized",
-        "trials": 2,
-    },
+    "quick": PhaseConfig(),
+    "paper": PhaseConfig(
+        log2_n_values=[6, 7, 8, 9, 10, 11, 12],
+        d_values=[16, 32, 64, 96, 128, 192, 256],
+        trials=2,
+    ),
 }
-
-
-def validate_phase(config: dict) -> dict:
-    """Check a ``phase`` configuration; a clear error names the bad key."""
-    values = [check_int("log2_n_values[]", v, 1, 16) for v in config["log2_n_values"]]
-    dims = [check_int("d_values[]", v, 1, 4096) for v in config["d_values"]]
-    check_choice("codebook", config["codebook"], CODEBOOKS)
-    check_int("trials", config["trials"], 1)
-    return {**config, "log2_n_values": values, "d_values": dims}
 
 
 def smallest_working_C(accuracy_at, low: float, high: float, rel_tol: float = 0.03):
@@ -433,7 +434,6 @@ def smallest_working_C(accuracy_at, low: float, high: float, rel_tol: float = 0.
 
 def run_phase(config: dict, seed: int, bob, progress=None) -> dict:
     """Decoding success over ``(log2 n, d)`` for the exact cache (HO Theorem 6, Lemma 3)."""
-    config = validate_phase(config)
     cache = ExactCache("float64")
     points, trials = [], []
     for log2_n in config["log2_n_values"]:
@@ -531,6 +531,6 @@ EXPERIMENTS = [
         "phase", "HO Theorem 6, Lemma 3", "thm6",
         "decoding success over (log2 n, d) at the paper's C and the smallest working C",
         PHASE_PRESETS, run_phase, lambda config: len(config["log2_n_values"]) * len(config["d_values"]),
-        "plots.figures:phase_figure", validate=validate_phase,
+        "plots.figures:phase_figure",
     ),
 ]

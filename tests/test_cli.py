@@ -173,7 +173,7 @@ def run_main(args, out, capsys, monkeypatch=None) -> str:
         (["phase", "--set", "d_values=[16, 2.5]"], "d_values[1] must be an integer, got 2.5"),
         (["tensor", "--set", "subgen_game=[[2.0, 1, true]]"], "subgen_game[0][2] must be a finite number, got true"),
         (["cor9", "--set", 'subgen={"delta": "x", "t": 8, "s": 32}'], 'subgen.delta must be a finite number, got "x"'),
-        (["phase", "--set", "d_values=[16, 0]"], "d_values[] must be an integer in [1, 4096], got 0"),
+        (["phase", "--set", "d_values=[16, 0]"], "d_values[1] must be an integer in [1, 4096], got 0"),
     ],
 )
 def test_bad_set_values_are_one_line_before_any_work(tmp_path, capsys, monkeypatch, args, message):

@@ -10,6 +10,7 @@ import pytest
 from caches.params import ParameterError
 from reductions.covering import (
     LEMMA14_PRINTED_DELTA,
+    CoveringConfig,
     ball_sample,
     cluster_diameters,
     corrected_clusters,
@@ -87,7 +88,7 @@ def test_covering_experiment_and_figures():
     assert len(covering_figure({"points": [{"d": None}], "lemma14": None}).axes) == 2
     assert len(thm15_figure({"memory_vs_n": None, "bound": [{"q99_over_eps": None}]}).axes) == 4
     with pytest.raises(ParameterError, match="deltas"):
-        run_covering({**config, "deltas": [0.0]}, seed=0)
+        CoveringConfig(**{**config, "deltas": [0.0]})
 
 
 def test_low_dimensional_results_are_registered():

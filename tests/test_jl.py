@@ -170,12 +170,12 @@ def test_run_jl_is_deterministic_and_seeded():
 def test_run_jl_validation(patch, name):
     config = {"n_values": [16], "d_values": [8], "codebooks": ["gaussian"], "repeats": 1, **patch}
     with pytest.raises(ParameterError, match=name):
-        jl.run_jl(config, seed=0)
+        jl.JL_PRESETS["quick"].with_overrides(config)
 
 
 def test_presets_are_valid_and_quick_is_quick():
     assert set(jl.JL_PRESETS) == {"quick", "paper"}
-    quick, paper = jl.JL_PRESETS["quick"], jl.JL_PRESETS["paper"]
+    quick, paper = jl.JL_PRESETS["quick"].to_dict(), jl.JL_PRESETS["paper"].to_dict()
     assert max(quick["n_values"]) <= max(paper["n_values"])
     assert quick["repeats"] <= paper["repeats"]
     out = jl.run_jl(quick, seed=0)

@@ -14,7 +14,7 @@ import pytest
 from caches.attention import softmax
 from caches.lazy_gumbel import lazy_gumbel, sample_softmax, tail_probability, top_k, truncated_gumbel
 from caches.params import ParameterError
-from reductions.appE import chi_square_test, fit_slope, run_gumbel, score_family
+from reductions.appE import GUMBEL_PRESETS, chi_square_test, fit_slope, run_gumbel, score_family
 
 ALPHA = 1e-3  # false-alarm rate of each chi-square test
 
@@ -176,6 +176,11 @@ def test_bad_arguments_are_parameter_errors():
         sample_softmax(np.zeros((1, 8)), 2, np.random.default_rng(0), samples=0)
     with pytest.raises(ParameterError, match="k"):
         top_k(np.zeros((1, 8)), 9)
+    quick = GUMBEL_PRESETS["quick"]
+    for overrides, name in (({"k_values": [1, 65]}, "k_values"), ({"families": ["cauchy"]}, "families"),
+                            ({"alpha": 1.0}, "alpha"), ({"draws": 99}, "draws")):
+        with pytest.raises(ParameterError, match=name):
+            quick.with_overrides(overrides)
 
 
 def test_gumbel_experiment_quick_shape():

@@ -19,7 +19,9 @@ from reductions.codes import (
 )
 from caches.adversary import AdversarialApproximation
 from reductions.cor9 import (
+    COR9_PRESETS,
     BoundedNormReduction,
+    Cor9Config,
     capacity_search,
     fit_exponent,
     game_accuracy,
@@ -133,8 +135,9 @@ def test_fit_exponent_recovers_a_slope():
         (lambda: BoundedNormReduction(8, 2, r=1.0, eta=1.0), "eta"),
         (lambda: BoundedNormReduction(8, 2, r=1.0, codebook="hadamard"), "codebook"),
         (lambda: make_code("packed", 1, 2, 0), "n"),
-        (lambda: run_cor9({**_small_config(), "r_per_d": -1}, 0, None), "r_per_d"),
-        (lambda: run_cor9({**_small_config(), "subgen": {"delta": 0.5}}, 0, None), "subgen"),
+        (lambda: Cor9Config(**{**_small_config(), "r_per_d": -1}), "r_per_d"),
+        (lambda: Cor9Config(**{**_small_config(), "subgen": {"delta": 0.5}}), "subgen"),
+        (lambda: COR9_PRESETS["quick"].with_overrides({"subgen": {"delta": -1.0, "t": 8, "s": 32}}), "delta"),
     ],
 )
 def test_bad_parameters(make, name):

@@ -371,7 +371,7 @@ def test_subgen_in_the_game_decodes_only_what_it_sampled(isolated_bob):
 
 
 SMALL = {
-    **TENSOR_PRESETS["quick"],
+    **TENSOR_PRESETS["quick"].to_dict(),
     "n": 64, "d": 128, "etas": [0.0, 0.3], "c_points": 4,
     "capacity_d_values": [4, 12], "capacity_log2_n_max": 6, "capacity_rows": 32,
     "timing_n_values": [8, 16], "timing_d": 8,

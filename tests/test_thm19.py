@@ -10,6 +10,7 @@ import pytest
 
 from caches.params import ParameterError
 from reductions.thm19 import (
+    NONADAPTIVE_PRESETS,
     ScoreOracle,
     best_constant_answer,
     build_index,
@@ -41,6 +42,9 @@ def test_instances_have_the_printed_facts():
     assert expected_sigma(n) / expected_H(n, False) < 2  # the printed "factor >= 2" fails [sic]
     with pytest.raises(ParameterError, match="perfect square"):
         instance_sigma(1000, D)
+    for key in ("n_values", "adaptive_n_values"):
+        with pytest.raises(ParameterError, match=f"{key}.*perfect square"):
+            NONADAPTIVE_PRESETS["quick"].with_overrides({key: [256, 1000]})
 
 
 def test_reading_the_spike_is_the_only_way_to_tell():
