@@ -1,4 +1,4 @@
-"""``barriers``: list experiments, run them, check the proof certificates.
+"""``barriers``: list experiments, run them, report their results, check the proof certificates.
 
 A user mistake (bad name, out-of-range parameter, a cache that breaks the contract) prints one
 line ``barriers: error: ...`` and exits with status 2; no traceback, no results directory. A
@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="play only the --cache plug-ins (and --kvpress presses), not the zoo (budget)")
     run.add_argument("--kvpress", action="store_true",
                      help="also play every runnable kvpress press at several compression ratios (budget; extra kvpress)")
+    report = commands.add_parser("report", help="write results.md: one row per experiment in a results directory")
+    report.add_argument("--results", default="results", help="results directory to read (default: results)")
+    report.add_argument("--out", help="directory for results.md (default: the results directory)")
+    report.add_argument("--readme", action="store_true",
+                        help="also replace README.md's block between <!-- results-table --> markers")
     proofs = commands.add_parser("proofs", help="check every proof certificate")
     proofs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     proofs.add_argument("--latex", metavar="FILE", help="also write a LaTeX table (claim, source, status, engine)")
@@ -352,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "run":
             return command_run(args)
+        if args.command == "report":
+            from barriers.report import command_report
+
+            return command_report(args)
         return command_proofs(args)
     except ParameterError as error:
         print(f"barriers: error: {error}", file=sys.stderr)

@@ -8,7 +8,7 @@ from caches.base import KeyValueCache, StreamingAttention
 from caches.designed import HashedBitsCache
 from caches.eviction import HeavyHitterCache, KNormCache, RandomEvictionCache, SinkWindowCache, WindowCache
 from caches.exact import ExactCache
-from caches.lossless import LzmaCache, ZlibCache
+from caches.lossless import CompressedCache, LzmaCache, ZlibCache
 from caches.qjl import QJLCache
 from caches.quantized import QuantizedCache
 from caches.sketch import FrequentDirectionsCache
@@ -33,5 +33,6 @@ __all__ = [
     "FrequentDirectionsCache",
     "ZlibCache",
     "LzmaCache",
+    "CompressedCache",
     "HashedBitsCache",
 ]

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caches.base import StreamingAttention
-from caches.params import ParameterError, check_real
-
-#: What a wrapped cache must provide (``caches.base`` and ``caches.tensor`` interfaces alike).
-CACHE_METHODS = ("step", "extend", "probe", "to_bytes", "from_bytes", "params")
+from caches.params import ParameterError, check_cache, check_real
 
 
 def nearest_to_threshold(outputs, eta: float, threshold) -> np.ndarray:
@@ -78,9 +75,7 @@ class AdversarialApproximation(StreamingAttention):
     threshold: object
 
     def __post_init__(self) -> None:
-        missing = [name for name in CACHE_METHODS if not callable(getattr(self.inner, name, None))]
-        if missing:
-            raise TypeError(f"inner must be a cache (missing {', '.join(missing)}), got {self.inner!r}")
+        check_cache("inner", self.inner)
         self.eta = check_real("eta", self.eta, 0.0, 1.0, high_open=True)
         if isinstance(self.threshold, numbers.Real) and not isinstance(self.threshold, bool):
             self.threshold = check_real("threshold", self.threshold)

@@ -1,19 +1,23 @@
 """The one interface every streaming attention algorithm implements.
 
-A streaming algorithm sees triples ``(q, k, v)`` one at a time and outputs (an approximation of)
-``Attn(q_i, K_i, V_i)`` after each (HO §2). Its memory is everything that survives between
-steps, and here that is exactly :meth:`StreamingAttention.to_bytes`: memory in bits is
-``8 * len(to_bytes())``.
+A streaming algorithm sees tokens one at a time and outputs (an approximation of) the attention
+of the token's query after each (HO §2). A token is a tuple of arrays: the triple ``(q, k, v)``
+of standard attention, ``Attn(q_i, K_i, V_i)``, or the 5-tuple ``(q, k1, k2, v1, v2)`` of tensor
+attention (:mod:`caches.tensor`); the interface takes however many arrays a token has. Its
+memory is everything that survives between steps, and here that is exactly
+:meth:`StreamingAttention.to_bytes`: memory in bits is ``8 * len(to_bytes())``.
 
 A subclass is a ``@dataclass`` whose fields are its public parameters (so ``repr()`` reproduces
 it) and implements three things:
 
-* ``step(q, k, v) -> output``: append one triple and return the output for ``q``;
+* ``step(*arrays) -> output``: append one token (``step(q, k, v)`` for a triple) and return the
+  output for its query (the first array);
 * ``to_bytes() -> bytes``: the entire state;
 * ``from_bytes(data, **params)`` (classmethod): rebuild from the message and the public parameters.
 
 The base class derives ``extend`` (append many) and ``probe`` (Bob's batch of queries: the output
-for each row as if that single triple were appended, state unchanged).
+for each row as if that single token were appended, state unchanged), each taking one array of
+rows per component of the token.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ class StreamingAttention(abc.ABC):
     """Base class of every cache. Subclasses are dataclasses; state lives outside the fields."""
 
     @abc.abstractmethod
-    def step(self, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Append ``(q, k, v)`` and return the output for ``q`` (shape ``(d,)``)."""
+    def step(self, *arrays: np.ndarray) -> np.ndarray:
+        """Append one token (``(q, k, v)``, or any tuple with the query first) and return its output."""
 
     @abc.abstractmethod
     def to_bytes(self) -> bytes:
@@ -59,21 +63,25 @@ class StreamingAttention(abc.ABC):
         """Memory of the current state in bits: ``8 * len(to_bytes())``."""
         return 8 * len(self.to_bytes())
 
-    def extend(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> None:
-        """Append many triples in order (outputs discarded). Subclasses may vectorize."""
-        for q, k, v in zip(np.asarray(Q), np.asarray(K), np.asarray(V)):
-            self.step(q, k, v)
+    def extend(self, *arrays: np.ndarray) -> None:
+        """Append many tokens in order, one array of rows per component (outputs discarded).
 
-    def probe(self, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> np.ndarray:
-        """Row ``r``: the output if ``(Q[r], K[r], V[r])`` alone were appended; state unchanged.
+        Subclasses may vectorize.
+        """
+        for token in zip(*(np.asarray(a) for a in arrays)):
+            self.step(*token)
+
+    def probe(self, *arrays: np.ndarray) -> np.ndarray:
+        """Row ``r``: the output if token ``r`` (``(Q[r], K[r], V[r])`` for triples) alone were
+        appended; state unchanged.
 
         The default rebuilds a copy from :meth:`to_bytes` for every row. Subclasses override it
         with a vectorized path.
         """
         message, params = self.to_bytes(), self.params()
         rows = [
-            type(self).from_bytes(message, **params).step(q, k, v)
-            for q, k, v in zip(np.asarray(Q), np.asarray(K), np.asarray(V))
+            type(self).from_bytes(message, **params).step(*token)
+            for token in zip(*(np.asarray(a) for a in arrays))
         ]
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
 
@@ -81,10 +89,10 @@ class StreamingAttention(abc.ABC):
 class ProbeThenExtend(StreamingAttention):
     """For caches with a vectorized ``probe`` and ``extend``: a step probes the row, then appends it."""
 
-    def step(self, q, k, v) -> np.ndarray:
-        q, k, v = (np.asarray(a, dtype=np.float64).reshape(1, -1) for a in (q, k, v))
-        output = self.probe(q, k, v)[0]
-        self.extend(q, k, v)
+    def step(self, *arrays) -> np.ndarray:
+        token = [np.asarray(a, dtype=np.float64).reshape(1, -1) for a in arrays]
+        output = self.probe(*token)[0]
+        self.extend(*token)
         return output
 
 

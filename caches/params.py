@@ -56,6 +56,18 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
+#: What a wrapped cache must provide (any number of arrays per token: triples, tensor 5-tuples).
+CACHE_METHODS = ("step", "extend", "probe", "to_bytes", "from_bytes", "params")
+
+
+def check_cache(name: str, value):
+    """Return ``value`` if it has every method of :data:`CACHE_METHODS`, or raise naming ``name``."""
+    missing = [method for method in CACHE_METHODS if not callable(getattr(value, method, None))]
+    if missing:
+        raise TypeError(f"{name} must be a cache (missing {', '.join(missing)}), got {value!r}")
+    return value
+
+
 def _range(low, high) -> str:
     if low is not None and high is not None:
         return f" in [{low}, {high}]"

@@ -16,9 +16,11 @@ with an online softmax: a running maximum per query, rescaling what was accumula
 grows (:class:`PairSoftmax`). Pair weights may carry per-side multiplicities ``w1_a w2_b`` (a
 sampled cache standing for many tokens).
 
-**Caches.** The interface mirrors :class:`caches.base.StreamingAttention` with 5-tuples:
-:class:`TensorStreamingAttention` (``step``, ``to_bytes``, ``from_bytes(data, **params)``,
-``extend``, ``probe``, ``memory_bits = 8 * len(to_bytes())``). The members:
+**Caches.** Ordinary :class:`caches.base.StreamingAttention` caches whose tokens are 5-tuples
+(``step(q, k1, k2, v1, v2)``, ``extend`` and ``probe`` with five arrays of rows, ``to_bytes``,
+``from_bytes(data, **params)``, ``memory_bits = 8 * len(to_bytes())``), built on
+:class:`TensorAdmitCache` (a :class:`caches.base.ProbeThenExtend` that admits the four caches'
+rows) and :class:`TensorSidesCache` (state = two possibly weighted sides). The members:
 
 * :class:`ExactFourCache`: ``K1, K2, V1, V2`` at a float precision, ``4nd`` numbers (TA's "4-cache").
 * :class:`ExactTwoCache`: the pair rows ``k1_a ∘ k2_b`` and ``v1_a ∘ v2_b`` for all ``(a, b)``,
@@ -28,8 +30,9 @@ sampled cache standing for many tokens).
 * :class:`SubGenFourCache`: online clustering of ``K1`` and ``K2``, product clusters for the pair
   softmax's denominator, value-norm samples of each side for its numerator.
 
-The ``(1±η)`` adversary of HO Theorem 8 wraps tensor caches too
-(:class:`caches.adversary.AdversarialApproximation` takes any number of arrays per token).
+Wrappers compose with them as with any cache: the ``(1±η)`` adversary of HO Theorem 8
+(:class:`caches.adversary.AdversarialApproximation`) and lossless compression of the message
+(:class:`caches.lossless.CompressedCache`).
 
 The INDEX game of :mod:`protocols.game` plays these unchanged: it calls
 ``cache.extend(*reduction.alice_stream(x))`` and ``cache.probe(*reduction.bob_queries(rows))``
@@ -39,11 +42,11 @@ with whatever tuples the reduction returns (5-tuples for :mod:`reductions.tensor
 from __future__ import annotations
 
 import abc
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from caches.base import ProbeThenExtend
 from caches.codec import FLOAT_DTYPES, Reader, Writer
 from caches.params import ParameterError, check_choice, check_int, check_real
 from caches.quantized import SCALE_DTYPE, dequantize, quantize
@@ -224,68 +227,19 @@ def tensor_attention_with_own_token(Q, K1o, K2o, V1o, V2o, K1, K2, V1, V2, w1=No
 
 
 # ---------------------------------------------------------------------------------------
-# 2. The interface
+# 2. The tensor-specific bases (over caches.base)
 
 
-class TensorStreamingAttention(abc.ABC):
-    """Base class of every tensor cache: :class:`caches.base.StreamingAttention` with 5-tuples.
+class TensorAdmitCache(ProbeThenExtend):
+    """A tensor cache that admits rows with ``_admit``: a step probes the token, then admits it.
 
-    A subclass is a ``@dataclass`` whose fields are its public parameters and implements
-    ``step(q, k1, k2, v1, v2) -> output``, ``to_bytes()`` and ``from_bytes(data, **params)``. The
-    base derives ``extend`` (many tokens) and ``probe`` (Bob's batch: the output for each row as
-    if that single token were appended, state unchanged). Memory is ``8 * len(to_bytes())``.
+    An ordinary :class:`caches.base.StreamingAttention` whose tokens are 5-tuples
+    ``(q, k1, k2, v1, v2)``; only the admission of the four caches' rows is tensor-specific.
     """
-
-    @abc.abstractmethod
-    def step(self, q, k1, k2, v1, v2) -> np.ndarray:
-        """Append the token and return its output (tensor attention over ``[t]^2``)."""
-
-    @abc.abstractmethod
-    def to_bytes(self) -> bytes:
-        """The entire state: nothing else survives between steps or reaches Bob."""
-
-    @classmethod
-    @abc.abstractmethod
-    def from_bytes(cls, data: bytes, **params) -> "TensorStreamingAttention":
-        """Rebuild from a message produced by :meth:`to_bytes` and the public parameters."""
-
-    def params(self) -> dict:
-        """The public parameters: the dataclass fields, by name."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-
-    @property
-    def memory_bits(self) -> int:
-        """Memory of the current state in bits: ``8 * len(to_bytes())``."""
-        return 8 * len(self.to_bytes())
-
-    def extend(self, Q, K1, K2, V1, V2) -> None:
-        """Append many tokens in order (outputs discarded). Subclasses may vectorize."""
-        for token in zip(*(np.asarray(a) for a in (Q, K1, K2, V1, V2))):
-            self.step(*token)
-
-    def probe(self, Q, K1, K2, V1, V2) -> np.ndarray:
-        """Row ``r``: the output if token ``r`` alone were appended; state unchanged.
-
-        The default rebuilds a copy from :meth:`to_bytes` per row; subclasses vectorize.
-        """
-        message, params = self.to_bytes(), self.params()
-        rows = [type(self).from_bytes(message, **params).step(*token)
-                for token in zip(*(np.asarray(a) for a in (Q, K1, K2, V1, V2)))]
-        return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
-
-
-class TensorAdmitCache(TensorStreamingAttention):
-    """A tensor cache that admits rows with ``_admit``: a step probes the token, then admits it."""
 
     @abc.abstractmethod
     def _admit(self, K1, K2, V1, V2) -> None:
         """Take rows (float64) of the four caches into the state."""
-
-    def step(self, q, k1, k2, v1, v2) -> np.ndarray:
-        token = [_f64(a).reshape(1, -1) for a in (q, k1, k2, v1, v2)]
-        output = self.probe(*token)[0]
-        self._admit(*token[1:])
-        return output
 
     def extend(self, Q, K1, K2, V1, V2) -> None:
         self._admit(*(np.atleast_2d(_f64(a)) for a in (K1, K2, V1, V2)))

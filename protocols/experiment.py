@@ -28,6 +28,9 @@ class Experiment:
     steps: Callable[[dict], int]  # progress-bar length for a config
     figure: str  # "plots.module:function" drawing the summary
     uses_game: bool = True  # plays the INDEX game, so both players run sandboxed
+    #: "module:function" turning the summary into one line for ``barriers report`` (every number
+    #: with its interval or marked exact); ``None``: a generic line from the points (barriers.report)
+    headline: str | None = None
 
     def config(self, preset: str, overrides: dict) -> dict:
         """The preset with ``overrides`` applied and checked, before any work is done.

@@ -43,6 +43,7 @@ from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play
+from protocols.stats import fit_slope
 from reductions.certify import claim
 from reductions.tactics import Identity, Implies, ge, gt, le, lt
 from reductions.thm6 import ExactOutputReduction
@@ -91,15 +92,6 @@ def chi_square_status(test: dict, alpha: float) -> str:
     if not test["testable"]:
         return "not testable"
     return "passed" if test["p_value"] >= alpha else "failed"
-
-
-def fit_slope(xs, ys) -> float | None:
-    """Least-squares slope of ``log y`` against ``log x`` (``None`` with fewer than 2 points)."""
-    pairs = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x and y and x > 0 and y > 0]
-    if len(pairs) < 2:
-        return None
-    lx, ly = np.array(pairs).T
-    return float(np.polyfit(lx, ly, 1)[0])
 
 
 # --- certificates --------------------------------------------------------------------------------

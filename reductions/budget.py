@@ -28,7 +28,8 @@ from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play_trial, summarize, trial_input
 from reductions.jl import CODEBOOKS
-from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction
+from reductions.spike import SUCCESS_ACCURACY
+from reductions.thm6 import ExactOutputReduction
 
 #: ``caches`` are plug-ins played beside the zoo (``only``: instead of it); ``kvpress`` adds every
 #: runnable kvpress press at each of ``kvpress_ratios`` (:mod:`caches.kvpress`, extra ``kvpress``).
@@ -209,11 +210,37 @@ def family_table(points: list[dict]) -> list[dict]:
     return list(table.values())
 
 
+def budget_headline(summary: dict) -> str:
+    """``barriers report``'s line: per family, the best accuracy within memory ratio 1 (99% Wilson
+    interval, Fano frontier at that memory) and the smallest memory ratio (exact: a byte count) whose
+    99% lower bound reaches the success accuracy."""
+    from protocols.headline import best_within_ratio, percent
+
+    points = summary.get("points") or []
+    within = [f"{label} {percent(p['accuracy'], p['accuracy_low'], p['accuracy_high'])} "
+              f"(Fano frontier {100 * p['fano_max_accuracy']:.1f}%, exact)" for label, p in best_within_ratio(points, 1.0)]
+    target = summary.get("success_accuracy", SUCCESS_ACCURACY)
+    smallest: dict[str, float | None] = {}
+    for p in points:
+        label = str(p.get("label") or p.get("family"))
+        ratio = p["memory_ratio"] if (p.get("accuracy_low") or 0.0) >= target else None
+        if ratio is not None and (smallest.get(label) is None or ratio < smallest[label]):
+            smallest[label] = ratio
+        smallest.setdefault(label, None)
+    reached = sorted((r, label) for label, r in smallest.items() if r is not None)
+    never = [label for label, r in smallest.items() if r is None]
+    parts = [f"at memory ratio ≤ 1 (99% Wilson): {', '.join(within) or 'no family'}",
+             f"smallest memory ratio (exact) whose 99% Wilson lower bound reaches {100 * target:g}%: "
+             + ", ".join(f"{label} {r:.2f}" for r, label in reached)
+             + (f"; never: {', '.join(never)}" if never else "")]
+    return "; ".join(parts)
+
+
 EXPERIMENTS = [
     Experiment(
         "budget", "HO Theorems 5-6", "budget",
         "INDEX-game accuracy vs memory for the whole cache zoo, with the Fano frontier",
         BUDGET_PRESETS, run_budget, lambda config: len(players(config)) * config["trials"],
-        "plots.figures:budget_figure",
+        "plots.figures:budget_figure", headline="reductions.budget:budget_headline",
     ),
 ]

@@ -37,7 +37,8 @@ from reductions.certify import claim
 from reductions.jl import CODEBOOKS
 from reductions.spike_lemmas import exp_log_monotone, ge, iff, le, lt, sum_bounds
 from reductions.tactics import Identity, Implies, eps_in_open_half
-from reductions.thm6 import ExactOutputReduction, paper_C, threshold_C
+from reductions.spike import paper_C, threshold_C
+from reductions.thm6 import ExactOutputReduction
 
 #: The corollary's promise: this fraction of the entries is near zero.
 PROMISE = 0.99

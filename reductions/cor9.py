@@ -54,6 +54,7 @@ from protocols.experiment import Experiment
 from protocols.fano import min_memory_ratio
 from protocols.game import score, trial_input
 from protocols.reduction import Reduction
+from protocols.stats import line_fit
 from reductions.certify import claim
 from reductions.codes import (
     CODE_KINDS,
@@ -65,7 +66,7 @@ from reductions.codes import (
 )
 from reductions.monotone import exp_increasing, log_increasing
 from reductions.tactics import Cited, Identity, Implies, eta_in_open_unit, ge, gt
-from reductions.thm6 import SUCCESS_ACCURACY
+from reductions.spike import SUCCESS_ACCURACY
 
 __all__ = [
     "BoundedNormReduction",
@@ -216,11 +217,10 @@ def fit_exponent(ds, capacities, censored=None) -> dict | None:
     """Least-squares ``ln n' = c d + b`` over the uncensored points; ``None`` with fewer than 2."""
     censored = censored or [False] * len(ds)
     pts = [(d, math.log(n)) for d, n, cut in zip(ds, capacities, censored) if not cut and n >= 1]
-    if len({d for d, _ in pts}) < 2:
+    fit = line_fit([p[0] for p in pts], [p[1] for p in pts])
+    if fit is None:
         return None
-    x, y = np.array([p[0] for p in pts], float), np.array([p[1] for p in pts], float)
-    slope, intercept = np.polyfit(x, y, 1)
-    return {"c": float(slope), "intercept": float(intercept), "points": len(pts)}
+    return {"c": fit[0], "intercept": fit[1], "points": len(pts)}
 
 
 def worst_case_cap(r: float, eta: float = 0.0) -> float:

@@ -47,7 +47,7 @@ from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import frontier_curve
 from protocols.game import play
-from reductions.appE import fit_slope
+from protocols.stats import fit_slope
 from reductions.certify import claim
 from reductions.tactics import Identity, Implies
 from reductions.thm6 import ExactOutputReduction

@@ -77,7 +77,8 @@ from reductions.spike_lemmas import (
     two_case_bounds,
 )
 from reductions.tactics import Cited, GridCheck, Identity, Implies, eps_in_open_half
-from reductions.thm6 import SUCCESS_ACCURACY, ExactOutputReduction, public_codebook, threshold_C
+from reductions.spike import SUCCESS_ACCURACY, public_codebook, threshold_C
+from reductions.thm6 import ExactOutputReduction
 
 # --- 3./4. two-case bounds and the threshold on C ------------------------------------------
 
@@ -115,7 +116,7 @@ def tensor_decision_threshold(C: float, eps: float, n: int, eta: float = 0.0) ->
 
     Above the threshold on C it is the middle of the guaranteed gap ``[(1+η)δ_T, (1-η)Δ_T]`` (1/2
     at η = 0). Below it no decoder is guaranteed and Bob uses the typical case (the suite's
-    choice, as :func:`reductions.thm6.decision_threshold`): competing key weights ``≈ 1``, half
+    choice, as :func:`reductions.spike.decision_threshold`): competing key weights ``≈ 1``, half
     of the other rows' bits set, so with ``Z = n e^C + n(n-1) + 2n + 1`` the two cases sit near
     ``lo = n(n-1)/(2Z)`` and ``hi = lo + n e^C/Z`` and he takes the middle of
     ``[(1+η) lo, (1-η) hi]``.

@@ -39,6 +39,7 @@ from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import max_accuracy
 from protocols.game import score, trial_input
+from protocols.stats import line_fit
 from reductions.certify import claim
 from reductions.codes import CODE_KINDS
 from reductions.cor9 import FANO_99, BoundedNormReduction, capacity_search, unit_ball_stream
@@ -291,7 +292,8 @@ def _memory_vs_d(config, seed, tick) -> dict:
                      "volume": volume_lower_bound(d, delta), "saturated": cache.clusters < n / 8})
         tick(1)
     usable = [(r["d"], math.log(r["clusters"])) for r in rows if r["saturated"] and r["clusters"] > 1]
-    slope = float(np.polyfit(*zip(*usable), 1)[0]) if len({d for d, _ in usable}) >= 2 else None
+    fit = line_fit([d for d, _ in usable], [v for _, v in usable])
+    slope = None if fit is None else fit[0]
     return {"n": n, "delta": delta, "rows": rows, "log_m_slope": slope,
             "lemma13_slope": math.log(3 / delta), "volume_slope": math.log(1 / delta)}
 
@@ -368,7 +370,8 @@ def _versus(config, seed, bob, tick) -> tuple[list[dict], list[dict], list[dict]
 def _exponents(config, growth, versus) -> dict:
     """Per-dimension growth rates: ``ln`` of the lower bound vs SubGen's ``ln m + 2δr`` (Theorem 11's ``m t``)."""
     pairs = [(row["d"], math.log(row["lower_bound_bits"])) for row in versus if not row["censored"]]
-    lower = float(np.polyfit(*zip(*pairs), 1)[0]) if len({d for d, _ in pairs}) >= 2 else None
+    fit = line_fit([d for d, _ in pairs], [v for _, v in pairs])
+    lower = None if fit is None else fit[0]
     clusters = growth.get("log_m_slope")
     sampling = 2 * config["delta"] * config["r_per_d"]
     return {"lower_bound": lower, "subgen_clusters": clusters, "subgen_reservoir": sampling,

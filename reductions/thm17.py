@@ -26,7 +26,7 @@ attention over all tokens equals ``Attn_W`` (every zero token weighs 1 either wa
 foundation's caches are honest players too.
 
 **The threshold.** A ``(1±η)`` output decodes iff ``(1+η)δ < (1-η)Δ``, i.e.
-``C > [ln n + ln((1+η)/(1-η))]/(1-2ε)`` (:func:`reductions.thm6.threshold_C`). Eq. 84 prints
+``C > [ln n + ln((1+η)/(1-η))]/(1-2ε)`` (:func:`reductions.spike.threshold_C`). Eq. 84 prints
 ``C > [2 ln n - ln((1-η)/(1+η))]/[2(1-2ε)]``, which halves the ``η`` term: at that C the gap is
 ``(1-η)Δ/((1+η)δ) = sqrt((1-η)/(1+η)) < 1`` for every η in (0,1) [sic, docs/theory.md §5].
 
@@ -77,15 +77,13 @@ from reductions.spike_lemmas import (
     two_case_bounds,
 )
 from reductions.tactics import Counterexample, GridCheck, Identity, Implies, eps_in_open_half, eta_in_open_unit
-from reductions.thm6 import (
+from reductions.spike import (
+    SUCCESS_ACCURACY,
     Delta_bound,
     SpikeQueryReduction,
     delta_bound,
     threshold_C,
 )
-
-#: Decoding "succeeds" when at least this fraction of the bits is right.
-SUCCESS_ACCURACY = 0.99
 
 
 # --- thresholds on C --------------------------------------------------------------------------

@@ -49,8 +49,7 @@ from caches.params import ParameterError, check_choice, check_int
 from caches.scalar import median_of_means
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.stats import wilson_interval
-from reductions.appE import fit_slope
+from protocols.stats import fit_slope, wilson_interval
 from reductions.certify import claim
 from reductions.tactics import Counterexample, Identity, Implies, eta_in_open_unit, ge, gt, le, lt
 

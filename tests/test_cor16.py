@@ -6,7 +6,8 @@ import pytest
 
 from protocols.game import trial_input
 from reductions.cor16 import PROMISE, guaranteed_offspike, promise_guaranteed, run_cor16, sparsity
-from reductions.thm6 import ExactOutputReduction, paper_C
+from reductions.spike import paper_C
+from reductions.thm6 import ExactOutputReduction
 
 
 @pytest.mark.parametrize("n, d", [(64, 128), (128, 128), (256, 128), (512, 256)])

@@ -23,7 +23,7 @@ from caches.lazy_gumbel import top_k
 from caches.params import ParameterError
 from caches.spec import build, object_spec
 from protocols.game import play
-from reductions.appE import fit_slope
+from protocols.stats import fit_slope
 from reductions.knn import KNN_PRESETS, make_inputs, value_scale
 from reductions.thm6 import ExactOutputReduction
 

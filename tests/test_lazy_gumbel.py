@@ -14,7 +14,8 @@ import pytest
 from caches.attention import softmax
 from caches.lazy_gumbel import lazy_gumbel, sample_softmax, tail_probability, top_k, truncated_gumbel
 from caches.params import ParameterError
-from reductions.appE import GUMBEL_PRESETS, chi_square_test, fit_slope, run_gumbel, score_family
+from protocols.stats import fit_slope
+from reductions.appE import GUMBEL_PRESETS, chi_square_test, run_gumbel, score_family
 
 ALPHA = 1e-3  # false-alarm rate of each chi-square test
 

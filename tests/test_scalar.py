@@ -13,7 +13,8 @@ from caches.params import ParameterError
 from caches.scalar import ScalarGumbelCache
 from caches.spec import build, object_spec
 from protocols.game import play
-from reductions.appE import chi_square_test, exact_scalar_attention, fit_slope, scalar_stream
+from protocols.stats import fit_slope
+from reductions.appE import chi_square_test, exact_scalar_attention, scalar_stream
 from reductions.thm6 import ExactOutputReduction
 
 

@@ -10,6 +10,9 @@ import pytest
 
 import caches.tensor as tensor_module
 from caches.adversary import AdversarialApproximation
+from caches.base import ProbeThenExtend, StreamingAttention
+from caches.codec import MessageError
+from caches.lossless import CompressedCache, decompress
 from caches.params import ParameterError
 from caches.tensor import (
     ExactFourCache,
@@ -33,7 +36,7 @@ from reductions.tensor import (
     tensor_Delta,
     tensor_threshold_C,
 )
-from reductions.thm6 import threshold_C
+from reductions.spike import threshold_C
 
 
 def naive(q, K1, K2, V1, V2):
@@ -165,6 +168,55 @@ def test_memory_is_what_the_formats_say():
     key_scales = 2 * 2 * (n // 8) * d * 2
     value_scales = 2 * 2 * n * 2
     assert quantized.memory_bits == 8 * (9 + 4 + codes + key_scales + value_scales)
+
+
+def wrapped(cache):
+    """Each wrapper around its own fresh copy of ``cache``."""
+    return [CompressedCache(fresh(cache), "zlib", 9), CompressedCache(fresh(cache), "lzma", 6),
+            AdversarialApproximation(fresh(cache), 0.2, 0.1),
+            CompressedCache(AdversarialApproximation(fresh(cache), 0.2, 0.1))]
+
+
+@pytest.mark.parametrize("cache", CACHES[::2] + [SubGenFourCache(0.5, 2, 8, seed=3, dtype="float64")], ids=repr)
+def test_wrappers_compose_with_tensor_caches(cache):
+    """Tensor caches are ordinary caches: the lossless and the adversary wrappers take their 5-tuples."""
+    assert isinstance(cache, ProbeThenExtend) and isinstance(cache, StreamingAttention)
+    rng = np.random.default_rng(9)
+    tokens, probes = stream(rng, 12, 3), stream(rng, 5, 3)
+    bare = fresh(cache)
+    bare.extend(*tokens)
+    outputs = bare.probe(*probes)
+    for wrapper in wrapped(cache):
+        wrapper.extend(*(a[:7] for a in tokens))
+        for t in range(7, 12):
+            wrapper.step(*(a[t] for a in tokens))
+        message = wrapper.to_bytes()
+        assert wrapper.memory_bits == 8 * len(message)
+        rebuilt = type(wrapper).from_bytes(message, **wrapper.params())
+        assert rebuilt.to_bytes() == message  # round trip through the message alone
+        got = rebuilt.probe(*probes)
+        assert np.array_equal(got, wrapper.probe(*probes))
+        if isinstance(wrapper, CompressedCache) and not isinstance(wrapper.inner, AdversarialApproximation):
+            assert decompress(wrapper.codec, message, "test") == bare.to_bytes()  # the bare message, compressed
+            assert np.allclose(got, outputs, rtol=0, atol=1e-12)  # lossless: the bare cache's outputs
+        else:
+            adversary = wrapper if isinstance(wrapper, AdversarialApproximation) else wrapper.inner
+            assert adversary.to_bytes() == bare.to_bytes()  # no state of its own
+            slack = 0.2 * np.abs(outputs)
+            assert np.all(np.abs(got - outputs) <= slack + 1e-12)  # a (1±η) approximation of the bare cache
+            assert np.allclose(got, np.clip(0.1, outputs - slack, outputs + slack), rtol=0, atol=1e-12)
+
+
+def test_compressed_cache_checks_its_parameters_and_message():
+    with pytest.raises(ParameterError, match="codec"):
+        CompressedCache(ExactFourCache(), "gzip")
+    with pytest.raises(ParameterError, match="level"):
+        CompressedCache(ExactFourCache(), "zlib", 10)
+    with pytest.raises(TypeError, match="inner must be a cache"):
+        CompressedCache(object())
+    with pytest.raises(MessageError, match="does not decompress"):
+        CompressedCache.from_bytes(b"not zlib", **CompressedCache(ExactFourCache()).params())
+    assert CompressedCache(ExactFourCache()).budget_bits(4, 4) is None  # the inner cache declares none
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,8 @@ import pytest
 from caches import ExactCache
 from caches.params import ParameterError
 from protocols.game import score, trial_input
-from reductions.thm6 import (
-    Delta_bound,
-    ExactOutputReduction,
-    delta_bound,
-    paper_C,
-    run_phase,
-    threshold_C,
-)
+from reductions.spike import Delta_bound, delta_bound, paper_C, threshold_C
+from reductions.thm6 import ExactOutputReduction, run_phase
 from reductions.thm8 import adversary_for, run_threshold
 
 N, D = 256, 128

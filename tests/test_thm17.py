@@ -10,7 +10,7 @@ import pytest
 from caches.params import ParameterError
 from caches.sliding import Algorithm1Cache, RunningSumWindowCache
 from protocols.game import BobRequest, play, score, trial_input
-from reductions.thm6 import Delta_bound, delta_bound, threshold_C
+from reductions.spike import Delta_bound, delta_bound, threshold_C
 from reductions.thm17 import (
     SlidingWindowReduction,
     adversary_for,
