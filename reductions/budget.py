@@ -230,8 +230,8 @@ def budget_headline(summary: dict) -> str:
     reached = sorted((r, label) for label, r in smallest.items() if r is not None)
     never = [label for label, r in smallest.items() if r is None]
     parts = [f"at memory ratio ≤ 1 (99% Wilson): {', '.join(within) or 'no family'}",
-             f"smallest memory ratio (exact) whose 99% Wilson lower bound reaches {100 * target:g}%: "
-             + ", ".join(f"{label} {r:.2f}" for r, label in reached)
+             f"smallest memory ratio on the grid whose 99% Wilson lower bound reaches the target {100 * target:g}% (exact): "
+             + ", ".join(f"{label} {r:.2f} (exact)" for r, label in reached)
              + (f"; never: {', '.join(never)}" if never else "")]
     return "; ".join(parts)
 

@@ -852,10 +852,56 @@ def tensor_steps(config: dict) -> int:
             + len(config["capacity_d_values"]) + 2 * len(config["timing_n_values"]) + len(config["subgen_settings"]))
 
 
+def tensor_headline(summary: dict) -> str:
+    """``barriers report``'s line: in the INDEX game the worst exact/quantized 4-cache and the 2-cache
+    (99% Wilson over n·d bits × trials; memory ratios exact), the SubGen-style 4-caches' range, the
+    tensor vs HO eq. 16 threshold (exact for the measured ε of the one drawn codebook) and the 2- vs
+    4-cache memory (exact byte counts)."""
+    from protocols.headline import exact, percent, spread
+
+    points = summary.get("points") or []
+
+    def worst(rows):
+        p = min(rows, key=lambda p: p["accuracy"])
+        return percent(p["accuracy"], p["accuracy_low"], p["accuracy_high"])
+
+    parts = []
+    four = [p for p in points if p.get("family") in ("ExactFourCache", "QuantizedFourCache")]
+    two = [p for p in points if p.get("family") == "ExactTwoCache"]
+    sub = [p for p in points if p.get("family") == "SubGenFourCache"]
+    where = f"at n = {summary.get('n')}, d = {summary.get('d')}"
+    if four:
+        parts.append(f"{where} exact and quantized 4-caches "
+                     f"(memory ratio ≥ {exact(min(p['memory_ratio'] for p in four))}) "
+                     f"decode at least {worst(four)}")
+    if two:
+        parts.append(f"the 2-cache (ratio {exact(two[0]['memory_ratio'], 0)}) at least {worst(two)}")
+    if sub:
+        low, high = min(sub, key=lambda p: p["accuracy"]), max(sub, key=lambda p: p["accuracy"])
+        parts.append(f"SubGen-style 4-caches only {percent(low['accuracy'], low['accuracy_low'], low['accuracy_high'])} "
+                     f"to {percent(high['accuracy'], high['accuracy_low'], high['accuracy_high'])}")
+    curves = (summary.get("threshold") or {}).get("curves") or []
+    exact_curve = next((c for c in curves if not c.get("eta")), None)
+    if exact_curve and exact_curve.get("standard_threshold") is not None:
+        parts.append(f"tensor threshold {exact(exact_curve['theorem_threshold'])} vs HO eq. 16's "
+                     f"{exact(exact_curve['standard_threshold'])} at the measured ε (one drawn codebook)")
+    rows = (summary.get("timing") or {}).get("rows") or []
+    ratios = []
+    for n in sorted({r["n"] for r in rows}):
+        bits = {r["family"]: r["memory_bits"] for r in rows if r["n"] == n}
+        if "ExactTwoCache" in bits and "ExactFourCache" in bits:
+            ratios.append((n, bits["ExactTwoCache"] / bits["ExactFourCache"]))
+    if ratios:
+        parts.append(f"the 2-cache needs {spread([r for _, r in ratios], 'exact', 1)} times the 4-cache's memory "
+                     f"for n = {ratios[0][0]}..{ratios[-1][0]} (≈ n/2)")
+    return "; ".join(parts) or "see figure"
+
+
 EXPERIMENTS = [
     Experiment(
         "tensor", "TA (tensor attention)", "tensor",
         "tensor caches in the INDEX game vs the Fano frontier; threshold on C; low-d capacity; 2- vs 4-cache",
         TENSOR_PRESETS, run_tensor, tensor_steps, "plots.tensor:tensor_figure",
+        headline="reductions.tensor:tensor_headline",
     ),
 ]

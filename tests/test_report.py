@@ -12,6 +12,7 @@ import pytest
 import barriers.report
 from barriers.cli import main
 from barriers.experiments import EXPERIMENTS
+from protocols.headline import unqualified_numbers
 
 
 def point(family, ratio, accuracy, low, high, **extra):
@@ -63,14 +64,30 @@ def test_rows_in_registry_order_with_intervals(results, tmp_path):
     assert names == [name for name in EXPERIMENTS if name in SUMMARIES]
     by_name = dict(zip(names, rows))
     assert "designed 96.2% [95.9, 96.5]" in by_name["budget"] and "designed 1.20" in by_name["budget"]
-    assert "WindowCache: 52.0% [50.0, 54.0]" in by_name["cor16"] and "ExactCache" not in by_name["cor16"]
+    assert "(WindowCache) decodes 52.0% [50.0, 54.0]" in by_name["cor16"] and "ExactCache" not in by_name["cor16"]
     assert "see figure" in by_name["jl"]
     assert "Bob at most 50.0% [" in by_name["threshold"] and "flipped decoder at most 50.0% [" in by_name["threshold"]
     assert "Bob at least 100.0" in by_name["threshold"] and "90.0%" not in by_name["threshold"]
     assert "`make thm8`" in by_name["threshold"] and "`barriers run threshold` (preset quick, seed 0)" in by_name["threshold"]
     for row in rows:  # every percentage (but a confidence level) comes with its interval or says exact
-        row = row.replace("99% Wilson", "").replace("reaches 99%", "")
-        assert all(re.match(r" \[\d|, exact", row[m.end():]) for m in re.finditer(r"\d%", row)), row
+        assert not [t for t in unqualified_numbers(row.replace("reaches 99%", "")) if "%" in t], row
+
+
+def test_every_experiment_names_a_callable_headline():
+    from caches.spec import load_object
+
+    for name, experiment in EXPERIMENTS.items():
+        assert experiment.headline, f"{name} names no headline"
+        assert experiment.headline.split(":")[0] == experiment.run.__module__, f"{name}: headline not beside its run"
+        assert callable(load_object(experiment.headline)), name
+
+
+def test_generic_headline_still_reads_points():
+    from protocols.headline import generic_headline
+
+    line = generic_headline(SUMMARIES["cor16"])
+    assert "WindowCache: 52.0% [50.0, 54.0]" in line and "ExactCache" not in line
+    assert generic_headline({"points": []}) == "see figure"
 
 
 def test_same_summaries_same_bytes_and_default_out(results, tmp_path):
