@@ -8,7 +8,7 @@ SEED ?= 0
 OUT ?= results
 RUN := $(BIN)/barriers run --preset $(PRESET) --seed $(SEED) --out $(OUT)
 
-.PHONY: venv venv-torch test test-hf test-kvpress figures proofs bench clean \
+.PHONY: venv venv-torch test test-hf test-kvpress figures readme proofs bench clean \
 	budget thm6 thm8 jl cor9 thm15 appE alg1 thm17 cor16 thm19 knn tensor
 
 venv: $(VENV)/.installed
@@ -47,6 +47,15 @@ test-kvpress: venv-torch
 
 figures: venv
 	$(RUN) all
+	$(BIN)/barriers report --results $(OUT)
+
+# After `make figures` on the quick preset: keep its summaries in docs/results/ and paste the
+# generated results table into the README (tests/test_report.py checks the two agree).
+readme: venv
+	@test "$(PRESET)" = quick -a "$(SEED)" = 0 || { echo "make readme records the quick preset at seed 0"; exit 2; }
+	for dir in $(OUT)/*/; do name=$$(basename $$dir); mkdir -p docs/results/$$name; \
+		cp $$dir/summary.json $$dir/config.json docs/results/$$name/; done
+	$(BIN)/barriers report --results docs/results --out docs/results --readme
 
 proofs: venv
 	$(BIN)/barriers proofs

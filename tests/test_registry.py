@@ -38,7 +38,7 @@ def readme_make_targets(text: str) -> set[str]:
         if not line.startswith("|"):
             column = None
             continue
-        row = [c.strip() for c in line.strip().strip("|").split("|")]
+        row = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]  # "\|" is a literal bar
         if column is None:
             column = row.index("Make target") if "Make target" in row else -1
         elif 0 <= column < len(row) and not set(row[column]) <= set("-:"):
@@ -66,7 +66,7 @@ def registry_problems(experiments: dict[str, Experiment]) -> list[str]:
             problems.append(f"{name}: headline {experiment.headline!r} is not callable")
         if f"make {experiment.make_target}" not in readme:
             problems.append(f"{name}: no README Results row with Make target `make {experiment.make_target}`")
-    if make_recipes((ROOT / "Makefile").read_text()).get("figures") != ["$(RUN) all"]:
+    if (make_recipes((ROOT / "Makefile").read_text()).get("figures") or [None])[0] != "$(RUN) all":
         problems.append("`make figures` is not `$(RUN) all`")
     return problems
 

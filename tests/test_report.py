@@ -140,4 +140,18 @@ def test_missing_results_dir_is_one_line_exit_2(tmp_path):
 def test_repo_readme_has_one_marked_block():
     text = barriers.report.README.read_text()
     assert text.count(barriers.report.BEGIN) == 1 and text.count(barriers.report.END) == 1
-    assert "Generated from the quick-preset summaries" in text
+
+
+def test_readme_results_block_is_what_the_committed_summaries_give():
+    """README numbers are generated: the block equals `barriers report` on docs/results/ (make readme)."""
+    from pathlib import Path
+
+    root = Path(barriers.report.__file__).resolve().parents[1]
+    committed = root / "docs" / "results"
+    assert sorted(p.name for p in committed.iterdir() if p.is_dir()) == sorted(EXPERIMENTS)
+    body = barriers.report.table(barriers.report.rows(committed))
+    text = (root / "README.md").read_text()
+    block = text.split(barriers.report.BEGIN)[1].split(barriers.report.END)[0]
+    assert block == f"\n{body}"
+    headlines = [re.split(r"(?<!\\)\|", line)[4] for line in block.strip().splitlines()[2:]]
+    assert len(headlines) == len(EXPERIMENTS) and not any(unqualified_numbers(h) for h in headlines)
