@@ -104,7 +104,10 @@ thm19: venv  # HO Theorems 19/27
 	$(RUN) nonadaptive
 
 knn: venv  # kNN attention
-	$(RUN) knn
+	$(RUN) knn_error
+	$(RUN) knn_forward
+	$(RUN) knn_gradients
+	$(RUN) knn_game
 
 tensor: venv  # TA
 	$(RUN) tensor

@@ -122,139 +122,172 @@ def nonadaptive_figure(summary: Summary):
     return fig
 
 
-def knn_figure(summary: Summary):
-    """kNN attention: (a) error vs samples, (b) error vs k (top-k renormalised is biased),
-    (c) score reads per query vs k, (d) causal forward-pass reads vs n, (e) gradient-estimator
-    error vs samples, (f) the kNN cache in HO Theorem 6's INDEX game."""
+def knn_estimator_panels(a, b, c, summary: Summary) -> None:
+    """(a) error vs samples, (b) error vs k (top-k renormalised is biased), (c) score reads per query vs k."""
     estimator = _rows(summary, "estimator")
-    slopes = summary.get("slopes") if isinstance(summary.get("slopes"), Mapping) else {}
-    aspect = 0.62
-    with paper(columns=2, aspect=aspect):
-        fig = new_figure(2, aspect)
-        (a, b, c), (d, e, f) = fig.subplots(2, 3)
-
-        inputs = list(dict.fromkeys(r.get("inputs") for r in estimator))
-        tops = []
-        for j, kind in enumerate(inputs):
-            for prefix, style in (("sample", "-"), ("median", "--")):
-                rows = [r for r in estimator if r.get("inputs") == kind and (
-                    r.get("method") == "sample" if prefix == "sample" else str(r.get("method", "")).startswith(prefix))]
-                pts = xy(rows, "samples", "error_mean")
-                if pts:
-                    tops.append(pts[0])
-                    name = "mean" if prefix == "sample" else str(rows[0].get("method"))
-                    a.plot(*zip(*pts), color=_color(j), marker=_marker(j), ls=style, lw=0.9, ms=2.5,
-                           label=f"{kind}, {name}")
-        if tops:
-            x0, y0 = max(tops, key=lambda t: t[1])
-            grid = np.geomspace(x0, max(x for x, _ in xy(estimator, "samples", "error_mean")), 20)
-            a.plot(grid, y0 * np.sqrt(x0 / grid), color=REFERENCE_COLOR, lw=0.6, ls=":", label=r"$\propto 1/\sqrt{m}$")
-            a.legend(loc="upper right", fontsize=4.5)
-        a.set_xscale("log")
-        a.set_yscale("log")
-        a.set_xlabel("samples $m$")
-        a.set_ylabel("error / value scale")
-        a.set_title(r"lazy-Gumbel estimator, $k=\sqrt{n}$")
-
-        drawn_b = drawn_c = False
-        for j, kind in enumerate(inputs):
-            for method, style, label in (("topk", "-", "top-k renormalised"), ("sample@k", "--", "16 samples")):
-                rows = [r for r in estimator if r.get("inputs") == kind and r.get("method") == method]
-                pts = [(x, max(y, 1e-6)) for x, y in xy(rows, "k", "error_mean", positive=False) if x > 0]
-                if pts:
-                    b.plot(*zip(*pts), color=_color(j), marker=_marker(j), ls=style, lw=0.9, ms=2.5,
-                           label=f"{kind}, {label}")
-                    drawn_b = True
-                reads = xy(rows, "k", "reads_mean")
-                if method == "sample@k" and reads:
-                    c.plot(*zip(*reads), color=_color(j), marker=_marker(j), lw=0.9, ms=2.5, label=f"{kind}, 16 samples")
-                    drawn_c = True
-        b.set_xscale("log")
-        b.set_yscale("log")
-        b.set_xlabel("k")
-        b.set_ylabel("error / value scale")
-        b.set_title("error vs k (top-k is biased)")
-        if drawn_b:
-            b.legend(loc="lower left", fontsize=4.5)
-        n = number(summary.get("n"))
-        ks = sorted({x for x, _ in xy(estimator, "k", "k")})
-        if n and ks:
-            grid = np.geomspace(min(ks), max(ks), 40)
-            c.plot(grid, grid, color=REFERENCE_COLOR, lw=0.6, ls=":", label="k (top-k only)")
-            c.plot(grid, np.minimum(n, grid + 16 * n / grid), color=REFERENCE_COLOR, lw=0.6, ls="--",
-                   label=r"$\min(n, k + 16n/k)$")
-            drawn_c = True
-        c.set_xscale("log")
-        c.set_yscale("log")
-        c.set_xlabel("k")
-        c.set_ylabel("score reads per query")
-        c.set_title("cost vs k")
-        if drawn_c:
-            c.legend(loc="lower right", fontsize=4.5)
-
-        forward = _rows(summary, "forward")
-        last = None
-        for j, (key, label) in enumerate((("knn_reads", "kNN, k = sqrt(i)"), ("exact_reads", "exact"))):
-            pts = xy(forward, "n", key)
-            if pts:
-                slope = fit_line(d, pts, _color(j))
-                d.plot(*zip(*pts), color=_color(j), marker=_marker(j), lw=0.9,
-                       label=label + (f" (slope {slope:.2f})" if slope is not None else ""))
-                if key == "knn_reads":
-                    last = pts[-1]
-        if last:
-            ns = np.array(sorted({x for x, _ in xy(forward, "n", "n")}), dtype=float)
-            d.plot(ns, last[1] * (ns / last[0]) ** 1.5, color=REFERENCE_COLOR, lw=0.6, ls=":", label=r"$\propto n^{1.5}$")
-        d.set_xscale("log")
-        d.set_yscale("log")
-        _exact_ticks(d.xaxis, [x for x, _ in xy(forward, "n", "n")])
-        d.set_xlabel("tokens n")
-        d.set_ylabel("score reads, whole causal pass")
-        d.set_title("forward pass")
-        if forward and d.get_legend_handles_labels()[0]:
-            d.legend(loc="upper left", fontsize=4.5)
-
-        grads = _rows(summary, "gradients")
-        for j, (name, rows) in enumerate(group_by(grads, lambda r: r.get("gradient")).items()):
+    inputs = list(dict.fromkeys(r.get("inputs") for r in estimator))
+    tops = []
+    for j, kind in enumerate(inputs):
+        for prefix, style in (("sample", "-"), ("median", "--")):
+            rows = [r for r in estimator if r.get("inputs") == kind and (
+                r.get("method") == "sample" if prefix == "sample" else str(r.get("method", "")).startswith(prefix))]
             pts = xy(rows, "samples", "error_mean")
             if pts:
-                slope = number(slopes.get(f"{name}_error_vs_samples"))
-                e.plot(*zip(*pts), color=_color(j), marker=_marker(j), lw=0.9,
-                       label=f"{name}" + (f" (slope {slope:.2f})" if slope is not None else ""))
-            bias = xy(rows, "samples", "bias_of_mean")
-            if bias:
-                e.plot(*zip(*bias), color=_color(j), ls=":", lw=0.8, label=f"{name}: mean of {rows[0].get('repeats')} runs")
-        e.set_xscale("log")
-        e.set_yscale("log")
-        _exact_ticks(e.xaxis, [x for x, _ in xy(grads, "samples", "samples")])
-        e.set_xlabel("samples s (dQ: s per row; dV: n·s per column)")
-        e.set_ylabel("relative Frobenius error")
-        e.set_title("gradient estimators")
-        if e.get_legend_handles_labels()[0]:
-            e.legend(loc="lower left", fontsize=4.5)
+                tops.append(pts[0])
+                name = "mean" if prefix == "sample" else str(rows[0].get("method"))
+                a.plot(*zip(*pts), color=_color(j), marker=_marker(j), ls=style, lw=0.9, ms=2.5,
+                       label=f"{kind}, {name}")
+    if tops:
+        x0, y0 = max(tops, key=lambda t: t[1])
+        grid = np.geomspace(x0, max(x for x, _ in xy(estimator, "samples", "error_mean")), 20)
+        a.plot(grid, y0 * np.sqrt(x0 / grid), color=REFERENCE_COLOR, lw=0.6, ls=":", label=r"$\propto 1/\sqrt{m}$")
+        a.legend(loc="upper right", fontsize=4.5)
+    a.set_xscale("log")
+    a.set_yscale("log")
+    a.set_xlabel("samples $m$")
+    a.set_ylabel("error / value scale")
+    a.set_title(r"lazy-Gumbel estimator, $k=\sqrt{n}$")
 
-        points, fx, high = game_points_with_frontier(f, summary, stretch=3)
-        for j, p in enumerate(points):
-            nudge = 1.35 ** (j - (len(points) - 1) / 2)  # side by side when the memories coincide
-            label = str(p.get("cache", "?")).split("(")[0]
-            if "method='topk'" in str(p.get("cache")):
-                label += " (top-k)"
-            elif "KNN" in label:
-                label += " (samples)"
-            f.scatter([p["memory_ratio"] * nudge], [p["accuracy"]], color=_color(j), marker=_marker(j), s=14, zorder=3,
-                      label=f"{label}: {p['memory_ratio']:.1f}, {p['accuracy']:.3f}")
-        f.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.6)
-        f.set_xscale("log")
-        f.set_xlim(fx[0], high)  # the range game_points_with_frontier shaded
-        f.set_ylim(0.45, 1.05)
-        f.set_xlabel("memory / n d bits")
-        f.set_ylabel("fraction of bits decoded")
-        game = summary.get("game") if isinstance(summary.get("game"), Mapping) else {}
-        f.set_title("INDEX game" + (f", n={game.get('n')}, d={game.get('d')}" if game.get("n") else ""))
-        probes = number(game.get("index_probes_mean"))
-        if probes is not None:
-            f.text(0.97, 0.08, f"norm index probes/query: {probes:.0f} of {game.get('n')}", transform=f.transAxes,
-                   ha="right", fontsize="x-small", color=REFERENCE_COLOR)
-        if points or fx:
-            f.legend(loc="upper left", fontsize=4.5)
+    drawn_b = drawn_c = False
+    for j, kind in enumerate(inputs):
+        for method, style, label in (("topk", "-", "top-k renormalised"), ("sample@k", "--", "16 samples")):
+            rows = [r for r in estimator if r.get("inputs") == kind and r.get("method") == method]
+            pts = [(x, max(y, 1e-6)) for x, y in xy(rows, "k", "error_mean", positive=False) if x > 0]
+            if pts:
+                b.plot(*zip(*pts), color=_color(j), marker=_marker(j), ls=style, lw=0.9, ms=2.5,
+                       label=f"{kind}, {label}")
+                drawn_b = True
+            reads = xy(rows, "k", "reads_mean")
+            if method == "sample@k" and reads:
+                c.plot(*zip(*reads), color=_color(j), marker=_marker(j), lw=0.9, ms=2.5, label=f"{kind}, 16 samples")
+                drawn_c = True
+    b.set_xscale("log")
+    b.set_yscale("log")
+    b.set_xlabel("k")
+    b.set_ylabel("error / value scale")
+    b.set_title("error vs k (top-k is biased)")
+    if drawn_b:
+        b.legend(loc="lower left", fontsize=4.5)
+    n = number(summary.get("n"))
+    ks = sorted({x for x, _ in xy(estimator, "k", "k")})
+    if n and ks:
+        grid = np.geomspace(min(ks), max(ks), 40)
+        c.plot(grid, grid, color=REFERENCE_COLOR, lw=0.6, ls=":", label="k (top-k only)")
+        c.plot(grid, np.minimum(n, grid + 16 * n / grid), color=REFERENCE_COLOR, lw=0.6, ls="--",
+               label=r"$\min(n, k + 16n/k)$")
+        drawn_c = True
+    c.set_xscale("log")
+    c.set_yscale("log")
+    c.set_xlabel("k")
+    c.set_ylabel("score reads per query")
+    c.set_title("cost vs k")
+    if drawn_c:
+        c.legend(loc="lower right", fontsize=4.5)
+
+
+def knn_forward_panel(d, summary: Summary) -> None:
+    """Score reads of the causal forward pass vs n, kNN (k = sqrt(i)) and exact."""
+    forward = _rows(summary, "forward")
+    last = None
+    for j, (key, label) in enumerate((("knn_reads", "kNN, k = sqrt(i)"), ("exact_reads", "exact"))):
+        pts = xy(forward, "n", key)
+        if pts:
+            slope = fit_line(d, pts, _color(j))
+            d.plot(*zip(*pts), color=_color(j), marker=_marker(j), lw=0.9,
+                   label=label + (f" (slope {slope:.2f})" if slope is not None else ""))
+            if key == "knn_reads":
+                last = pts[-1]
+    if last:
+        ns = np.array(sorted({x for x, _ in xy(forward, "n", "n")}), dtype=float)
+        d.plot(ns, last[1] * (ns / last[0]) ** 1.5, color=REFERENCE_COLOR, lw=0.6, ls=":", label=r"$\propto n^{1.5}$")
+    d.set_xscale("log")
+    d.set_yscale("log")
+    _exact_ticks(d.xaxis, [x for x, _ in xy(forward, "n", "n")])
+    d.set_xlabel("tokens n")
+    d.set_ylabel("score reads, whole causal pass")
+    d.set_title("forward pass")
+    if forward and d.get_legend_handles_labels()[0]:
+        d.legend(loc="upper left", fontsize=4.5)
+
+
+def knn_gradients_panel(e, summary: Summary) -> None:
+    """Relative error of the dV and dQ estimators vs samples, and of the mean of the repeats (bias)."""
+    slopes = summary.get("slopes") if isinstance(summary.get("slopes"), Mapping) else {}
+    grads = _rows(summary, "gradients")
+    for j, (name, rows) in enumerate(group_by(grads, lambda r: r.get("gradient")).items()):
+        pts = xy(rows, "samples", "error_mean")
+        if pts:
+            slope = number(slopes.get(f"{name}_error_vs_samples"))
+            e.plot(*zip(*pts), color=_color(j), marker=_marker(j), lw=0.9,
+                   label=f"{name}" + (f" (slope {slope:.2f})" if slope is not None else ""))
+        bias = xy(rows, "samples", "bias_of_mean")
+        if bias:
+            e.plot(*zip(*bias), color=_color(j), ls=":", lw=0.8, label=f"{name}: mean of {rows[0].get('repeats')} runs")
+    e.set_xscale("log")
+    e.set_yscale("log")
+    _exact_ticks(e.xaxis, [x for x, _ in xy(grads, "samples", "samples")])
+    e.set_xlabel("samples s (dQ: s per row; dV: n·s per column)")
+    e.set_ylabel("relative Frobenius error")
+    e.set_title("gradient estimators")
+    if e.get_legend_handles_labels()[0]:
+        e.legend(loc="lower left", fontsize=4.5)
+
+
+def knn_game_panel(f, summary: Summary) -> None:
+    """The kNN caches and the exact one in HO Theorem 6's INDEX game, under the Fano frontier."""
+    points, fx, high = game_points_with_frontier(f, summary, stretch=3)
+    for j, p in enumerate(points):
+        nudge = 1.35 ** (j - (len(points) - 1) / 2)  # side by side when the memories coincide
+        label = str(p.get("cache", "?")).split("(")[0]
+        if "method='topk'" in str(p.get("cache")):
+            label += " (top-k)"
+        elif "KNN" in label:
+            label += " (samples)"
+        f.scatter([p["memory_ratio"] * nudge], [p["accuracy"]], color=_color(j), marker=_marker(j), s=14, zorder=3,
+                  label=f"{label}: {p['memory_ratio']:.1f}, {p['accuracy']:.3f}")
+    f.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.6)
+    f.set_xscale("log")
+    f.set_xlim(fx[0], high)  # the range game_points_with_frontier shaded
+    f.set_ylim(0.45, 1.05)
+    f.set_xlabel("memory / n d bits")
+    f.set_ylabel("fraction of bits decoded")
+    game = summary.get("game") if isinstance(summary.get("game"), Mapping) else {}
+    f.set_title("INDEX game" + (f", n={game.get('n')}, d={game.get('d')}" if game.get("n") else ""))
+    probes = number(game.get("index_probes_mean"))
+    if probes is not None:
+        f.text(0.97, 0.08, f"norm index probes/query: {probes:.0f} of {game.get('n')}", transform=f.transAxes,
+               ha="right", fontsize="x-small", color=REFERENCE_COLOR)
+    if points or fx:
+        f.legend(loc="upper left", fontsize=4.5)
+
+
+def knn_error_figure(summary: Summary):
+    """Experiment ``knn_error``: error vs samples, error vs k, score reads per query vs k."""
+    with paper(columns=2, aspect=0.34):
+        fig = new_figure(2, 0.34)
+        knn_estimator_panels(*fig.subplots(1, 3), summary)
+    return fig
+
+
+def knn_forward_figure(summary: Summary):
+    """Experiment ``knn_forward``: causal forward-pass score reads vs n."""
+    with paper(columns=1, aspect=0.75):
+        fig = new_figure(1, 0.75)
+        knn_forward_panel(fig.subplots(), summary)
+    return fig
+
+
+def knn_gradients_figure(summary: Summary):
+    """Experiment ``knn_gradients``: gradient-estimator error vs samples."""
+    with paper(columns=1, aspect=0.75):
+        fig = new_figure(1, 0.75)
+        knn_gradients_panel(fig.subplots(), summary)
+    return fig
+
+
+def knn_game_figure(summary: Summary):
+    """Experiment ``knn_game``: the kNN caches in HO Theorem 6's INDEX game."""
+    with paper(columns=1, aspect=0.75):
+        fig = new_figure(1, 0.75)
+        knn_game_panel(fig.subplots(), summary)
     return fig

@@ -157,9 +157,10 @@ def test_knn():
     forward = [{"n": n, "knn_reads": int(n ** 1.5 * (1.1 if n == 512 else 1)), "exact_reads": n * (n + 1) // 2}
                for n in (256, 512, 1024)]
     points = [game_point("KNNAttentionCache", 64.25, 1.0, 0.9998, 1.0), game_point("ExactCache", 64.0, 1.0, 0.9998, 1.0)]
-    text = line("knn", {"estimator": estimator, "gradients": gradients, "forward": forward, "points": points})
-    assert "(random values)" in text and "(dV estimator)" in text and "0.52 (exact) million" in text
-    assert "64.25 (exact)" in text
+    assert "(random values)" in line("knn_error", {"estimator": estimator})
+    assert "(dV estimator)" in line("knn_gradients", {"gradients": gradients})
+    assert "0.52 (exact) million" in line("knn_forward", {"forward": forward})
+    assert "64.25 (exact)" in line("knn_game", {"points": points})
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))

@@ -24,7 +24,7 @@ from caches.params import ParameterError
 from caches.spec import build, object_spec
 from protocols.game import play
 from protocols.stats import fit_slope
-from reductions.knn import KNN_PRESETS, make_inputs, value_scale
+from reductions.knn import KNN_ERROR_PRESETS, KNN_GRADIENTS_PRESETS, make_inputs, value_scale
 from reductions.thm6 import ExactOutputReduction
 
 
@@ -177,10 +177,11 @@ def test_cache_contract_and_memory():
             np.testing.assert_allclose(copy.step(probe[0][r], probe[1][r], probe[2][r]), outputs[r], rtol=1e-12)
     with pytest.raises(ParameterError, match="method"):
         KNNAttentionCache(method="lsh")
-    for overrides, name in (({"k_values": [2049]}, "k_values"), ({"inputs": ["uniform"]}, "inputs"),
-                            ({"grad_samples": [1]}, "grad_samples")):
+    for presets, overrides, name in ((KNN_ERROR_PRESETS, {"k_values": [2049]}, "k_values"),
+                                     (KNN_ERROR_PRESETS, {"inputs": ["uniform"]}, "inputs"),
+                                     (KNN_GRADIENTS_PRESETS, {"samples": [1]}, "samples")):
         with pytest.raises(ParameterError, match=name):
-            KNN_PRESETS["quick"].with_overrides(overrides)
+            presets["quick"].with_overrides(overrides)
 
 
 def test_knn_cache_decodes_the_index_game_only_with_all_the_memory(isolated_bob):
