@@ -102,6 +102,7 @@ cor16: venv  # HO Corollary 16
 
 thm19: venv  # HO Theorems 19/27
 	$(RUN) nonadaptive
+	$(RUN) adaptive
 
 knn: venv  # kNN attention
 	$(RUN) knn_error

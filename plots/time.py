@@ -33,9 +33,9 @@ def _exact_ticks(axis, values) -> None:
 
 
 def nonadaptive_figure(summary: Summary):
-    """HO Theorem 19: (a) success on a fair mix of ``σ`` and uniform ``H(i)`` vs ``s/n`` under the
-    bound ``(1 + s/n)/2``; (b) success on ``H(i)`` and on ``σ`` separately; (c) score reads vs ``n``
-    (log-log) for the non-adaptive readers (reads needed for 90% success) and the adaptive ones."""
+    """Experiment ``nonadaptive`` (HO Theorem 19): (a) success on a fair mix of ``σ`` and uniform
+    ``H(i)`` vs ``s/n`` under the bound ``(1 + s/n)/2``; (b) success on ``H(i)`` and on ``σ``
+    separately; (c) score reads vs ``n`` (log-log) the non-adaptive readers need for 90% success."""
     points = [p for p in _rows(summary, "points") if number(p.get("s_over_n")) is not None]
     ns = sorted({p["n"] for p in points if number(p.get("n"))})
     show_n = ns[-1] if ns else None
@@ -86,40 +86,55 @@ def nonadaptive_figure(summary: Summary):
         b.set_title("uniform reader: each instance")
         b.legend(loc="center right", fontsize=4.5)
 
-        needed = xy(_rows(summary, "needed"), "n", "reads")
-        everything = [v for pair in needed for v in pair]
-        if needed:
-            slope = fit_line(c, needed, _color(0))
-            c.plot(*zip(*needed), color=_color(0), marker=_marker(0), lw=0.9,
-                   label="non-adaptive, 90% on both" + (f" (slope {slope:.2f})" if slope is not None else ""))
-        adaptive = _rows(summary, "adaptive")
-        for j, (method, members) in enumerate(group_by(adaptive, lambda r: r.get("method")).items(), start=1):
-            for key, style, which in (("reads_H_mean", "-", "H(i)"), ("reads_sigma_mean", ":", "σ")):
-                pts = xy(members, "n", key)
-                if not pts:
-                    continue
-                everything += [v for pair in pts for v in pair]
-                slope = fit_line(c, pts, _color(j))
-                c.plot(*zip(*pts), color=_color(j), marker=_marker(j), ls=style, lw=0.9,
-                       mfc="white" if which == "σ" else None,
-                       label=f"{method} on {which}" + (f" (slope {slope:.2f})" if slope is not None else ""))
-            rates = [min(v for v in (number(r.get("success_H")), number(r.get("success_sigma"))) if v is not None)
-                     for r in members if number(r.get("success_H")) is not None or number(r.get("success_sigma")) is not None]
-            if rates:
-                c.plot([], [], ls="none", label=f"  {method}: worst success {min(rates):.0%}")
-        grid = sorted({x for x, _ in needed} | {x for r in adaptive for x in [number(r.get("n"))] if x})
-        if grid:
-            c.plot(grid, grid, color=REFERENCE_COLOR, lw=0.6, ls="-.", label="n")
-        c.set_xscale("log")
-        c.set_yscale("log")
-        if everything:
-            c.set_ylim(min(everything) / 1.5, max(everything) * 40)  # room for the legend above the data
-        c.set_xlabel(r"tokens $n$")
-        c.set_ylabel("score reads on the last token")
-        c.set_title("score reads vs n")
-        if grid:
-            c.legend(loc="upper left", fontsize=4.3)
+        reads_panel(c, summary)
     return fig
+
+
+def adaptive_figure(summary: Summary):
+    """Experiment ``adaptive``: score reads vs ``n`` (log-log) of the adaptive readers on ``H(i)`` and
+    ``σ``, with their worst success."""
+    with paper(columns=1, aspect=0.75):
+        fig = new_figure(1, 0.75)
+        reads_panel(fig.subplots(), summary)
+    return fig
+
+
+def reads_panel(c, summary: Summary) -> None:
+    """Score reads vs ``n`` (log-log): the reads the non-adaptive readers need for 90% success
+    (``summary["needed"]``) and the adaptive readers' reads (``summary["adaptive"]``), whichever are present."""
+    needed = xy(_rows(summary, "needed"), "n", "reads")
+    everything = [v for pair in needed for v in pair]
+    if needed:
+        slope = fit_line(c, needed, _color(0))
+        c.plot(*zip(*needed), color=_color(0), marker=_marker(0), lw=0.9,
+               label="non-adaptive, 90% on both" + (f" (slope {slope:.2f})" if slope is not None else ""))
+    adaptive = _rows(summary, "adaptive")
+    for j, (method, members) in enumerate(group_by(adaptive, lambda r: r.get("method")).items(), start=1):
+        for key, style, which in (("reads_H_mean", "-", "H(i)"), ("reads_sigma_mean", ":", "σ")):
+            pts = xy(members, "n", key)
+            if not pts:
+                continue
+            everything += [v for pair in pts for v in pair]
+            slope = fit_line(c, pts, _color(j))
+            c.plot(*zip(*pts), color=_color(j), marker=_marker(j), ls=style, lw=0.9,
+                   mfc="white" if which == "σ" else None,
+                   label=f"{method} on {which}" + (f" (slope {slope:.2f})" if slope is not None else ""))
+        rates = [min(v for v in (number(r.get("success_H")), number(r.get("success_sigma"))) if v is not None)
+                 for r in members if number(r.get("success_H")) is not None or number(r.get("success_sigma")) is not None]
+        if rates:
+            c.plot([], [], ls="none", label=f"  {method}: worst success {min(rates):.0%}")
+    grid = sorted({x for x, _ in needed} | {x for r in adaptive for x in [number(r.get("n"))] if x})
+    if grid:
+        c.plot(grid, grid, color=REFERENCE_COLOR, lw=0.6, ls="-.", label="n")
+    c.set_xscale("log")
+    c.set_yscale("log")
+    if everything:
+        c.set_ylim(min(everything) / 1.5, max(everything) * 40)  # room for the legend above the data
+    c.set_xlabel(r"tokens $n$")
+    c.set_ylabel("score reads on the last token")
+    c.set_title("score reads vs n")
+    if grid:
+        c.legend(loc="upper left", fontsize=4.3)
 
 
 def knn_estimator_panels(a, b, c, summary: Summary) -> None:

@@ -115,8 +115,9 @@ def test_nonadaptive():
     adaptive += [{"method": "knn-sampling", "n": n, "success_H": 1.0, "success_sigma": 0.0, "reads_mean": n ** 0.8 * (1.1 if n == 1024 else 1),
                   "reads_max": n, "trials": 60} for n in (256, 1024, 4096)]
     needed = [{"n": 256, "reads": 230}, {"n": 1024, "reads": 922}, {"n": 4096, "reads": 3686}]
-    text = line("nonadaptive", {"eta": 0.2, "target_success": 0.9, "points": points, "needed": needed, "adaptive": adaptive})
+    text = line("nonadaptive", {"eta": 0.2, "target_success": 0.9, "points": points, "needed": needed})
     assert "0 of 3 non-adaptive points" in text and "95.0% (exact)" in text and "3686 reads" in text
+    text = line("adaptive", {"eta": 0.2, "adaptive": adaptive})
     assert "n^0.50 (exact)" in text and "worst σ 0.0% [0.0, 10.0]" in text
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from caches.params import ParameterError
 from reductions.thm19 import (
+    ADAPTIVE_PRESETS,
     NONADAPTIVE_PRESETS,
     ScoreOracle,
     best_constant_answer,
@@ -22,6 +23,7 @@ from reductions.thm19 import (
     knn_tail_estimate,
     nonadaptive_estimate,
     read_pattern,
+    run_adaptive,
     run_nonadaptive,
     separation_eta,
     within,
@@ -42,9 +44,9 @@ def test_instances_have_the_printed_facts():
     assert expected_sigma(n) / expected_H(n, False) < 2  # the printed "factor >= 2" fails [sic]
     with pytest.raises(ParameterError, match="perfect square"):
         instance_sigma(1000, D)
-    for key in ("n_values", "adaptive_n_values"):
-        with pytest.raises(ParameterError, match=f"{key}.*perfect square"):
-            NONADAPTIVE_PRESETS["quick"].with_overrides({key: [256, 1000]})
+    for presets in (NONADAPTIVE_PRESETS, ADAPTIVE_PRESETS):
+        with pytest.raises(ParameterError, match="n_values.*perfect square"):
+            presets["quick"].with_overrides({"n_values": [256, 1000]})
 
 
 def test_reading_the_spike_is_the_only_way_to_tell():
@@ -157,14 +159,15 @@ def test_separation_certificate_is_not_vacuous():
     assert not goal.verify().ok
 
 
-def test_experiment_runs_and_adaptive_reads_scale_as_sqrt_n():
+def test_experiments_run_and_adaptive_reads_scale_as_sqrt_n():
     config = {"n_values": [256], "d": 2, "eta": ETA, "trials": 40, "fractions": [0.125, 0.5, 1.0],
-              "adaptive_n_values": [256, 1024, 4096, 16384], "adaptive_trials": 5, "samples": 4, "groups": 3,
               "constant_etas": [0.2, 0.4]}
     summary = run_nonadaptive(config, seed=0)["summary"]
     for p in summary["points"]:
         if p["estimator"] == "baseline":
             assert p["success_sigma"] == 1.0
+    config = {"n_values": [256, 1024, 4096, 16384], "d": 2, "eta": ETA, "trials": 5, "samples": 4, "groups": 3}
+    summary = run_adaptive(config, seed=0)["summary"]
     tail = [r for r in summary["adaptive"] if r["method"] == "knn+tail"]
     assert all(r["success_H"] == 1.0 and r["success_sigma"] == 1.0 for r in tail)
     assert 0.45 <= summary["slopes"]["knn+tail"] <= 0.55  # 2·sqrt(n) reads: slope 1/2
