@@ -111,5 +111,9 @@ knn: venv  # kNN attention
 	$(RUN) knn_game
 
 tensor: venv  # TA
-	$(RUN) tensor
+	$(RUN) tensor_game
+	$(RUN) tensor_threshold
+	$(RUN) tensor_capacity
+	$(RUN) tensor_memory
+	$(RUN) tensor_subgen
 	$(BIN)/python benchmarks/tensor.py

@@ -1,10 +1,10 @@
-"""The ``tensor`` experiment's figure (TA, docs/theory.md §8): one function per panel, one composite.
+"""The ``tensor_*`` experiments' figures (TA, docs/theory.md §8): one panel function per figure.
 
-:func:`tensor_figure` takes the summary :func:`reductions.tensor.run_tensor` writes and returns a
-six-panel :class:`matplotlib.figure.Figure` in the paper style; each panel is drawn by its own
-function (``game_panel``, ``threshold_panel``, ``capacity_panel``, ``memory_panel``, ``time_panel``,
-``subgen_panel``) on an axes it is given. Missing keys and ``None`` values are skipped, so a
-partial or empty summary still plots.
+Each ``tensor_NAME_figure`` takes the summary :func:`reductions.tensor.run_tensor_NAME` writes and
+returns a :class:`matplotlib.figure.Figure` in the paper style, drawn by one panel function on the
+axes it is given (``game_panel``, ``threshold_panel``, ``capacity_panel``, ``memory_panels``,
+``subgen_panel``). Missing keys and ``None`` values are skipped, so a partial or empty summary
+still plots.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def game_panel(ax, summary: Summary) -> None:
         empty_note(ax)
     ax.set_xlabel(r"memory / $n d$ bits")
     ax.set_ylabel("fraction of bits decoded")
-    ax.set_title(title("a. INDEX game, tensor caches", summary, ("n", "d")))
+    ax.set_title(title("INDEX game, tensor caches", summary, ("n", "d")))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize="x-small")
 
@@ -80,7 +80,7 @@ def threshold_panel(ax, summary: Summary) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter
 
-    block = summary.get("threshold") or {}
+    block = summary
     curves = [c for c in block.get("curves") or [] if c.get("C")]
     handles = []
     for k, curve in enumerate(curves):
@@ -118,12 +118,12 @@ def threshold_panel(ax, summary: Summary) -> None:
     extra = rf", $\varepsilon={eps:.2f}$" if eps is not None else ""
     ax.set_xlabel(r"query scale $C$ ($q = C\,k1_i$)")
     ax.set_ylabel("fraction of bits decoded")
-    ax.set_title(title("b. threshold on $C$", block, ("n", "d")) + extra)
+    ax.set_title(title("threshold on $C$", block, ("n", "d")) + extra)
 
 
 def capacity_panel(ax, summary: Summary) -> None:
     """Largest ``n'`` decoded at dimension ``d`` with ``||q|| = r``: tensor vs standard reduction."""
-    block = summary.get("capacity") or {}
+    block = summary
     rows = [r for r in block.get("rows") or [] if r.get("d") is not None]
     ax.set_yscale("log", base=2)
     drawn = False
@@ -157,11 +157,11 @@ def capacity_panel(ax, summary: Summary) -> None:
     r = number(block.get("query_norm"))
     ax.set_xlabel(r"dimension $d$")
     ax.set_ylabel(r"largest $n'$ decoded ($\geq 99\%$)")
-    ax.set_title("c. low-dimensional capacity" + (rf", $\|q\| = {r:g}$" if r is not None else ""))
+    ax.set_title("low-dimensional capacity" + (rf", $\|q\| = {r:g}$" if r is not None else ""))
 
 
 def _timing_rows(summary: Summary, key: str):
-    rows = [r for r in (summary.get("timing") or {}).get("rows") or [] if number(r.get(key)) is not None]
+    rows = [r for r in summary.get("rows") or [] if number(r.get(key)) is not None]
     return group_by(rows, family_name)
 
 
@@ -177,13 +177,13 @@ def memory_panel(ax, summary: Summary) -> None:
         ax.legend(loc="upper left", fontsize="x-small")
     else:
         empty_note(ax)
-    d = (summary.get("timing") or {}).get("d")
+    d = summary.get("d")
     ax.set_xlabel(r"tokens $n$")
     ax.set_ylabel("memory (bits)")
-    ax.set_title("d. memory" + (f", $d={d}$" if d is not None else ""))
+    ax.set_title("memory" + (f", $d={d}$" if d is not None else ""))
 
 
-def time_panel(ax, summary: Summary) -> None:
+def ratio_panel(ax, summary: Summary) -> None:
     """How many times more memory the 2-cache needs than the 4-cache, vs ``n`` (grows like n/2)."""
     groups = _timing_rows(summary, "memory_bits")
     four = {r["n"]: r["memory_bits"] for r in groups.get("ExactFourCache", [])}
@@ -199,12 +199,12 @@ def time_panel(ax, summary: Summary) -> None:
         empty_note(ax)
     ax.set_xlabel(r"tokens $n$")
     ax.set_ylabel("2-cache / 4-cache memory")
-    ax.set_title("e. memory ratio")
+    ax.set_title("memory ratio")
 
 
 def subgen_panel(ax, summary: Summary) -> None:
     """SubGen-style 4-cache: measured output error against its guarantee, per query."""
-    block = summary.get("subgen") or {}
+    block = summary
     rows = [r for r in block.get("rows") or [] if number(r.get("error")) is not None and number(r.get("bound")) is not None]
     for k, (label, members) in enumerate(group_by(rows, lambda r: r.get("label", "?")).items()):
         ax.scatter([m["bound"] for m in members], [max(m["error"], 1e-12) for m in members], s=6,
@@ -230,7 +230,7 @@ def subgen_panel(ax, summary: Summary) -> None:
         empty_note(ax)
     ax.set_xlabel("guaranteed error bound")
     ax.set_ylabel(r"measured $\|\hat O - \mathrm{TAttn}\|_2$")
-    ax.set_title("f. SubGen-style 4-cache")
+    ax.set_title("SubGen-style 4-cache")
 
 
 def _minor_label(value: float, _pos=None) -> str:
@@ -243,13 +243,43 @@ def _minor_label(value: float, _pos=None) -> str:
 
 
 
-def tensor_figure(summary: Summary):
-    """The ``tensor`` experiment (TA): six panels, see the module docstring."""
-    aspect = 1.2
+def memory_panels(left, right, summary: Summary) -> None:
+    """Memory of the 2-cache and the 4-cache vs ``n`` (left) and their ratio against ``n/2`` (right)."""
+    memory_panel(left, summary)
+    ratio_panel(right, summary)
+
+
+def _single(panel, summary: Summary, aspect: float = 0.75):
+    with paper(columns=1, aspect=aspect):
+        fig = new_figure(1, aspect)
+        panel(fig.subplots(), summary)
+    return fig
+
+
+def tensor_game_figure(summary: Summary):
+    """Experiment ``tensor_game``: INDEX accuracy vs memory ratio under the Fano frontier."""
+    return _single(game_panel, summary)
+
+
+def tensor_threshold_figure(summary: Summary):
+    """Experiment ``tensor_threshold``: accuracy vs C, tensor threshold beside HO eq. 16."""
+    return _single(threshold_panel, summary)
+
+
+def tensor_capacity_figure(summary: Summary):
+    """Experiment ``tensor_capacity``: largest n' decoded vs d, tensor vs standard reduction."""
+    return _single(capacity_panel, summary)
+
+
+def tensor_memory_figure(summary: Summary):
+    """Experiment ``tensor_memory``: memory of the 2- and 4-cache vs n, and their ratio."""
+    aspect = 0.42
     with paper(columns=2, aspect=aspect):
         fig = new_figure(2, aspect)
-        axes = fig.subplots(3, 2)
-        for ax, panel in zip(axes.flat, (game_panel, threshold_panel, capacity_panel, memory_panel, time_panel,
-                                         subgen_panel)):
-            panel(ax, summary)
+        memory_panels(*fig.subplots(1, 2), summary)
     return fig
+
+
+def tensor_subgen_figure(summary: Summary):
+    """Experiment ``tensor_subgen``: the SubGen-style 4-cache's measured error vs its guarantee."""
+    return _single(subgen_panel, summary)

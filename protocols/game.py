@@ -25,7 +25,7 @@ import json
 
 import numpy as np
 
-from caches.params import ParameterError
+from caches.params import ParameterError, check_int
 from caches.spec import build, load_class, object_spec, spec_params
 from protocols.fano import max_accuracy
 from protocols.guard import check_point
@@ -35,6 +35,14 @@ from protocols.stats import wilson_interval
 
 #: Bob probes this many rows at a time, bounding memory for large n.
 PROBE_ROWS = 1024
+
+#: Alice's cache takes its stream in ``extend`` calls of at most this many tokens (:func:`alice_plays`).
+ALICE_CHUNK = 4096
+
+#: The third entropy word of a trial's row sample, ``default_rng([seed, trial, ROWS_TAG])``: a
+#: generator of its own, so sampling Bob's rows leaves the trial's instance and public seed
+#: (``default_rng([seed, trial])``, :func:`trial_input`) untouched.
+ROWS_TAG = 0x524F5753  # "ROWS"
 
 
 #: The cache methods a breach is blamed on ("MyCache.step raised ValueError: ...").
@@ -155,7 +163,8 @@ def alice_plays(cache_spec: dict, stream: tuple) -> bytes:
     cache_class = load_class(cache_spec["class"])
     player = _contract_call(cache_class, "__init__", build, cache_spec)
     before = frozen_spec(player)
-    _contract_call(player, "extend", player.extend, *stream)
+    for chunk in stream_chunks(stream):
+        _contract_call(player, "extend", player.extend, *chunk)
     message = _contract_call(player, "to_bytes", player.to_bytes)
     if not isinstance(message, (bytes, bytearray)):
         raise CacheContractError(f"{cache_class.__name__}.to_bytes() must return bytes, got {type(message).__name__}")
@@ -167,6 +176,24 @@ def alice_plays(cache_spec: dict, stream: tuple) -> bytes:
     if after != before:
         raise CacheContractError(f"public parameter {_changed_parameter(before, after)} changed during the stream")
     return message
+
+
+def stream_chunks(stream: tuple, size: int | None = None):
+    """``stream`` as consecutive slices of at most ``size`` (default :data:`ALICE_CHUNK`) tokens each.
+
+    Every component is sliced along its first axis, so the cache never has to take the whole
+    stream in one call; a cache whose state depends only on the tokens in order (``extend`` equal
+    to stepping) ends with the same message. A stream whose components differ in length, or that
+    fits one chunk, is fed whole, as one call.
+    """
+    size = ALICE_CHUNK if size is None else size
+    lengths = {np.shape(part)[0] if np.ndim(part) else -1 for part in stream}
+    if len(lengths) != 1 or min(lengths) <= size:
+        yield stream
+        return
+    total = lengths.pop()
+    for start in range(0, total, size):
+        yield tuple(part[start : start + size] for part in stream)
 
 
 def bob_probes(cache_spec: dict, message: bytes, queries: list[tuple]) -> list[np.ndarray]:
@@ -260,20 +287,25 @@ def score(players, reduction: Reduction, cache, message: bytes, x: np.ndarray, r
     truth = np.asarray(x)[list(rows)]
     correct = int(np.count_nonzero(decoded == truth))
     memory_bits = 8 * len(message)
-    check_point(repr(cache) if not isinstance(cache, dict) else spec_label(spec), memory_bits, truth.size, correct,
-                truth.size)
+    units, units_right, unit = truth.size, correct, "bits"
+    if len(rows) < reduction.shape[0]:  # sampled rows: the rows are the independent units (interval_units)
+        units, units_right, unit = len(rows), round(len(rows) * correct / truth.size), "sampled rows"
+    check_point(repr(cache) if not isinstance(cache, dict) else spec_label(spec), memory_bits, truth.size,
+                units_right, units, unit)
     return Score(correct, int(truth.size), memory_bits)
 
 
 @dataclasses.dataclass(frozen=True)
 class TrialOutcome:
-    """One game: the message size and how many of the bits Bob decoded correctly."""
+    """One game: the message size, the bits Alice encoded, how many Bob was asked and got right."""
 
     trial: int
     public_seed: int
     memory_bits: int
     bits_encoded: int
     correct: int
+    bits_decoded: int
+    rows_decoded: int
 
 
 def trial_input(reduction: Reduction, seed: int, trial: int) -> tuple[Reduction, np.ndarray]:
@@ -286,29 +318,60 @@ def trial_input(reduction: Reduction, seed: int, trial: int) -> tuple[Reduction,
     return reduction.with_public_seed(int(rng.integers(2**31))), x
 
 
-def play_trial(reduction: Reduction, cache, seed: int, trial: int, bob) -> TrialOutcome:
-    """Alice encodes a fresh instance, Bob decodes every row (HO Remark 7).
+def check_rows(rows, n: int) -> int | None:
+    """``rows`` as given to :func:`play`: None (all ``n`` rows) or an integer in ``[1, n]``."""
+    return None if rows is None else check_int("rows", rows, 1, n)
+
+
+def trial_rows(n: int, rows: int | None, seed: int, trial: int) -> np.ndarray | None:
+    """The rows Bob decodes in one trial: None (all), or ``rows`` distinct rows, uniform and sorted.
+
+    Drawn from the trial's public randomness ``default_rng([seed, trial, ROWS_TAG])``, a generator
+    separate from :func:`trial_input`'s, so the instance and the public seed are the same as
+    with all rows, and the sample is the same for every cache (paired comparisons).
+    """
+    rows = check_rows(rows, n)
+    if rows is None:
+        return None
+    rng = np.random.default_rng([seed, trial, ROWS_TAG])
+    return np.sort(rng.choice(n, size=rows, replace=False))
+
+
+def play_trial(reduction: Reduction, cache, seed: int, trial: int, bob, rows: int | None = None) -> TrialOutcome:
+    """Alice encodes a fresh instance, Bob decodes every row (HO Remark 7) or a uniform sample.
 
     ``bob`` is the players object (:class:`protocols.sandbox.SandboxedPlayers`); both players
-    build the cache from the same frozen copy of its public parameters.
+    build the cache from the same frozen copy of its public parameters. ``rows=None`` asks Bob
+    for all ``n`` rows; an integer ``k`` for ``k`` distinct uniform rows (:func:`trial_rows`),
+    INDEX's single uniform index being ``k = 1``.
     """
+    sample = trial_rows(reduction.shape[0], rows, seed, trial)
     reduction, x = trial_input(reduction, seed, trial)
     message = bob.alice(reduction, cache, x)
-    result = score(bob, reduction, cache, message, x)
-    return TrialOutcome(trial, reduction.public_seed, result.memory_bits, x.size, result.correct)
+    result = score(bob, reduction, cache, message, x, sample)
+    rows_decoded = reduction.shape[0] if sample is None else len(sample)
+    return TrialOutcome(trial, reduction.public_seed, result.memory_bits, x.size, result.correct, result.total,
+                        rows_decoded)
 
 
 def summarize(cache, outcomes: list[TrialOutcome]) -> dict:
     """A results point: accuracy with its 99% Wilson interval, and the Fano bound at that memory.
 
-    The pooled point passes the Fano guard too (:func:`protocols.guard.check_point`).
+    Accuracy is over the bits Bob was asked (``bits_decoded``: all ``n·d``, or the sampled rows');
+    its interval over bits, or over the sampled rows (:func:`interval_units`); memory ratio and frontier are per the ``n·d`` bits Alice encoded. The frontier
+    bounds a sample's expected accuracy too: the bits of a uniformly sampled subset of rows, drawn
+    independently of the message, are uniform, and averaging HO Theorem 5's per-bit bound over the
+    sample gives the same ``max_accuracy(M, n·d)`` (docs/theory.md §1). The pooled point passes
+    the Fano guard too (:func:`protocols.guard.check_point`).
     """
     correct = sum(o.correct for o in outcomes)
-    total = sum(o.bits_encoded for o in outcomes)
+    total = sum(o.bits_decoded for o in outcomes)
     memory_bits = max(o.memory_bits for o in outcomes)
     bits_encoded = outcomes[0].bits_encoded
-    check_point(repr(cache), memory_bits, bits_encoded, correct, total)
-    low, high = wilson_interval(correct, total)
+    units, units_right = interval_units(correct, total, outcomes)
+    check_point(repr(cache), memory_bits, bits_encoded, units_right, units,
+                "bits" if units == total else "sampled rows")
+    low, high = wilson_interval(units_right, units)
     return {
         "cache": repr(cache),
         "family": type(cache).__name__,
@@ -323,7 +386,25 @@ def summarize(cache, outcomes: list[TrialOutcome]) -> dict:
     }
 
 
-def play(reduction: Reduction, cache, *, trials: int, seed: int, bob) -> tuple[dict, list[TrialOutcome]]:
-    """Play ``trials`` games of ``cache`` on ``reduction`` with the players ``bob``; the summary point and the outcomes."""
-    outcomes = [play_trial(reduction, cache, seed, trial, bob) for trial in range(trials)]
+def interval_units(correct: int, total: int, outcomes: list[TrialOutcome]) -> tuple[int, int]:
+    """The counts a Wilson interval is taken over: bits, or sampled rows when rows were sampled.
+
+    Bits of one row are not independent (an eviction cache gets a kept row right and a dropped one
+    at chance), so with sampled rows the independent units are the rows: a row's accuracy lies in
+    ``[0, 1]`` with mean ``p``, hence variance at most ``p(1-p)``, and the Wilson interval of ``p``
+    over the number of sampled rows is conservative. With all rows decoded the bits are the units,
+    as before (HO Remark 7: every bit of the instance is asked).
+    """
+    if all(o.bits_decoded == o.bits_encoded for o in outcomes):
+        return total, correct
+    rows = sum(o.rows_decoded for o in outcomes)
+    return rows, round(rows * correct / total)
+
+
+def play(reduction: Reduction, cache, *, trials: int, seed: int, bob,
+         rows: int | None = None) -> tuple[dict, list[TrialOutcome]]:
+    """Play ``trials`` games of ``cache`` on ``reduction`` with the players ``bob``; the summary point
+    and the outcomes. ``rows``: Bob decodes all rows (None) or that many sampled ones per trial."""
+    check_rows(rows, reduction.shape[0])
+    outcomes = [play_trial(reduction, cache, seed, trial, bob, rows) for trial in range(trials)]
     return summarize(cache, outcomes), outcomes

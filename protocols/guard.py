@@ -24,11 +24,13 @@ class InformationLeak(Exception):
     """
 
 
-def check_point(cache: str, memory_bits: int, bits_encoded: int, correct: int, total: int) -> None:
+def check_point(cache: str, memory_bits: int, bits_encoded: int, correct: int, total: int,
+                unit: str = "bits") -> None:
     """Raise :class:`InformationLeak` if ``correct / total`` provably beats the frontier.
 
     ``memory_bits`` is the message size, ``bits_encoded`` how many uniform bits the scored
-    decoding is about, ``correct`` of ``total`` bit guesses were right. The test is the 99%
+    decoding is about, ``correct`` of ``total`` guesses were right (``unit``: bits, or sampled rows
+    counted at their accuracy when rows are the independent units). The test is the 99%
     Wilson lower bound of the accuracy against ``max_accuracy(memory_bits, bits_encoded)``.
     """
     if total <= 0:
@@ -40,7 +42,7 @@ def check_point(cache: str, memory_bits: int, bits_encoded: int, correct: int, t
     frontier = float(max_accuracy(int(memory_bits), int(bits_encoded)))
     if low > frontier:
         raise InformationLeak(
-            f"{cache} with {int(memory_bits)} bits of memory decoded {correct / total:.2%} of {int(total)} bits "
+            f"{cache} with {int(memory_bits)} bits of memory decoded {correct / total:.2%} of {int(total)} {unit} "
             f"(99% lower bound {low:.4f}) but the Fano frontier allows at most {frontier:.4f} for "
             f"{int(bits_encoded)} bits (HO Theorem 5): information reached Bob outside the message"
         )

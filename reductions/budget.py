@@ -1,7 +1,9 @@
 """Experiment ``budget``: every cache of the zoo plays HO Theorem 6's INDEX game; accuracy vs memory.
 
 The x-axis is the memory ratio ``memory_bits / (n·d)`` (``8·len(to_bytes())`` over the bits
-Alice encoded), the y-axis the fraction of the ``n·d`` bits Bob decodes. Beside every point the
+Alice encoded), the y-axis the fraction of the ``n·d`` bits Bob decodes (with ``rows``, of the bits
+of that many uniformly sampled rows per trial, INDEX's own question; points record
+``rows_decoded``, :func:`protocols.game.play_trial`). Beside every point the
 Fano frontier (HO Theorem 5, :mod:`protocols.fano`) bounds what any algorithm could reach with
 that memory. A measured point above it would mean the harness leaked information to Bob.
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caches.base import StreamingAttention
-from caches.params import ParameterError
+from caches.params import ParameterError, check_int
 from caches.spec import check_params, load_class
 from caches.zoo import family_of, families, zoo_caches
 from protocols.config import ExperimentConfig, param
@@ -52,8 +54,11 @@ class BudgetConfig(ExperimentConfig):
     kvpress: bool = param(False, doc="add every runnable kvpress press")
     kvpress_ratios: list = param([0.25, 0.5, 0.75, 0.9], low=0.0, high=1.0, high_open=True,
                                  doc="compression ratios of the kvpress presses")
+    rows: int | None = param(None, doc="rows Bob decodes per trial, a uniform sample, 1 <= rows <= n (null: all n rows)")
 
     def check(self) -> None:
+        if self.rows is not None:
+            object.__setattr__(self, "rows", check_int("rows", self.rows, 1, self.n))
         if self.families is not None:
             if not isinstance(self.families, list) or not self.families:
                 raise ParameterError(f"families must be a non-empty list of family names, got {self.families!r}")
@@ -150,21 +155,21 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
     for cache in playing:
         outcomes = []
         for trial in range(config["trials"]):  # the progress bar ticks per trial
-            outcomes.append(play_trial(reduction, cache, seed, trial, bob))
+            outcomes.append(play_trial(reduction, cache, seed, trial, bob, config.get("rows")))
             if progress:
                 progress(1)
         point = summarize(cache, outcomes)
         family = family_of(cache)
         point.update(kind=family.kind if family else "plug-in", source=family.source if family else None,
                      label=family.display if family else point["family"],
-                     budget_bits=cache.budget_bits(n, d))
+                     budget_bits=cache.budget_bits(n, d), rows_decoded=config.get("rows") or n)
         if callable(getattr(cache, "result_fields", None)):  # e.g. a kvpress press: its family, "subset"
             point.update(cache.result_fields(n, d))
         points.append(point)
         trials.extend(
             {"cache": point["cache"], "family": point["family"], "trial": o.trial, "public_seed": o.public_seed,
-             "memory_bits": o.memory_bits, "bits_encoded": o.bits_encoded, "correct": o.correct,
-             "accuracy": o.correct / o.bits_encoded}
+             "memory_bits": o.memory_bits, "bits_encoded": o.bits_encoded, "bits_decoded": o.bits_decoded,
+             "correct": o.correct, "accuracy": o.correct / o.bits_decoded}
             for o in outcomes
         )
     ratios = np.geomspace(1e-3, 1.0, 200)

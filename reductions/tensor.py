@@ -27,14 +27,15 @@ and checked here; docs/theory.md §8 proposes the stream. Read top to bottom:
 6. **SubGen-style 4-cache guarantee** (:class:`caches.tensor.SubGenFourCache`, suite-derived):
    ``Ẑ/Z`` within ``e^{±2ρ}`` deterministically, an unbiased numerator with a second-moment
    bound, and :func:`subgen_guarantee` measuring both per query; certificates for each step.
-7. **Experiment** ``tensor``: the INDEX game for the tensor caches (accuracy vs memory ratio under
-   the Fano frontier), accuracy vs C around the threshold against the worst ``(1±η)`` output
-   (Bob's accuracy, the flipped decoder's ``1 - accuracy`` and the fraction of coordinates
-   hidden: the adversary must hide the bits, not invert them), the low-dimensional capacity (largest
-   ``n'`` decoded at dimension ``d`` under a bounded query norm, beside HO's standard
-   reduction), a measured table of memory and per-token time of the 2-cache vs the 4-cache, and
-   the SubGen-style cache's error against its guarantee. The timings are measurements: unlike
-   every other number in ``summary.json`` they differ from run to run.
+7. **Experiments** (``make tensor``): ``tensor_game``, the INDEX game for the tensor caches (accuracy
+   vs memory ratio under the Fano frontier); ``tensor_threshold``, accuracy vs C around the
+   threshold against the worst ``(1±η)`` output (Bob's accuracy, the flipped decoder's
+   ``1 - accuracy`` and the fraction of coordinates hidden: the adversary must hide the bits, not
+   invert them); ``tensor_capacity``, the low-dimensional capacity (largest ``n'`` decoded at
+   dimension ``d`` under a bounded query norm, beside HO's standard reduction); ``tensor_memory``,
+   the memory of the 2-cache vs the 4-cache (exact byte counts; their per-token time is a
+   measurement and lives in ``benchmarks/tensor.py``); ``tensor_subgen``, the SubGen-style cache's
+   error against its guarantee.
 
 Because Fano's bound (HO Theorem 5) holds for any message, decoding all ``n·d`` bits (HO Remark
 7: one probe per row, batched) forces Ω(nd) bits of state on every tensor cache: TA's statement.
@@ -582,67 +583,114 @@ def _check_denominator_on_streams():
 
 # --- 6. experiment --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class TensorConfig(ExperimentConfig):
-    """Experiment ``tensor``: game, threshold, capacity, memory/time, SubGen (quick preset = the defaults)."""
+def _check_settings(key: str, settings) -> None:
+    """Each entry of a SubGen list is ``[delta >= 0, t >= 1, s >= 1]``."""
+    for setting in settings:
+        if not isinstance(setting, (list, tuple)) or len(setting) != 3:
+            raise ParameterError(f"{key} entries must be [delta, t, s], got {setting!r}")
+        check_real(f"{key}[] delta", setting[0], 0.0)
+        check_int(f"{key}[] t", setting[1], 1)
+        check_int(f"{key}[] s", setting[2], 1)
 
-    n: int = param(128, low=2, doc="keys (rows of Alice's bits) in the game")
-    d: int = param(128, low=1, doc="dimension (bits per row) in the game")
-    trials: int = param(1, low=1, doc="instances per point")
+
+@dataclass(frozen=True)
+class TensorGameConfig(ExperimentConfig):
+    """Experiment ``tensor_game``: the tensor caches in the INDEX game (quick preset = the defaults)."""
+
+    n: int = param(128, low=2, doc="keys (rows of Alice's bits)")
+    d: int = param(128, low=1, doc="dimension (bits per row)")
+    trials: int = param(1, low=1, doc="instances per cache")
     codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
-    etas: list = param([0.0, 0.3], low=0.0, high=1.0, high_open=True, doc="approximation factors η (threshold)")
-    c_points: int = param(8, low=2, doc="values of C per η (threshold)")
-    capacity_d_values: list = param([2, 3, 4, 6, 8, 12, 16], low=1, high=4096, doc="dimensions d (capacity)")
-    capacity_log2_n_max: int = param(9, low=1, high=14, doc="largest log2 n tried (capacity)")
-    query_norm: float = param(8.0, low=0.0, low_open=True, doc="query norm (capacity)")
-    capacity_rows: int = param(64, low=1, doc="rows decoded per n (capacity)")
-    timing_n_values: list = param([32, 64, 128, 256], low=1, high=4096, doc="stream lengths n (memory/time)")
-    timing_d: int = param(32, low=1, doc="dimension (memory/time)")
-    subgen_game: list = param([[2.0, 1, 1], [2.0, 4, 16], [2.0, 16, 64], [0.5, 1, 64], [0.5, 1, 256]],
-                              doc="SubGen players [δ >= 0, t >= 1, s >= 1] in the game")
-    subgen_n: int = param(256, low=1, doc="stream length (SubGen guarantee)")
-    subgen_d: int = param(3, low=1, doc="dimension (SubGen guarantee)")
-    subgen_query_norm: float = param(2.0, low=0.0, doc="query norm (SubGen guarantee)")
-    subgen_settings: list = param([[0.25, 8, 64], [0.5, 16, 256], [1.0, 4, 16]],
-                                  doc="SubGen settings [δ >= 0, t >= 1, s >= 1] measured")
-    subgen_queries: int = param(48, low=1, doc="queries (SubGen guarantee)")
-    subgen_failure: float = param(0.1, low=0.0, high=1.0, low_open=True, high_open=True,
-                                  doc="failure probability (SubGen guarantee)")
+    subgen: list = param([[2.0, 1, 1], [2.0, 4, 16], [2.0, 16, 64], [0.5, 1, 64], [0.5, 1, 256]],
+                         doc="SubGen-style players [δ >= 0, t >= 1, s >= 1]")
 
     def check(self) -> None:
-        for key in ("subgen_game", "subgen_settings"):
-            for setting in getattr(self, key):
-                if not isinstance(setting, (list, tuple)) or len(setting) != 3:
-                    raise ParameterError(f"{key} entries must be [delta, t, s], got {setting!r}")
-                check_real(f"{key}[] delta", setting[0], 0.0)
-                check_int(f"{key}[] t", setting[1], 1)
-                check_int(f"{key}[] s", setting[2], 1)
+        _check_settings("subgen", self.subgen)
 
 
-TENSOR_PRESETS = {
-    "quick": TensorConfig(),
-    "paper": TensorConfig(
-        n=256, trials=3, etas=[0.0, 0.1, 0.3, 0.5], c_points=16,
-        capacity_d_values=[2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24], capacity_log2_n_max=11,
-        capacity_rows=128,
-        timing_n_values=[32, 64, 128, 256, 512], timing_d=64,
-        subgen_game=[[2.0, 1, 1], [2.0, 1, 4], [2.0, 4, 16], [2.0, 16, 64], [2.0, 64, 256], [0.5, 1, 16],
-                     [0.5, 1, 64], [0.5, 1, 256], [0.5, 1, 1024]],
-        subgen_n=512,
-        subgen_settings=[[0.25, 8, 64], [0.25, 32, 1024], [0.5, 16, 256], [1.0, 4, 16], [1.0, 64, 1024]],
-        subgen_queries=128,
+@dataclass(frozen=True)
+class TensorThresholdConfig(ExperimentConfig):
+    """Experiment ``tensor_threshold``: accuracy vs C around the tensor threshold (quick preset = the defaults)."""
+
+    n: int = param(128, low=2, doc="keys (rows of Alice's bits)")
+    d: int = param(128, low=1, doc="dimension (bits per row)")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+    etas: list = param([0.0, 0.3], low=0.0, high=1.0, high_open=True, doc="approximation factors η")
+    c_points: int = param(8, low=2, doc="values of C per η")
+
+
+@dataclass(frozen=True)
+class TensorCapacityConfig(ExperimentConfig):
+    """Experiment ``tensor_capacity``: largest n' decoded at dimension d, tensor vs standard (quick = the defaults)."""
+
+    d_values: list = param([2, 3, 4, 6, 8, 12, 16], low=1, high=4096, doc="dimensions d")
+    log2_n_max: int = param(9, low=1, high=14, doc="largest log2 n tried")
+    query_norm: float = param(8.0, low=0.0, low_open=True, doc="query norm ||q||")
+    rows: int = param(64, low=1, doc="rows decoded per n")
+    codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
+
+
+@dataclass(frozen=True)
+class TensorMemoryConfig(ExperimentConfig):
+    """Experiment ``tensor_memory``: memory of the 2-cache vs the 4-cache (quick preset = the defaults)."""
+
+    n_values: list = param([32, 64, 128, 256], low=1, high=4096, doc="stream lengths n")
+    d: int = param(32, low=1, doc="dimension")
+
+
+@dataclass(frozen=True)
+class TensorSubgenConfig(ExperimentConfig):
+    """Experiment ``tensor_subgen``: the SubGen-style 4-cache's error vs its guarantee (quick = the defaults)."""
+
+    n: int = param(256, low=1, doc="stream length")
+    d: int = param(3, low=1, doc="dimension")
+    query_norm: float = param(2.0, low=0.0, doc="query norm")
+    settings: list = param([[0.25, 8, 64], [0.5, 16, 256], [1.0, 4, 16]],
+                           doc="settings [δ >= 0, t >= 1, s >= 1] measured")
+    queries: int = param(48, low=1, doc="queries")
+    failure: float = param(0.1, low=0.0, high=1.0, low_open=True, high_open=True, doc="failure probability")
+
+    def check(self) -> None:
+        _check_settings("settings", self.settings)
+
+
+TENSOR_GAME_PRESETS = {
+    "quick": TensorGameConfig(),
+    "paper": TensorGameConfig(
+        n=256, trials=3,
+        subgen=[[2.0, 1, 1], [2.0, 1, 4], [2.0, 4, 16], [2.0, 16, 64], [2.0, 64, 256], [0.5, 1, 16],
+                [0.5, 1, 64], [0.5, 1, 256], [0.5, 1, 1024]],
+    ),
+}
+TENSOR_THRESHOLD_PRESETS = {
+    "quick": TensorThresholdConfig(),
+    "paper": TensorThresholdConfig(n=256, etas=[0.0, 0.1, 0.3, 0.5], c_points=16),
+}
+TENSOR_CAPACITY_PRESETS = {
+    "quick": TensorCapacityConfig(),
+    "paper": TensorCapacityConfig(d_values=[2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24], log2_n_max=11, rows=128),
+}
+TENSOR_MEMORY_PRESETS = {
+    "quick": TensorMemoryConfig(),
+    "paper": TensorMemoryConfig(n_values=[32, 64, 128, 256, 512], d=64),
+}
+TENSOR_SUBGEN_PRESETS = {
+    "quick": TensorSubgenConfig(),
+    "paper": TensorSubgenConfig(
+        n=512, settings=[[0.25, 8, 64], [0.25, 32, 1024], [0.5, 16, 256], [1.0, 4, 16], [1.0, 64, 1024]],
+        queries=128,
     ),
 }
 
 
-def default_tensor_caches(subgen_game=()) -> list:
+def default_tensor_caches(subgen=()) -> list:
     """The tensor players: exact 4-caches, quantized 4-caches, the 2-cache (float16), and one
-    SubGen-style 4-cache (float16) per ``[delta, t, s]`` in ``subgen_game``."""
+    SubGen-style 4-cache (float16) per ``[delta, t, s]`` in ``subgen``."""
     return [
         *(ExactFourCache(dtype) for dtype in ("float64", "float32", "float16")),
         *(QuantizedFourCache(bits=b) for b in (1, 2, 4, 8)),
         ExactTwoCache("float16"),
-        *(SubGenFourCache(float(delta), int(t), int(s), dtype="float16") for delta, t, s in subgen_game),
+        *(SubGenFourCache(float(delta), int(t), int(s), dtype="float16") for delta, t, s in subgen),
     ]
 
 
@@ -654,7 +702,7 @@ def _game_points(config, seed, bob, progress, caches):
         point, outcomes = play(reduction, cache, trials=config["trials"], seed=seed, bob=bob)
         points.append(point)
         trials.extend(
-            {"part": "game", "cache": point["cache"], "family": point["family"], "trial": o.trial,
+            {"cache": point["cache"], "family": point["family"], "trial": o.trial,
              "public_seed": o.public_seed, "memory_bits": o.memory_bits, "bits_encoded": o.bits_encoded,
              "correct": o.correct, "accuracy": o.correct / o.bits_encoded}
             for o in outcomes
@@ -688,7 +736,7 @@ def _threshold_curves(config, seed, bob, progress):
             hidden = hidden_fraction(cache, message, scaled.bob_queries(np.arange(n))) if eta > 0 else 0.0
             accuracies.append(accuracy)
             hidden_fractions.append(hidden)
-            trials.append({"part": "threshold", "eta": eta, "C": float(C), "public_seed": reduction.public_seed,
+            trials.append({"eta": eta, "C": float(C), "public_seed": reduction.public_seed,
                            "accuracy": accuracy, "flipped_accuracy": 1.0 - accuracy, "hidden_fraction": hidden})
             if progress:
                 progress(1)
@@ -714,19 +762,19 @@ def _capacity(config, seed, bob, progress):
     and HO's standard one (exact cache), on the same public codebooks and rows. With unit keys
     the query ``C k_i`` has norm ``C``, so the bounded-norm regime of Theorem 15 is ``C = r``.
     ``n`` walks up :func:`capacity_grid` until a reduction fails; its capacity is the last ``n``
-    before the first failure. Bob probes at most ``capacity_rows`` rows (a uniform sample).
+    before the first failure. Bob probes at most ``rows`` rows (a uniform sample).
     """
     r = float(config["query_norm"])
     rows_out, trials = [], []
     names = ("tensor", "standard")
-    for d in config["capacity_d_values"]:
+    for d in config["d_values"]:
         running, last = set(names), dict.fromkeys(names)
         curves = {name: ([], []) for name in names}
-        for n in capacity_grid(config["capacity_log2_n_max"]):
+        for n in capacity_grid(config["log2_n_max"]):
             if not running:
                 break
             rng = np.random.default_rng([seed, d, n])
-            rows = np.sort(rng.choice(n, size=min(n, config["capacity_rows"]), replace=False))
+            rows = np.sort(rng.choice(n, size=min(n, config["rows"]), replace=False))
             games = {
                 "tensor": (TensorIndexReduction(n, d, C=r, codebook=config["codebook"]), ExactFourCache("float64")),
                 "standard": (ExactOutputReduction(n, d, C=r, codebook=config["codebook"]), ExactCache("float64")),
@@ -738,7 +786,7 @@ def _capacity(config, seed, bob, progress):
                 accuracy = score(bob, reduction, cache, message, x, rows).accuracy
                 curves[name][0].append(n)
                 curves[name][1].append(accuracy)
-                trials.append({"part": "capacity", "reduction": name, "d": d, "n": n, "query_norm": r,
+                trials.append({"reduction": name, "d": d, "n": n, "query_norm": r,
                                "eps_measured": reduction.eps, "rows_probed": len(rows), "accuracy": accuracy})
                 if accuracy >= SUCCESS_ACCURACY:
                     last[name] = n
@@ -749,8 +797,8 @@ def _capacity(config, seed, bob, progress):
                              "capacity": last[name], "censored": name in running})
         if progress:
             progress(1)
-    lemma3 = [math.exp(d * (0.25 - 0.125) / 12) for d in config["capacity_d_values"]]
-    return {"query_norm": r, "d_values": list(config["capacity_d_values"]), "rows": rows_out,
+    lemma3 = [math.exp(d * (0.25 - 0.125) / 12) for d in config["d_values"]]
+    return {"query_norm": r, "d_values": list(config["d_values"]), "rows": rows_out,
             "lemma3_n_prime": lemma3, "success_accuracy": SUCCESS_ACCURACY}, trials
 
 
@@ -760,9 +808,9 @@ def _memory_table(config, seed, progress):
     Deterministic, so it belongs in the results; the per-token *time* of the same caches is a
     measurement and lives in ``benchmarks/tensor.py`` (run by ``make tensor``).
     """
-    d = config["timing_d"]
+    d = config["d"]
     rows = []
-    for n in config["timing_n_values"]:
+    for n in config["n_values"]:
         rng = np.random.default_rng([seed, n, d])
         tokens = rng.standard_normal((5, n, d)) / math.sqrt(d)
         for cache in (ExactFourCache("float64"), ExactTwoCache("float64")):
@@ -771,7 +819,7 @@ def _memory_table(config, seed, progress):
                          "memory_bits": cache.memory_bits, "memory_ratio_to_nd": cache.memory_bits / (n * d)})
             if progress:
                 progress(1)
-    return {"d": d, "n_values": list(config["timing_n_values"]), "rows": rows}
+    return {"d": d, "n_values": list(config["n_values"]), "rows": rows}
 
 
 def _sphere(rng, rows: int, dim: int) -> np.ndarray:
@@ -782,25 +830,25 @@ def _sphere(rng, rows: int, dim: int) -> np.ndarray:
 def _subgen_measurement(config, seed, progress):
     """SubGen-style 4-cache on a random low-dimensional stream: error vs guarantee, Ẑ/Z vs e^{±2ρ}.
 
-    Unit keys in ``R^{subgen_d}`` (``(m, δ)``-clusterable with ``m`` a covering number), values
-    uniform in ``[0, 1]^d`` (nonnegative like the reduction's bits), probes with ``||q|| = subgen_query_norm`` and random own tokens; the caches are
+    Unit keys in ``R^d`` (``(m, δ)``-clusterable with ``m`` a covering number), values
+    uniform in ``[0, 1]^d`` (nonnegative like the reduction's bits), probes with ``||q|| = query_norm`` and random own tokens; the caches are
     float64 so the guarantee applies to what they store.
     """
-    n, dim, r = config["subgen_n"], config["subgen_d"], float(config["subgen_query_norm"])
+    n, dim, r = config["n"], config["d"], float(config["query_norm"])
     rng = np.random.default_rng([seed, 9, n, dim])
     tokens = [np.zeros((n, dim)), _sphere(rng, n, dim), _sphere(rng, n, dim),
               rng.random((n, dim)), rng.random((n, dim))]
-    count = config["subgen_queries"]
+    count = config["queries"]
     probes = [r * _sphere(rng, count, dim), _sphere(rng, count, dim), _sphere(rng, count, dim),
               rng.random((count, dim)), rng.random((count, dim))]
     exact = ExactFourCache("float64")
     exact.extend(*tokens)
     rows, settings = [], []
-    for delta, t, s in config["subgen_settings"]:
+    for delta, t, s in config["settings"]:
         cache = SubGenFourCache(float(delta), int(t), int(s), seed=seed, dtype="float64")
         cache.extend(*tokens)
         label = f"δ={float(delta):g}, t={int(t)}, s={int(s)}"
-        measured = subgen_guarantee(cache, tokens, probes, config["subgen_failure"])
+        measured = subgen_guarantee(cache, tokens, probes, config["failure"])
         for row in measured:
             row["label"] = label
         rows.extend(measured)
@@ -814,50 +862,57 @@ def _subgen_measurement(config, seed, progress):
         })
         if progress:
             progress(1)
-    return {"n": n, "d": dim, "query_norm": r, "failure": config["subgen_failure"], "settings": settings,
+    return {"n": n, "d": dim, "query_norm": r, "failure": config["failure"], "settings": settings,
             "rows": rows}
 
 
-def run_tensor(config: dict, seed: int, bob, progress=None, caches=None) -> dict:
-    """The ``tensor`` experiment (TA): game, threshold, capacity, memory/time table."""
+def run_tensor_game(config: dict, seed: int, bob, progress=None, caches=None) -> dict:
+    """Do the tensor caches decode the ``n·d`` bits, and at what memory (vs the Fano frontier)?"""
     n, d = config["n"], config["d"]
     reduction = TensorIndexReduction(n, d, codebook=config["codebook"])
     eps = public_codebook(config["codebook"], n, d, trial_input(reduction, seed, 0)[0].public_seed)[1]
-    players = default_tensor_caches(config["subgen_game"]) if caches is None else list(caches)
+    players = default_tensor_caches(config["subgen"]) if caches is None else list(caches)
     points, trials = _game_points(config, seed, bob, progress, players)
-    threshold, more = _threshold_curves(config, seed, bob, progress)
-    trials += more
-    capacity, more = _capacity(config, seed, bob, progress)
-    trials += more
-    timing = _memory_table(config, seed, progress)
-    subgen = _subgen_measurement(config, seed, progress)
     ratios = np.geomspace(1e-3, 1.0, 200)
     summary = {
-        "experiment": "tensor", "n": n, "d": d, "codebook": config["codebook"], "bits_encoded": n * d,
+        "experiment": "tensor_game", "n": n, "d": d, "codebook": config["codebook"], "bits_encoded": n * d,
         "eps_measured": eps,
         "C": default_C(n, eps) if eps < 0.5 else None,
         "threshold_C": tensor_threshold_C(n, eps) if eps < 0.5 else None,
         "points": points,
         "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
-        "threshold": threshold,
-        "capacity": capacity,
-        "timing": timing,
-        "subgen": subgen,
     }
     return {"summary": summary, "trials": trials}
 
 
-def tensor_steps(config: dict) -> int:
-    return (len(default_tensor_caches(config["subgen_game"])) + len(config["etas"]) * config["c_points"]
-            + len(config["capacity_d_values"]) + 2 * len(config["timing_n_values"]) + len(config["subgen_settings"]))
+def run_tensor_threshold(config: dict, seed: int, bob, progress=None) -> dict:
+    """Where does decoding start, in C, for the exact 4-cache and its worst ``(1±η)`` approximation?"""
+    summary, trials = _threshold_curves(config, seed, bob, progress)
+    return {"summary": {"experiment": "tensor_threshold", "codebook": config["codebook"], **summary}, "trials": trials}
 
 
-def tensor_headline(summary: dict) -> str:
+def run_tensor_capacity(config: dict, seed: int, bob, progress=None) -> dict:
+    """How many keys ``n'`` do the tensor and standard reductions decode at low dimension ``d``?"""
+    summary, trials = _capacity(config, seed, bob, progress)
+    return {"summary": {"experiment": "tensor_capacity", "codebook": config["codebook"], **summary}, "trials": trials}
+
+
+def run_tensor_memory(config: dict, seed: int, bob=None, progress=None) -> dict:
+    """How much more memory does the 2-cache need than the 4-cache (exact byte counts)?"""
+    summary = _memory_table(config, seed, progress)
+    return {"summary": {"experiment": "tensor_memory", **summary}, "trials": [dict(row) for row in summary["rows"]]}
+
+
+def run_tensor_subgen(config: dict, seed: int, bob=None, progress=None) -> dict:
+    """Does the SubGen-style 4-cache keep its error guarantee and its ``e^{±2ρ}`` denominator bound?"""
+    summary = _subgen_measurement(config, seed, progress)
+    return {"summary": {"experiment": "tensor_subgen", **summary}, "trials": [dict(row) for row in summary["rows"]]}
+
+
+def tensor_game_headline(summary: dict) -> str:
     """``barriers report``'s line: in the INDEX game the worst exact/quantized 4-cache and the 2-cache
-    (99% Wilson over n·d bits × trials; memory ratios exact), the SubGen-style 4-caches' range, the
-    tensor vs HO eq. 16 threshold (exact for the measured ε of the one drawn codebook) and the 2- vs
-    4-cache memory (exact byte counts)."""
-    from protocols.headline import exact, percent, spread
+    (99% Wilson over n·d bits × trials; memory ratios exact) and the SubGen-style 4-caches' range."""
+    from protocols.headline import exact, percent
 
     points = summary.get("points") or []
 
@@ -880,28 +935,110 @@ def tensor_headline(summary: dict) -> str:
         low, high = min(sub, key=lambda p: p["accuracy"]), max(sub, key=lambda p: p["accuracy"])
         parts.append(f"SubGen-style 4-caches only {percent(low['accuracy'], low['accuracy_low'], low['accuracy_high'])} "
                      f"to {percent(high['accuracy'], high['accuracy_low'], high['accuracy_high'])}")
-    curves = (summary.get("threshold") or {}).get("curves") or []
+    return "; ".join(parts) or "see figure"
+
+
+def tensor_threshold_headline(summary: dict) -> str:
+    """``barriers report``'s line: the tensor vs HO eq. 16 threshold (exact for the measured ε of the
+    one drawn codebook)."""
+    from protocols.headline import exact
+
+    curves = summary.get("curves") or []
     exact_curve = next((c for c in curves if not c.get("eta")), None)
     if exact_curve and exact_curve.get("standard_threshold") is not None:
-        parts.append(f"tensor threshold {exact(exact_curve['theorem_threshold'])} vs HO eq. 16's "
-                     f"{exact(exact_curve['standard_threshold'])} at the measured ε (one drawn codebook)")
-    rows = (summary.get("timing") or {}).get("rows") or []
+        return (f"at n = {summary.get('n')}, d = {summary.get('d')} the tensor threshold "
+                f"{exact(exact_curve['theorem_threshold'])} vs HO eq. 16's "
+                f"{exact(exact_curve['standard_threshold'])} at the measured ε (one drawn codebook)")
+    return "see figure"
+
+
+def tensor_capacity_headline(summary: dict) -> str:
+    """``barriers report``'s line: the largest ``n'`` each reduction decodes per dimension (one draw
+    per (d, n), integers on the capacity grid) and at how many dimensions the two agree."""
+    rows = [r for r in summary.get("rows") or [] if r.get("capacity") is not None]
+    by_d: dict = {}
+    for r in rows:
+        by_d.setdefault(r["d"], {})[r.get("reduction")] = r["capacity"]
+    both = {d: c for d, c in by_d.items() if "tensor" in c and "standard" in c}
+    if not both:
+        return "see figure"
+    same = sum(c["tensor"] == c["standard"] for c in both.values())
+    ds = sorted(both)
+    return (f"at bounded ||q|| the tensor and standard reductions decode the same largest n' "
+            f"at {same} of {len(both)} dimensions d = {ds[0]}..{ds[-1]} (tensor n' = "
+            f"{both[ds[0]]['tensor']}..{both[ds[-1]]['tensor']}, one draw per point)")
+
+
+def tensor_memory_headline(summary: dict) -> str:
+    """``barriers report``'s line: the 2- vs 4-cache memory (exact byte counts)."""
+    from protocols.headline import spread
+
+    rows = summary.get("rows") or []
     ratios = []
     for n in sorted({r["n"] for r in rows}):
         bits = {r["family"]: r["memory_bits"] for r in rows if r["n"] == n}
         if "ExactTwoCache" in bits and "ExactFourCache" in bits:
             ratios.append((n, bits["ExactTwoCache"] / bits["ExactFourCache"]))
-    if ratios:
-        parts.append(f"the 2-cache needs {spread([r for _, r in ratios], 'exact', 1)} times the 4-cache's memory "
-                     f"for n = {ratios[0][0]}..{ratios[-1][0]} (≈ n/2)")
-    return "; ".join(parts) or "see figure"
+    if not ratios:
+        return "see figure"
+    return (f"the 2-cache needs {spread([r for _, r in ratios], 'exact', 1)} times the 4-cache's memory "
+            f"for n = {ratios[0][0]}..{ratios[-1][0]} (≈ n/2)")
 
+
+def tensor_subgen_headline(summary: dict) -> str:
+    """``barriers report``'s line: the fraction of queries within the guaranteed error bound, over all
+    settings and for the worst one (99% Wilson over the queries), and in how many settings Ẑ/Z
+    stayed within e^{±2ρ} (a count)."""
+    from protocols.headline import counted
+
+    rows = summary.get("rows") or []
+    settings = summary.get("settings") or []
+    if not rows or not settings:
+        return "see figure"
+    per_setting = []
+    for setting in settings:
+        measured = [r for r in rows if r.get("label") == setting["label"]]
+        if measured:
+            per_setting.append((sum(r["error"] <= r["bound"] for r in measured), len(measured)))
+    within, total = sum(w for w, _ in per_setting), sum(t for _, t in per_setting)
+    worst = min(per_setting, key=lambda wt: wt[0] / wt[1])
+    kept = sum(bool(s.get("denominator_within_limit")) for s in settings)
+    return (f"SubGen-style 4-cache error within its guarantee on {counted(within, total)} of {total} queries "
+            f"(worst of {len(per_setting)} settings {counted(*worst)}, 99% Wilson); "
+            f"Ẑ/Z within e^(±2ρ) in {kept} of {len(settings)} settings")
+
+
+_RESULT = "TA (tensor attention)"
 
 EXPERIMENTS = [
     Experiment(
-        "tensor", "TA (tensor attention)", "tensor",
-        "tensor caches in the INDEX game vs the Fano frontier; threshold on C; low-d capacity; 2- vs 4-cache",
-        TENSOR_PRESETS, run_tensor, tensor_steps, "plots.tensor:tensor_figure",
-        headline="reductions.tensor:tensor_headline",
+        "tensor_game", _RESULT, "tensor",
+        "do the tensor caches need ~ n d bits? exact, quantized, 2-cache and SubGen-style in the INDEX game",
+        TENSOR_GAME_PRESETS, run_tensor_game, lambda c: len(default_tensor_caches(c["subgen"])),
+        "plots.tensor:tensor_game_figure", headline="reductions.tensor:tensor_game_headline",
+    ),
+    Experiment(
+        "tensor_threshold", _RESULT, "tensor",
+        "where in C does decoding start? the tensor threshold vs HO eq. 16, exact and (1±η) adversary",
+        TENSOR_THRESHOLD_PRESETS, run_tensor_threshold, lambda c: len(c["etas"]) * c["c_points"],
+        "plots.tensor:tensor_threshold_figure", headline="reductions.tensor:tensor_threshold_headline",
+    ),
+    Experiment(
+        "tensor_capacity", _RESULT, "tensor",
+        "how many keys decode at low dimension d? tensor vs standard reduction at bounded ||q||",
+        TENSOR_CAPACITY_PRESETS, run_tensor_capacity, lambda c: len(c["d_values"]),
+        "plots.tensor:tensor_capacity_figure", headline="reductions.tensor:tensor_capacity_headline",
+    ),
+    Experiment(
+        "tensor_memory", _RESULT, "tensor",
+        "how much more memory does the 2-cache need than the 4-cache? (≈ n/2)",
+        TENSOR_MEMORY_PRESETS, run_tensor_memory, lambda c: 2 * len(c["n_values"]),
+        "plots.tensor:tensor_memory_figure", headline="reductions.tensor:tensor_memory_headline", uses_game=False,
+    ),
+    Experiment(
+        "tensor_subgen", _RESULT, "tensor",
+        "does the SubGen-style 4-cache keep its error guarantee and e^(±2ρ) denominator bound?",
+        TENSOR_SUBGEN_PRESETS, run_tensor_subgen, lambda c: len(c["settings"]),
+        "plots.tensor:tensor_subgen_figure", headline="reductions.tensor:tensor_subgen_headline", uses_game=False,
     ),
 ]

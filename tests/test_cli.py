@@ -171,7 +171,7 @@ def run_main(args, out, capsys, monkeypatch=None) -> str:
         (["threshold", "--set", "etas=[NaN]"], "etas[0] must be a finite number, got NaN"),
         (["jl", "--set", "codebooks=[1]"], "codebooks[0] must be a string, got 1"),
         (["phase", "--set", "d_values=[16, 2.5]"], "d_values[1] must be an integer, got 2.5"),
-        (["tensor", "--set", "subgen_game=[[2.0, 1, true]]"], "subgen_game[0][2] must be a finite number, got true"),
+        (["tensor_game", "--set", "subgen=[[2.0, 1, true]]"], "subgen[0][2] must be a finite number, got true"),
         (["cor9", "--set", 'subgen={"delta": "x", "t": 8, "s": 32}'], 'subgen.delta must be a finite number, got "x"'),
         (["phase", "--set", "d_values=[16, 0]"], "d_values[1] must be an integer in [1, 4096], got 0"),
     ],

@@ -52,9 +52,18 @@ def test_tensor():
               game_point("SubGenFourCache", 160.0, 0.85, 0.843, 0.857)]
     timing = [{"family": "ExactFourCache", "n": 32, "memory_bits": 100}, {"family": "ExactTwoCache", "n": 32, "memory_bits": 1700}]
     curves = [{"eta": 0.0, "theorem_threshold": 13.64, "standard_threshold": 13.62}]
-    text = line("tensor", {"n": 128, "d": 128, "points": points, "threshold": {"curves": curves}, "timing": {"rows": timing}})
+    text = line("tensor_game", {"n": 128, "d": 128, "points": points})
     assert "memory ratio ≥ 5.50 (exact)" in text and "50.6% [49.6, 51.6] to 85.0% [84.3, 85.7]" in text
-    assert "13.64 (exact)" in text and "17.0 (exact) times" in text
+    assert "13.64 (exact)" in line("tensor_threshold", {"n": 128, "d": 128, "curves": curves})
+    assert "17.0 (exact) times" in line("tensor_memory", {"rows": timing})
+    capacity = [{"d": d, "reduction": r, "capacity": c} for d, c in ((4, 8), (16, 64)) for r in ("tensor", "standard")]
+    assert "2 of 2 dimensions d = 4..16" in line("tensor_capacity", {"query_norm": 8.0, "rows": capacity})
+    rows = [{"label": "δ=0.5, t=4, s=16", "error": e, "bound": 1.0} for e in (0.5, 0.9, 1.5, 0.1)]
+    settings = [{"label": "δ=0.5, t=4, s=16", "denominator_within_limit": True}]
+    text = line("tensor_subgen", {"rows": rows, "settings": settings})
+    assert "on 75.0% [" in text and "of 4 queries" in text and "in 1 of 1 settings" in text
+    for name in ("tensor_game", "tensor_threshold", "tensor_capacity", "tensor_memory", "tensor_subgen"):
+        assert line(name, {}) == "see figure"
 
 
 def test_alg1():

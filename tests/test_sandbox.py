@@ -199,8 +199,10 @@ def test_score_applies_the_guard_to_every_scored_call():
     players = InProcessPlayers()
     cheating.reset()
     message = players.alice(reduction, cheating.CheatingCache(), x)
-    with pytest.raises(InformationLeak, match=r"^CheatingCache\(\) with 0 bits of memory decoded 100\.00% of 1024 bits"):
-        score(players, reduction, cheating.CheatingCache(), message, x, rows=range(8))
+    with pytest.raises(InformationLeak, match=r"^CheatingCache\(\) with 0 bits of memory decoded 100\.00% of 16384 bits"):
+        score(players, reduction, cheating.CheatingCache(), message, x)
+    with pytest.raises(InformationLeak, match=r"decoded 100\.00% of 64 sampled rows"):
+        score(players, reduction, cheating.CheatingCache(), message, x, rows=range(64))
     cheating.reset()
 
 

@@ -27,9 +27,17 @@ from caches.tensor import (
 )
 from protocols.game import play, score, trial_input
 from reductions.tensor import (
-    TENSOR_PRESETS,
+    TENSOR_CAPACITY_PRESETS,
+    TENSOR_GAME_PRESETS,
+    TENSOR_MEMORY_PRESETS,
+    TENSOR_SUBGEN_PRESETS,
+    TENSOR_THRESHOLD_PRESETS,
     TensorIndexReduction,
-    run_tensor,
+    run_tensor_capacity,
+    run_tensor_game,
+    run_tensor_memory,
+    run_tensor_subgen,
+    run_tensor_threshold,
     subgen_guarantee,
     tensor_adversary_for,
     tensor_delta,
@@ -423,59 +431,68 @@ def test_subgen_in_the_game_decodes_only_what_it_sampled(isolated_bob):
 
 
 SMALL = {
-    **TENSOR_PRESETS["quick"].to_dict(),
-    "n": 64, "d": 128, "etas": [0.0, 0.3], "c_points": 4,
-    "capacity_d_values": [4, 12], "capacity_log2_n_max": 6, "capacity_rows": 32,
-    "timing_n_values": [8, 16], "timing_d": 8,
-    "subgen_game": [[2.0, 1, 1], [0.5, 1, 64]], "subgen_n": 64, "subgen_settings": [[0.5, 4, 16]],
-    "subgen_queries": 8,
+    "tensor_game": (run_tensor_game, {**TENSOR_GAME_PRESETS["quick"].to_dict(), "n": 64, "d": 128,
+                                      "subgen": [[2.0, 1, 1], [0.5, 1, 64]]}),
+    "tensor_threshold": (run_tensor_threshold, {**TENSOR_THRESHOLD_PRESETS["quick"].to_dict(), "n": 64, "d": 128,
+                                                "etas": [0.0, 0.3], "c_points": 4}),
+    "tensor_capacity": (run_tensor_capacity, {**TENSOR_CAPACITY_PRESETS["quick"].to_dict(), "d_values": [4, 12],
+                                              "log2_n_max": 6, "rows": 32}),
+    "tensor_memory": (run_tensor_memory, {**TENSOR_MEMORY_PRESETS["quick"].to_dict(), "n_values": [8, 16], "d": 8}),
+    "tensor_subgen": (run_tensor_subgen, {**TENSOR_SUBGEN_PRESETS["quick"].to_dict(), "n": 64,
+                                          "settings": [[0.5, 4, 16]], "queries": 8}),
 }
 
 
 @pytest.fixture(scope="module")
 def small_run(isolated_bob):
-    return run_tensor(dict(SMALL), seed=0, bob=isolated_bob)
+    """Each tensor experiment's ``{"summary", "trials"}`` on its small config, by name."""
+    return {name: run(dict(config), seed=0, bob=isolated_bob) for name, (run, config) in SMALL.items()}
 
 
 def test_experiment_points_respect_the_frontier(small_run):
-    summary = small_run["summary"]
+    summary = small_run["tensor_game"]["summary"]
     points = summary["points"]
     assert len(points) >= 10
     assert any(p["family"] == "SubGenFourCache" and p["accuracy"] < 0.99 for p in points)
     for point in points:
         assert {"cache", "memory_bits", "bits_encoded", "accuracy", "trials", "fano_max_accuracy"} <= set(point)
         assert point["accuracy_low"] <= point["fano_max_accuracy"], point["cache"]
-    for curve in summary["threshold"]["curves"]:
+    for curve in small_run["tensor_threshold"]["summary"]["curves"]:
         above = np.array(curve["C"]) > curve["theorem_threshold"]
         assert above.any() and np.all(np.array(curve["accuracy"])[above] == 1.0)
 
 
 def test_experiment_capacity_and_timing(small_run):
-    summary = small_run["summary"]
-    capacity = {(r["d"], r["reduction"]): r for r in summary["capacity"]["rows"]}
-    for d in SMALL["capacity_d_values"]:
+    capacity = {(r["d"], r["reduction"]): r for r in small_run["tensor_capacity"]["summary"]["rows"]}
+    for d in SMALL["tensor_capacity"][1]["d_values"]:
         tensor, standard = capacity[d, "tensor"]["capacity"], capacity[d, "standard"]["capacity"]
         assert tensor is not None and standard is not None
         assert abs(math.log2(tensor / standard)) <= 0.5  # the same capacity up to one grid step
     assert capacity[12, "tensor"]["capacity"] >= capacity[4, "tensor"]["capacity"]
-    rows = {(r["family"], r["n"]): r for r in summary["timing"]["rows"]}
-    for n in SMALL["timing_n_values"]:
+    rows = {(r["family"], r["n"]): r for r in small_run["tensor_memory"]["summary"]["rows"]}
+    for n in SMALL["tensor_memory"][1]["n_values"]:
         assert rows["ExactTwoCache", n]["memory_bits"] > n / 4 * rows["ExactFourCache", n]["memory_bits"]
-    for setting in summary["subgen"]["settings"]:
+    for setting in small_run["tensor_subgen"]["summary"]["settings"]:
         assert setting["denominator_within_limit"] and setting["within_bound"] >= 0.9
 
 
-def test_figure_draws_a_real_an_empty_and_a_partial_summary(small_run):
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_figure_draws_a_real_an_empty_and_a_partial_summary(small_run, name):
     from matplotlib.figure import Figure
 
-    from plots.tensor import tensor_figure
+    from barriers.experiments import EXPERIMENTS
+    from caches.spec import load_object
 
-    summary = small_run["summary"]
-    partial = {**summary, "capacity": None, "timing": {"rows": [{"family": "ExactFourCache", "n": 4,
-                                                                 "memory_bits": None}]}}
-    partial["points"] = [{**summary["points"][0], "accuracy_low": None, "memory_ratio": None}]
+    summary = small_run[name]["summary"]
+    partial = {
+        "tensor_game": lambda s: {**s, "points": [{**s["points"][0], "accuracy_low": None, "memory_ratio": None}]},
+        "tensor_threshold": lambda s: {**s, "curves": [{**s["curves"][0], "theorem_threshold": None}]},
+        "tensor_capacity": lambda s: {**s, "rows": None},
+        "tensor_memory": lambda s: {**s, "rows": [{"family": "ExactFourCache", "n": 4, "memory_bits": None}]},
+        "tensor_subgen": lambda s: {**s, "rows": [{**s["rows"][0], "bound": None}], "failure": None},
+    }[name](summary)
     for data in (summary, {}, partial):
-        fig = tensor_figure(data)
-        assert isinstance(fig, Figure) and len(fig.axes) == 6
+        fig = load_object(EXPERIMENTS[name].figure)(data)
+        assert isinstance(fig, Figure) and len(fig.axes) == (2 if name == "tensor_memory" else 1)
         for ax in fig.axes:
             assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
