@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from plots.data import family_name, group_by, number, title
-from plots.frontier import shade_impossible
+from plots.panels import accuracy_vs_memory
 from plots.style import (
     FAILURE_COLOR,
     MARKERS,
@@ -69,40 +69,19 @@ def budget_figure(summary: Summary):
 
 def _budget_panel(ax, summary: Summary, groups: Mapping[str, list], styles: Mapping[str, tuple]) -> None:
     """Left panel of :func:`budget_figure`: accuracy against memory ratio, frontier shaded."""
-    ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
     points = [p for members in groups.values() for p in members]
-    ratios = [r for r in (_memory_ratio(p, summary) for p in points) if r is not None and r > 0]
     # Always show ratios 0.5 to 1, where the frontier bends and the n*d line (with its label) stands.
-    xlim = _log_limits(ratios + [0.5 * 1.6, 1.0], default=(1e-3, 1e2))
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ACCURACY_LIMITS)
-    ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
+    accuracy_vs_memory(ax, summary, points=points, series=family_name,
+                       styles={f: {"color": c, "marker": m, "ls": ls} for f, (c, m, ls) in styles.items()},
+                       label=lambda family, members: _family_label(members[0]), ylim=ACCURACY_LIMITS,
+                       always_shown=(0.5 * 1.6, 1.0), xlabel=r"memory / $n d$ bits")
     # Just left of ratio 1 and below accuracy ~0.97 lies inside the infeasible region,
     # where no honest point can be: the label never hides data.
     ax.text(1.0, 0.72, r"$n{\cdot}d$ bits ", rotation=90, ha="right", va="center",
             fontsize="x-small", color=REFERENCE_COLOR)
-    for k, (family, members) in enumerate(groups.items()):
-        members = sorted(members, key=lambda p: (_memory_ratio(p, summary) or 0.0))
-        xs, ys, lo, hi = [], [], [], []
-        for p in members:
-            x = _memory_ratio(p, summary)
-            if x is None or x <= 0:
-                continue
-            y = float(p["accuracy"])
-            xs.append(x)
-            ys.append(y)
-            lo.append(max(0.0, y - number(p.get("accuracy_low"), y)))
-            hi.append(max(0.0, number(p.get("accuracy_high"), y) - y))
-        if not xs:
-            continue
-        color, marker, line = styles[family]
-        ax.errorbar(xs, ys, yerr=[lo, hi], label=_family_label(members[0]), color=color, marker=marker,
-                    ls=line, ms=3.2, lw=0.9, elinewidth=0.6, zorder=3 + k * 0.01)
-    shade_impossible(ax, ACCURACY_LIMITS[1] + 1)  # over the final x-limits, whatever ratios the points have
-    from matplotlib.ticker import FuncFormatter
-
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.set_xlabel(r"memory / $n d$ bits")
     ax.set_ylabel("fraction of bits decoded correctly")
     ax.set_title(title("INDEX game", summary, ("n", "d")))
 

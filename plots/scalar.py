@@ -13,7 +13,7 @@ import numpy as np
 
 from plots.data import group_by, number
 from plots.figures import _color, _marker
-from plots.frontier import shade_impossible
+from plots.panels import accuracy_vs_memory
 from plots.style import REFERENCE_COLOR, new_figure, paper
 
 Summary = Mapping[str, Any]
@@ -46,23 +46,6 @@ def fit_line(ax, pairs, color) -> float | None:
     grid = np.linspace(lx.min(), lx.max(), 20)
     ax.plot(np.exp(grid), np.exp(intercept + slope * grid), color=color, ls="--", lw=0.7)
     return float(slope)
-
-
-def game_points_with_frontier(ax, summary: Summary, stretch: float) -> tuple[list, list, float]:
-    """Put ``ax`` on a log memory-ratio axis from below 1e-3 (and every point) to ``stretch`` times
-    the largest ratio, and shade the region above the Fano frontier (HO Theorem 5) across it.
-
-    Returns the game points (finite accuracy, positive ratio), the frontier's ratios (the first is
-    the left x-limit) and the right x-limit.
-    """
-    points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
-              and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
-    ratios = [p["memory_ratio"] for p in points]
-    high = max([10.0] + ratios) * stretch
-    ax.set_xscale("log")
-    ax.set_xlim(min([1e-3] + [r / 2 for r in ratios]), high)
-    fx, _ = shade_impossible(ax, 1.1, line_label=None)
-    return points, fx.tolist(), high
 
 
 def _loglog(ax) -> None:
@@ -207,17 +190,12 @@ def scalar_figure(summary: Summary):
         if mean_err or p90:
             b.legend(loc="lower left", fontsize=4.8)
 
-        points, fx, high = game_points_with_frontier(c, summary, stretch=2)
-        for j, (family, members) in enumerate(group_by(points, lambda p: p.get("family")).items()):
-            members = sorted(members, key=lambda p: p["memory_ratio"])
-            c.plot([p["memory_ratio"] for p in members], [p["accuracy"] for p in members], color=_color(j),
-                   marker=_marker(j), lw=0.9, label=str(family))
+        points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
+                  and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
+        accuracy_vs_memory(c, summary, points=points, series=lambda p: str(p.get("family")), ylim=(0.4, 1.05),
+                           always_shown=(1e-3, 10.0), xlabel=r"memory / $n d$ bits ($d=1$)",
+                           ylabel="fraction of bits decoded", frontier_label=False)
         c.axhline(0.5, color="#888888", lw=0.6, ls=":")
-        c.set_xscale("log")
-        c.set_xlim(min(fx[:1] + [1e-3]), high)
-        c.set_ylim(0.4, 1.05)
-        c.set_xlabel(r"memory / $n d$ bits ($d=1$)")
-        c.set_ylabel("fraction of bits decoded")
         game_ns = sorted({int(p["n"]) for p in points if number(p.get("n"))})
         c.set_title("INDEX at d = 1" + (f", n = {'/'.join(map(str, game_ns))}" if game_ns else ""))
         if points:
@@ -225,6 +203,6 @@ def scalar_figure(summary: Summary):
             c.text(0.98, 0.42, f"best accuracy {best:.3f} (chance 0.5):\nthe reduction's scalar keys\n"
                    "cannot isolate a row", transform=c.transAxes, ha="right", va="bottom", fontsize="x-small",
                    color=REFERENCE_COLOR)
-        if points or fx:
+        if c.get_legend_handles_labels()[0]:
             c.legend(loc="upper left", fontsize=4.8)
     return fig

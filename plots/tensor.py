@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, group_by, number, series_style, title
-from plots.frontier import shade_impossible
+from plots.panels import accuracy_vs_memory
 from plots.style import (
     REFERENCE_COLOR,
     new_figure,
@@ -38,38 +38,7 @@ TARGET_ACCURACY = 0.99
 
 def game_panel(ax, summary: Summary) -> None:
     """INDEX accuracy vs memory ratio for the tensor caches, under the Fano frontier (HO Theorem 5)."""
-    points = [p for p in summary.get("points") or [] if number(p.get("accuracy")) is not None]
-    ratios = []
-    for p in points:
-        ratio = number(p.get("memory_ratio"))
-        if ratio is None and number(p.get("memory_bits")) and number(p.get("bits_encoded")):
-            ratio = p["memory_bits"] / p["bits_encoded"]
-        ratios.append(ratio)
-    frontier = summary.get("frontier") or {}
-    fx = [number(x) for x in frontier.get("memory_ratio") or []]
-    fy = [number(y) for y in frontier.get("max_accuracy") or []]
-    pairs = sorted((x, y) for x, y in zip(fx, fy) if x is not None and y is not None and x > 0)
-    xs_all = [r for r in ratios if r and r > 0] + [x for x, _ in pairs]
-    low = min(xs_all) / 1.6 if xs_all else 1e-3
-    high = max(xs_all) * 1.6 if xs_all else 1e2
-    ax.set_xscale("log")
-    ax.set_xlim(low, high)
-    ax.set_ylim(*ACCURACY_LIMITS)
-    shade_impossible(ax, ACCURACY_LIMITS[1] + 1)  # HO Theorem 5 over the whole (final) x-range
-    ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
-    by_family = group_by([(r, p) for r, p in zip(ratios, points) if r and r > 0], lambda rp: family_name(rp[1]))
-    for k, (family, members) in enumerate(by_family.items()):
-        members.sort(key=lambda rp: rp[0])
-        xs = [r for r, _ in members]
-        ys = [float(p["accuracy"]) for _, p in members]
-        lo = [max(0.0, y - number(p.get("accuracy_low"), y)) for y, (_, p) in zip(ys, members)]
-        hi = [max(0.0, number(p.get("accuracy_high"), y) - y) for y, (_, p) in zip(ys, members)]
-        ax.errorbar(xs, ys, yerr=[lo, hi], label=family, ms=3, lw=0.9, elinewidth=0.6, zorder=3 + 0.01 * k,
-                    **series_style(k))
-    if not points:
-        empty_note(ax)
-    ax.set_xlabel(r"memory / $n d$ bits")
-    ax.set_ylabel("fraction of bits decoded")
+    accuracy_vs_memory(ax, summary, ylim=ACCURACY_LIMITS, ylabel="fraction of bits decoded")
     ax.set_title(title("INDEX game, tensor caches", summary, ("n", "d")))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize="x-small")

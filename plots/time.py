@@ -15,7 +15,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from plots.data import group_by, number
 from plots.figures import _color, _marker
-from plots.scalar import _rows, fit_line, game_points_with_frontier, xy
+from plots.panels import accuracy_vs_memory
+from plots.scalar import _rows, fit_line, xy
 from plots.style import INFEASIBLE_COLOR, REFERENCE_COLOR, new_figure, paper
 
 Summary = Mapping[str, Any]
@@ -250,29 +251,31 @@ def knn_gradients_panel(e, summary: Summary) -> None:
 
 def knn_game_panel(f, summary: Summary) -> None:
     """The kNN caches and the exact one in HO Theorem 6's INDEX game, under the Fano frontier."""
-    points, fx, high = game_points_with_frontier(f, summary, stretch=3)
-    for j, p in enumerate(points):
-        nudge = 1.35 ** (j - (len(points) - 1) / 2)  # side by side when the memories coincide
+    points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None]
+
+    def variant(p) -> str:
         label = str(p.get("cache", "?")).split("(")[0]
         if "method='topk'" in str(p.get("cache")):
             label += " (top-k)"
         elif "KNN" in label:
             label += " (samples)"
-        f.scatter([p["memory_ratio"] * nudge], [p["accuracy"]], color=_color(j), marker=_marker(j), s=14, zorder=3,
-                  label=f"{label}: {p['memory_ratio']:.1f}, {p['accuracy']:.3f}")
-    f.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.6)
-    f.set_xscale("log")
-    f.set_xlim(fx[0], high)  # the range game_points_with_frontier shaded
-    f.set_ylim(0.45, 1.05)
-    f.set_xlabel("memory / n d bits")
-    f.set_ylabel("fraction of bits decoded")
+        return label
+
+    def shown(label, members) -> str:  # one point per variant: its memory ratio and accuracy
+        p = members[0]
+        return f"{label}: {number(p.get('memory_ratio'), 0):.1f}, {p['accuracy']:.3f}"
+
+    # side by side (spread) when the memories coincide
+    accuracy_vs_memory(f, summary, points=points, series=variant, label=shown, ylim=(0.45, 1.05), spread=1.35,
+                       always_shown=(1e-3, 10.0), xlabel="memory / n d bits", ylabel="fraction of bits decoded",
+                       frontier_label=False)
     game = summary.get("game") if isinstance(summary.get("game"), Mapping) else {}
     f.set_title("INDEX game" + (f", n={game.get('n')}, d={game.get('d')}" if game.get("n") else ""))
     probes = number(game.get("index_probes_mean"))
     if probes is not None:
         f.text(0.97, 0.08, f"norm index probes/query: {probes:.0f} of {game.get('n')}", transform=f.transAxes,
                ha="right", fontsize="x-small", color=REFERENCE_COLOR)
-    if points or fx:
+    if f.get_legend_handles_labels()[0]:
         f.legend(loc="upper left", fontsize=4.5)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, group_by, number, series_style
-from plots.frontier import shade_impossible
+from plots.panels import accuracy_vs_memory
 from plots.style import (
     FAILURE_COLOR,
     PALETTE,
@@ -44,51 +44,12 @@ ZOO_COLOR = "#AAAAAA"
 
 
 
-def _ratio(point: Mapping) -> float | None:
-    ratio = number(point.get("memory_ratio"))
-    if ratio is None and number(point.get("memory_bits")) is not None and number(point.get("bits_encoded")):
-        ratio = point["memory_bits"] / point["bits_encoded"]
-    return ratio if ratio is not None and ratio > 0 else None
-
-
 def _legend(ax, **kwargs) -> None:
     """A legend only if something is labelled."""
     if ax.get_legend_handles_labels()[0]:
         ax.legend(**kwargs)
 
 
-
-
-def _log_limits(values, default=(1e-3, 1e2)) -> tuple[float, float]:
-    values = [v for v in values if v is not None and v > 0]
-    if not values:
-        return default
-    return min(values) / 1.6, max(values) * 1.6
-
-
-def _accuracy_vs_memory(ax, summary: Summary, points, key, styles: dict, xlabel: str, extra=()) -> None:
-    """Points grouped by ``key(point)``, under the Fano frontier; ``styles[group]`` sets colour/marker/label.
-
-    ``extra`` points only widen the axis (they are drawn by the caller).
-    """
-    ax.set_xscale("log")
-    ratios = [_ratio(p) for p in [*points, *extra]]
-    frontier_x = [x for x in (summary.get("frontier") or {}).get("memory_ratio") or [] if number(x)]
-    xlim = _log_limits([r for r in ratios if r] + frontier_x)
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ACCURACY_LIMITS)
-    shade_impossible(ax, ACCURACY_LIMITS[1] + 1)  # HO Theorem 5 over the whole (final) x-range
-    ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
-    for k, (group, members) in enumerate(group_by(points, key).items()):
-        pts = sorted((r, float(p["accuracy"])) for p, r in ((p, _ratio(p)) for p in members) if r is not None)
-        if not pts:
-            continue
-        style = styles.get(group) or {**series_style(k), "label": str(group)}
-        ax.plot([x for x, _ in pts], [y for _, y in pts], lw=style.get("lw", 0.9), ls=style.get("ls", "-"),
-                color=style["color"], marker=style["marker"], ms=style.get("ms", 3.5), label=style["label"],
-                zorder=style.get("zorder", 3), alpha=style.get("alpha", 1.0))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("fraction of bits decoded correctly")
 
 
 # --- window: Theorem 26 -------------------------------------------------------------------------
@@ -127,15 +88,10 @@ def window_figure(summary: Summary):
         styles["smaller window"] = {"color": PALETTE[0], "marker": "o", "ls": "--", "ms": 2.5, "lw": 0.7,
                                     "label": "running sum, window < W+1"}
         zoo = [p for p in points if _window_group(p) == "zoo"]
-        own = [p for p in points if _window_group(p) != "zoo"]
-        _accuracy_vs_memory(left, summary, own, _window_group, styles, r"memory / $W d$ bits", extra=zoo)
-        zx = [_ratio(p) for p in zoo]
-        if any(x is not None for x in zx):
-            left.scatter([x for x, p in zip(zx, zoo) if x is not None],
-                         [p["accuracy"] for x, p in zip(zx, zoo) if x is not None],
-                         s=6, color=ZOO_COLOR, zorder=2, label=f"zoo ({len(zoo)} caches)")
-        if not points:
-            empty_note(left)
+        styles["zoo"] = {"color": ZOO_COLOR, "marker": "o", "ls": "none", "ms": 2, "zorder": 2,
+                         "label": f"zoo ({len(zoo)} caches)"}
+        accuracy_vs_memory(left, summary, points=points, series=_window_group, styles=styles, ylim=ACCURACY_LIMITS,
+                           xlabel=r"memory / $W d$ bits")
         title = "INDEX through sliding windows"
         if summary.get("W") is not None and summary.get("d") is not None:
             title += f", $W={summary['W']}$, $d={summary['d']}$, $n={summary.get('n', '?')}$"
@@ -409,9 +365,7 @@ def cor16_figure(summary: Summary):
         points = [p for p in summary.get("points") or [] if number(p.get("accuracy")) is not None]
         families = list(group_by(points, family_name))
         styles = {name: {**series_style(k), "label": name, "lw": 0, "ms": 4} for k, name in enumerate(families)}
-        _accuracy_vs_memory(right, summary, points, family_name, styles, r"memory / $n d$ bits")
-        if not points:
-            empty_note(right)
+        accuracy_vs_memory(right, summary, points=points, styles=styles, ylim=ACCURACY_LIMITS)
         right.set_title("decoding the same sparse instances")
         _legend(right, loc="upper left", fontsize=5.5)
     return fig

@@ -32,6 +32,7 @@ __all__ = [
     "max_accuracy",
     "min_memory_ratio",
     "frontier_curve",
+    "frontier_for",
 ]
 
 _LN2 = math.log(2.0)
@@ -108,6 +109,42 @@ def frontier_curve(ratios):
     """
     r = _as_checked_array("ratios", ratios, 0.0, None)
     return np.asarray(max_accuracy(r, 1.0), dtype=float)
+
+
+#: The grid :func:`frontier_for` stores: ratios per decade, the range it always covers, and the
+#: factor it extends beyond the smallest and largest ratio of the points.
+FRONTIER_PER_DECADE = 64
+FRONTIER_RANGE = (1e-4, 2.0)
+FRONTIER_MARGIN = 4.0
+
+
+def frontier_for(points=()) -> dict:
+    """The HO Theorem 5 frontier an experiment's summary carries under ``"frontier"``.
+
+    ``points`` are result points (``memory_ratio``, else ``memory_bits / bits_encoded``) or plain
+    ratios. Returns ``{"ratio": [...], "accuracy": [...]}``: a log grid of ``FRONTIER_PER_DECADE``
+    ratios per decade from ``min(1e-4, smallest ratio / 4)`` to ``max(2, largest ratio * 4)``, with
+    ``rho = 1`` (where ``a*`` reaches 1) on the grid, and ``a*(rho)`` at each. JSON-able lists.
+    """
+    ratios = []
+    for p in points:
+        if isinstance(p, dict) or hasattr(p, "get"):
+            r = p.get("memory_ratio")
+            if r is None and p.get("memory_bits") is not None and p.get("bits_encoded"):
+                r = p["memory_bits"] / p["bits_encoded"]
+        else:
+            r = p
+        try:
+            r = float(r)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(r) and r > 0:
+            ratios.append(r)
+    low = min([FRONTIER_RANGE[0]] + [r / FRONTIER_MARGIN for r in ratios])
+    high = max([FRONTIER_RANGE[1]] + [r * FRONTIER_MARGIN for r in ratios])
+    count = int(math.ceil(math.log10(high / low) * FRONTIER_PER_DECADE)) + 1
+    grid = np.union1d(np.geomspace(low, high, count), [1.0])
+    return {"ratio": grid.tolist(), "accuracy": frontier_curve(grid).tolist()}
 
 
 # ---------------------------------------------------------------------------------------

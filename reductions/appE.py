@@ -41,7 +41,7 @@ from caches.params import ParameterError
 from caches.scalar import ScalarGumbelCache
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_curve
+from protocols.fano import frontier_for
 from protocols.game import play
 from protocols.stats import fit_slope
 from reductions.certify import claim
@@ -493,7 +493,6 @@ def run_scalar(config: dict, seed: int, bob, progress=None) -> dict:
         if progress:
             progress(1)
 
-    ratios = np.geomspace(1e-3, 1.0, 100)
     summary = {
         "experiment": "scalar", "d": 1, "samples": config["samples"], "groups": config["groups"],
         "points": points, "memory": memory,
@@ -501,7 +500,7 @@ def run_scalar(config: dict, seed: int, bob, progress=None) -> dict:
         "exact_memory_slope": fit_slope([r["n"] for r in memory], [r["exact_memory_bits"] for r in memory]),
         "theorem1_bits_at_d1": math.e,  # d·min(n, e^d) at d = 1, up to the theorem's constant
         "median_of_means": mom,
-        "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
+        "frontier": frontier_for(points),
     }
     return {"summary": summary, "trials": trials}
 

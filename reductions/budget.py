@@ -19,15 +19,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
-
 from caches.base import StreamingAttention
 from caches.params import ParameterError, check_int
 from caches.spec import check_params, load_class
 from caches.zoo import family_of, families, zoo_caches
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_curve
+from protocols.fano import frontier_for
 from protocols.game import play_trial, summarize, trial_input
 from reductions.jl import CODEBOOKS
 from reductions.spike import SUCCESS_ACCURACY
@@ -172,7 +170,6 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
              "correct": o.correct, "accuracy": o.correct / o.bits_decoded}
             for o in outcomes
         )
-    ratios = np.geomspace(1e-3, 1.0, 200)
     summary = {
         "experiment": "budget",
         "n": n,
@@ -183,7 +180,7 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
         "report_ratios": list(REPORT_RATIOS),
         "points": points,
         "families": family_table(points),
-        "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
+        "frontier": frontier_for(points),
     }
     if config.get("kvpress"):  # which presses played, and why the others could not
         from caches.kvpress import kvpress_version

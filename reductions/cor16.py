@@ -31,7 +31,7 @@ from caches.exact import ExactCache
 from caches.quantized import QuantizedCache
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_curve
+from protocols.fano import frontier_for
 from protocols.game import play, trial_input
 from reductions.certify import claim
 from reductions.jl import CODEBOOKS
@@ -168,11 +168,10 @@ def run_cor16(config: dict, seed: int, bob, progress=None) -> dict:
             cells.append(cell)
             if progress:
                 progress(1)
-    ratios = np.geomspace(1e-3, 1.0, 200)
     summary = {
         "experiment": "cor16", "tau": tau, "promise": PROMISE, "codebook": config["codebook"],
         "log2_n_values": config["log2_n_values"], "d_values": config["d_values"], "cells": cells, "points": points,
-        "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
+        "frontier": frontier_for(points),
     }
     return {"summary": summary, "trials": trials}
 

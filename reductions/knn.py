@@ -46,7 +46,7 @@ from caches.knn import (
 from caches.params import ParameterError
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_curve
+from protocols.fano import frontier_for
 from protocols.game import play
 from protocols.stats import fit_slope
 from reductions.certify import claim
@@ -429,11 +429,10 @@ def run_knn_game(config: dict, seed: int, bob, progress=None) -> dict:
                        "accuracy": o.correct / o.bits_encoded} for o in outcomes)
         if progress:
             progress(1)
-    ratios = np.geomspace(1e-3, 1.0, 100)
     summary = {
         "experiment": "knn_game", "points": points,
         "game": {"n": config["n"], "d": config["d"], "index_probes_mean": float(game_probes.mean())},
-        "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
+        "frontier": frontier_for(points),
     }
     return {"summary": summary, "trials": trials}
 

@@ -220,3 +220,71 @@ def smallest_working_C(accuracy_at, low: float, high: float, rel_tol: float = 0.
         else:
             low = middle
     return high, best
+
+
+def c_grid(low: float, high: float, points: int) -> list[float]:
+    """``points`` values of C from ``low`` to ``high``, evenly spaced in log C."""
+    return [float(c) for c in np.geomspace(low, high, points)]
+
+
+def c_sweep_top(n: int, eps: float, etas, threshold) -> float:
+    """Top of a C sweep: 1.5 × the largest ``threshold(n, eps, η)`` over ``etas`` (``8 ln n`` if ε >= 1/2)."""
+    return 1.5 * max(threshold(n, eps, eta) for eta in etas) if eps < 0.5 else 8 * math.log(n)
+
+
+def sweep_games(bob, base: Reduction, exact, seed: int, trials: int):
+    """The C sweep's inputs: ``trials`` games of ``base`` (public seeds as in every game), Alice's
+    message of each for the exact cache ``exact``, and the largest measured ε among them."""
+    from protocols.game import trial_input
+
+    games = [trial_input(base, seed, trial) for trial in range(trials)]
+    messages = [bob.alice(reduction, exact, x) for reduction, x in games]
+    return games, messages, max(reduction.eps for reduction, _ in games)
+
+
+def c_sweep(bob, games, messages, etas, grid, rescale, cache_for, rows, progress=None):
+    """Accuracy vs C for each η against the cache Bob rebuilds from each exact message.
+
+    ``rescale(reduction, C, eta)`` is the game's reduction at that C and η (same codebook);
+    ``cache_for(scaled)`` the cache read from the message (the worst ``(1±η)`` approximation, or
+    the exact cache). Each point reports Bob's accuracy (mean over the games), the flipped
+    decoder's (``1 - accuracy``, same decoded bits), the fraction of coordinates hidden (output
+    exactly at Bob's threshold; 0 for a cache that is not an
+    :class:`caches.adversary.AdversarialApproximation`), and the bits right and asked summed over
+    the games (``correct``/``total``, for intervals). Below the hiding limit the adversary hides
+    rather than inverts, so *both* accuracies are near 1/2. Returns ``(curves, trials)``: one curve
+    per η with keys ``eta``, ``C``, ``accuracy``, ``flipped_accuracy``, ``hidden_fraction``,
+    ``correct``, ``total``; one record per game and point. ``progress(1)`` after each point.
+    """
+    from caches.adversary import AdversarialApproximation, hidden_fraction
+    from protocols.game import score
+
+    curves, records = [], []
+    for eta in etas:
+        curve = {"eta": eta, "C": list(grid), "accuracy": [], "flipped_accuracy": [], "hidden_fraction": [],
+                 "correct": [], "total": []}
+        for C in grid:
+            accuracies, hidden_fractions, correct, total = [], [], 0, 0
+            for (reduction, x), message in zip(games, messages):
+                scaled = rescale(reduction, float(C), eta)
+                cache = cache_for(scaled)
+                result = score(bob, scaled, cache, message, x)
+                hidden = (hidden_fraction(cache, message, scaled.bob_queries(rows))
+                          if isinstance(cache, AdversarialApproximation) else 0.0)
+                accuracies.append(result.accuracy)
+                hidden_fractions.append(hidden)
+                correct, total = correct + result.correct, total + result.total
+                records.append({"eta": eta, "C": float(C), "public_seed": reduction.public_seed,
+                                "eps_measured": reduction.eps, "accuracy": result.accuracy,
+                                "flipped_accuracy": 1.0 - result.accuracy, "hidden_fraction": hidden,
+                                "correct": result.correct, "total": result.total})
+            accuracy = float(np.mean(accuracies))
+            curve["accuracy"].append(accuracy)
+            curve["flipped_accuracy"].append(1.0 - accuracy)
+            curve["hidden_fraction"].append(float(np.mean(hidden_fractions)))
+            curve["correct"].append(correct)
+            curve["total"].append(total)
+            if progress:
+                progress(1)
+        curves.append(curve)
+    return curves, records

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from caches.adversary import AdversarialApproximation, hidden_fraction
+from caches.adversary import AdversarialApproximation
 from caches.exact import ExactCache
 from caches.params import ParameterError, check_int, check_real
 from caches.tensor import (
@@ -61,7 +61,7 @@ from caches.tensor import (
 )
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_curve
+from protocols.fano import frontier_for
 from protocols.game import play, score, trial_input
 from reductions.certify import claim
 from reductions.jl import CODEBOOKS
@@ -78,7 +78,7 @@ from reductions.spike_lemmas import (
     two_case_bounds,
 )
 from reductions.tactics import Cited, GridCheck, Identity, Implies, eps_in_open_half
-from reductions.spike import SUCCESS_ACCURACY, public_codebook, threshold_C
+from reductions.spike import SUCCESS_ACCURACY, c_grid, c_sweep, c_sweep_top, public_codebook, sweep_games, threshold_C
 from reductions.thm6 import ExactOutputReduction
 
 # --- 3./4. two-case bounds and the threshold on C ------------------------------------------
@@ -720,33 +720,20 @@ def _threshold_curves(config, seed, bob, progress):
     decoders to about 1/2 (an accuracy near 0 would be inverted bits, read off by flipping).
     """
     n, d = config["n"], config["d"]
-    reduction, x = trial_input(TensorIndexReduction(n, d, C=1.0, codebook=config["codebook"]), seed, 0)
-    message = bob.alice(reduction, ExactFourCache("float64"), x)
-    eps = reduction.eps
+    base = TensorIndexReduction(n, d, C=1.0, codebook=config["codebook"])
+    games, messages, eps = sweep_games(bob, base, ExactFourCache("float64"), seed, 1)
     eps_ok = eps < 0.5
-    top = 1.5 * max(tensor_threshold_C(n, eps, eta) for eta in config["etas"]) if eps_ok else 8 * math.log(n)
-    grid = np.geomspace(0.25 * math.log(n), top, config["c_points"])
-    curves, trials = [], []
-    for eta in config["etas"]:
-        accuracies, hidden_fractions = [], []
-        for C in grid:
-            scaled = TensorIndexReduction(n, d, float(C), eta, reduction.codebook, reduction.public_seed)
-            cache = tensor_adversary_for(scaled) if eta > 0 else ExactFourCache("float64")
-            accuracy = score(bob, scaled, cache, message, x).accuracy
-            hidden = hidden_fraction(cache, message, scaled.bob_queries(np.arange(n))) if eta > 0 else 0.0
-            accuracies.append(accuracy)
-            hidden_fractions.append(hidden)
-            trials.append({"eta": eta, "C": float(C), "public_seed": reduction.public_seed,
-                           "accuracy": accuracy, "flipped_accuracy": 1.0 - accuracy, "hidden_fraction": hidden})
-            if progress:
-                progress(1)
-        curves.append({
-            "eta": eta, "C": [float(c) for c in grid], "accuracy": accuracies,
-            "flipped_accuracy": [1.0 - a for a in accuracies], "hidden_fraction": hidden_fractions,
-            "theorem_threshold": tensor_threshold_C(n, eps, eta) if eps_ok else None,
-            "standard_threshold": threshold_C(n, eps, eta) if eps_ok else None,
-            "hiding_limit": tensor_hiding_limit_C(n, eta),
-        })
+    grid = c_grid(0.25 * math.log(n), c_sweep_top(n, eps, config["etas"], tensor_threshold_C), config["c_points"])
+    curves, trials = c_sweep(
+        bob, games, messages, config["etas"], grid,
+        lambda r, C, eta: TensorIndexReduction(n, d, C, eta, r.codebook, r.public_seed),
+        lambda scaled: tensor_adversary_for(scaled) if scaled.eta > 0 else ExactFourCache("float64"),
+        np.arange(n), progress)
+    for curve in curves:
+        eta = curve["eta"]
+        curve.update(theorem_threshold=tensor_threshold_C(n, eps, eta) if eps_ok else None,
+                     standard_threshold=threshold_C(n, eps, eta) if eps_ok else None,
+                     hiding_limit=tensor_hiding_limit_C(n, eta))
     return {"n": n, "d": d, "eps_measured": eps, "curves": curves}, trials
 
 
@@ -873,14 +860,13 @@ def run_tensor_game(config: dict, seed: int, bob, progress=None, caches=None) ->
     eps = public_codebook(config["codebook"], n, d, trial_input(reduction, seed, 0)[0].public_seed)[1]
     players = default_tensor_caches(config["subgen"]) if caches is None else list(caches)
     points, trials = _game_points(config, seed, bob, progress, players)
-    ratios = np.geomspace(1e-3, 1.0, 200)
     summary = {
         "experiment": "tensor_game", "n": n, "d": d, "codebook": config["codebook"], "bits_encoded": n * d,
         "eps_measured": eps,
         "C": default_C(n, eps) if eps < 0.5 else None,
         "threshold_C": tensor_threshold_C(n, eps) if eps < 0.5 else None,
         "points": points,
-        "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
+        "frontier": frontier_for(points),
     }
     return {"summary": summary, "trials": trials}
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from caches.adversary import AdversarialApproximation, hidden_fraction
+from caches.adversary import AdversarialApproximation
 from caches.eviction import RandomEvictionCache, WindowCache
 from caches.exact import ExactCache
 from caches.params import check_int
@@ -59,8 +59,8 @@ from caches.sliding import (
 )
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_curve, min_memory_ratio
-from protocols.game import play, score, trial_input
+from protocols.fano import frontier_for, min_memory_ratio
+from protocols.game import play, trial_input
 from reductions.certify import claim
 from reductions.jl import CODEBOOKS
 from reductions.spike_lemmas import (
@@ -81,7 +81,11 @@ from reductions.spike import (
     SUCCESS_ACCURACY,
     Delta_bound,
     SpikeQueryReduction,
+    c_grid,
+    c_sweep,
+    c_sweep_top,
     delta_bound,
+    sweep_games,
     threshold_C,
 )
 
@@ -458,7 +462,8 @@ def window_players(W: int) -> list[tuple[str, object]]:
 
 
 def window_steps(config: dict) -> int:
-    return len(window_players(config["W"])) + len(zoo_players(config["n"], config["d"])) + len(config["etas"])
+    return (len(window_players(config["W"])) + len(zoo_players(config["n"], config["d"]))
+            + len(config["etas"]) * config["c_points"])
 
 
 def run_window(config: dict, seed: int, bob, progress=None) -> dict:
@@ -482,11 +487,10 @@ def run_window(config: dict, seed: int, bob, progress=None) -> dict:
         if progress:
             progress(1)
     curves = threshold_curves(config, seed, bob, trials, progress)
-    ratios = np.geomspace(1e-3, 1.0, 200)
     summary = {
         "experiment": "window", "n": n, "W": W, "d": d, "codebook": config["codebook"],
         "attention_window": W + 1, "bits_encoded": W * d, "points": points, "curves": curves,
-        "frontier": {"memory_ratio": ratios.tolist(), "max_accuracy": np.asarray(frontier_curve(ratios)).tolist()},
+        "frontier": frontier_for(points),
     }
     return {"summary": summary, "trials": trials}
 
@@ -502,39 +506,19 @@ def threshold_curves(config: dict, seed: int, bob, trials: list, progress=None) 
     """
     n, W, d = config["n"], config["W"], config["d"]
     base = SlidingWindowReduction(n, W, d, C=1.0, codebook=config["codebook"])
-    games = [trial_input(base, seed, trial) for trial in range(config["trials"])]
-    exact = RunningSumWindowCache(window=W + 1)
-    messages = [bob.alice(reduction, exact, x) for reduction, x in games]
-    eps = max(reduction.eps for reduction, _ in games)
+    games, messages, eps = sweep_games(bob, base, RunningSumWindowCache(window=W + 1), seed, config["trials"])
     eps_ok = eps < 0.5
-    top = 1.5 * max(threshold_C(n, eps, eta) for eta in config["etas"]) if eps_ok else 8 * math.log(n)
-    grid = np.geomspace(0.1 * math.log(n), top, config["c_points"])
-    curves = []
-    for eta in config["etas"]:
-        accuracies, hidden_fractions = [], []
-        for C in grid:
-            per_trial = []
-            for (reduction, x), message in zip(games, messages):
-                scaled = SlidingWindowReduction(n, W, d, float(C), eta, reduction.codebook, reduction.public_seed)
-                adversary = adversary_for(scaled)
-                accuracy = score(bob, scaled, adversary, message, x).accuracy  # the W·d bits, one query per row
-                hidden = hidden_fraction(adversary, message, scaled.bob_queries(np.arange(W)))
-                per_trial.append((accuracy, hidden))
-                trials.append({"part": "threshold", "eta": eta, "C": float(C), "public_seed": reduction.public_seed,
-                               "eps_measured": reduction.eps, "accuracy": accuracy,
-                               "flipped_accuracy": 1.0 - accuracy, "hidden_fraction": hidden})
-            accuracies.append(float(np.mean([a for a, _ in per_trial])))
-            hidden_fractions.append(float(np.mean([h for _, h in per_trial])))
-        curves.append({
-            "eta": eta, "C": grid.tolist(), "accuracy": accuracies,
-            "flipped_accuracy": [1.0 - a for a in accuracies], "hidden_fraction": hidden_fractions,
-            "eps_measured": eps,
-            "corrected_threshold": threshold_C(n, eps, eta) if eps_ok else None,
-            "printed_eq84": printed_eq84_C(n, eps, eta) if eps_ok else None,
-            "hiding_limit": window_hiding_limit_C(W, eta),
-        })
-        if progress:
-            progress(1)
+    grid = c_grid(0.1 * math.log(n), c_sweep_top(n, eps, config["etas"], threshold_C), config["c_points"])
+    curves, records = c_sweep(  # Bob decodes the W·d bits, one query per row
+        bob, games, messages, config["etas"], grid,
+        lambda r, C, eta: SlidingWindowReduction(n, W, d, C, eta, r.codebook, r.public_seed), adversary_for,
+        np.arange(W), progress)
+    trials.extend({"part": "threshold", **record} for record in records)
+    for curve in curves:
+        eta = curve["eta"]
+        curve.update(eps_measured=eps, corrected_threshold=threshold_C(n, eps, eta) if eps_ok else None,
+                     printed_eq84=printed_eq84_C(n, eps, eta) if eps_ok else None,
+                     hiding_limit=window_hiding_limit_C(W, eta))
     return curves
 
 

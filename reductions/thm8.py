@@ -28,14 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from caches.adversary import AdversarialApproximation, hidden_fraction
+from caches.adversary import AdversarialApproximation
 from caches.exact import ExactCache
-from protocols.game import score, trial_input
 from reductions.certify import claim
 from reductions.elementary import at, exp_sign_certificates
 from reductions.tactics import Cited, Counterexample, Identity, Implies, eta_in_open_unit, ge, gt, le, lt
 from reductions.jl import CODEBOOKS
-from reductions.spike import threshold_C, threshold_certificates
+from reductions.spike import c_grid, c_sweep, c_sweep_top, sweep_games, threshold_C, threshold_certificates
 from reductions.thm6 import ExactOutputReduction
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
@@ -223,40 +222,17 @@ def run_threshold(config: dict, seed: int, bob, progress=None) -> dict:
     """Accuracy vs C for the adversarial ``(1±η)`` approximation of the exact cache."""
     n, d = config["n"], config["d"]
     base = ExactOutputReduction(n, d, C=1.0, codebook=config["codebook"])
-    games = [trial_input(base, seed, trial) for trial in range(config["trials"])]
-    messages = [bob.alice(reduction, ExactCache("float64"), x) for reduction, x in games]
-    eps = max(reduction.eps for reduction, _ in games)
+    games, messages, eps = sweep_games(bob, base, ExactCache("float64"), seed, config["trials"])
     eps_ok = eps < 0.5
-    top = max(threshold_C(n, eps, eta) for eta in config["etas"]) * 1.5 if eps_ok else 8 * math.log(n)
-    grid = np.geomspace(0.25 * math.log(n), top, config["c_points"])
-    curves, trials = [], []
-    for eta in config["etas"]:
-        accuracies, hidden_fractions = [], []
-        for C in grid:
-            per_trial = []
-            for (reduction, x), message in zip(games, messages):
-                scaled = ExactOutputReduction(n, d, float(C), eta, reduction.codebook, reduction.public_seed)
-                adversary = adversary_for(scaled)
-                accuracy = score(bob, scaled, adversary, message, x).accuracy
-                hidden = hidden_fraction(adversary, message, scaled.bob_queries(np.arange(n)))
-                per_trial.append((accuracy, hidden))
-                trials.append({"eta": eta, "C": float(C), "public_seed": reduction.public_seed,
-                               "eps_measured": reduction.eps, "accuracy": accuracy,
-                               "flipped_accuracy": 1.0 - accuracy, "hidden_fraction": hidden})
-            accuracies.append(float(np.mean([a for a, _ in per_trial])))
-            hidden_fractions.append(float(np.mean([h for _, h in per_trial])))
-            if progress:
-                progress(1)
-        curves.append({
-            "eta": eta,
-            "C": [float(c) for c in grid],
-            "accuracy": accuracies,
-            "flipped_accuracy": [1.0 - a for a in accuracies],
-            "hidden_fraction": hidden_fractions,
-            "theorem_threshold": threshold_C(n, eps, eta) if eps_ok else None,
-            "printed_threshold": printed_threshold_C(n, eta),
-            "necessary_threshold": hiding_limit_C(n, eta),
-        })
+    grid = c_grid(0.25 * math.log(n), c_sweep_top(n, eps, config["etas"], threshold_C), config["c_points"])
+    curves, trials = c_sweep(
+        bob, games, messages, config["etas"], grid,
+        lambda r, C, eta: ExactOutputReduction(n, d, C, eta, r.codebook, r.public_seed), adversary_for,
+        np.arange(n), progress)
+    for curve in curves:
+        eta = curve["eta"]
+        curve.update(theorem_threshold=threshold_C(n, eps, eta) if eps_ok else None,
+                     printed_threshold=printed_threshold_C(n, eta), necessary_threshold=hiding_limit_C(n, eta))
     memory_bits = 8 * len(messages[0])
     first = games[0][0]
     points = [

@@ -166,3 +166,17 @@ def test_frontier_curve_and_converse():
     with pytest.raises(ParameterError, match="ratios"):
         frontier_curve([-0.5])
 
+
+
+def test_frontier_for_covers_the_points_with_margin():
+    from protocols.fano import frontier_for
+
+    points = [{"memory_ratio": 3e-6}, {"memory_bits": 64, "bits_encoded": 2}, 0.5, {"memory_ratio": None}]
+    frontier = frontier_for(points)
+    ratios, accuracy = np.asarray(frontier["ratio"]), np.asarray(frontier["accuracy"])
+    assert set(frontier) == {"ratio", "accuracy"} and len(ratios) == len(accuracy)
+    assert ratios[0] <= 3e-6 / 4 and ratios[-1] >= 32 * 4 and 1.0 in ratios
+    assert np.all(np.diff(ratios) > 0)
+    np.testing.assert_array_equal(accuracy, frontier_curve(ratios))
+    empty = frontier_for([])
+    assert empty["ratio"][0] <= 1e-4 and empty["ratio"][-1] >= 2.0

@@ -64,7 +64,7 @@ def budget_summary() -> dict:
     ratios = [10 ** (k / 20) for k in range(-70, 1)]
     return {
         "experiment": "budget", "n": n, "d": d, "bits_encoded": bits, "points": points,
-        "frontier": {"memory_ratio": ratios, "max_accuracy": [_fano(r) for r in ratios]},
+        "frontier": {"ratio": ratios, "accuracy": [_fano(r) for r in ratios]},
     }
 
 
@@ -385,21 +385,19 @@ def _assert_shading_covers(ax, ratio: float) -> None:
 def test_budget_shading_covers_a_point_left_of_the_summary_frontier():
     summary = budget_summary()
     bits = summary["bits_encoded"]
-    summary["frontier"] = {"memory_ratio": [1e-3, 1e-2, 0.1, 1.0], "max_accuracy": [_fano(r) for r in (1e-3, 1e-2, 0.1, 1.0)]}
+    summary["frontier"] = {"ratio": [1e-3, 1e-2, 0.1, 1.0], "accuracy": [_fano(r) for r in (1e-3, 1e-2, 0.1, 1.0)]}
     summary["points"].append({"cache": "TinyCache()", "family": "TinyCache", "memory_bits": 5e-4 * bits,
                               "bits_encoded": bits, "memory_ratio": 5e-4, "accuracy": 0.5, "trials": 10})
     _assert_shading_covers(figure_for("budget")(summary).axes[0], 5e-4)
 
 
-def test_tensor_and_d1_game_panels_shade_the_whole_axis():
-    from plots.scalar import game_points_with_frontier
+def test_tensor_d1_and_knn_game_panels_shade_the_whole_axis():
     from plots.style import new_figure
     from plots.tensor import game_panel
 
     point = {"cache": "TinyCache()", "family": "TinyCache", "memory_ratio": 5e-4, "accuracy": 0.5}
     ax = new_figure(1, 0.6).subplots()
-    game_panel(ax, {"points": [point], "frontier": {"memory_ratio": [1e-3, 1.0], "max_accuracy": [0.5, 1.0]}})
+    game_panel(ax, {"points": [point], "frontier": {"ratio": [1e-3, 1.0], "accuracy": [0.5, 1.0]}})
     _assert_shading_covers(ax, 5e-4)
-    ax = new_figure(1, 0.6).subplots()
-    game_points_with_frontier(ax, {"points": [point]}, stretch=2)
-    _assert_shading_covers(ax, 5e-4)
+    _assert_shading_covers(figure_for("scalar")({"points": [point]}).axes[2], 5e-4)
+    _assert_shading_covers(figure_for("knn_game")({"points": [point]}).axes[0], 5e-4)

@@ -107,6 +107,23 @@ def test_threshold_experiment_curves(isolated_bob):
         assert above.any() and np.all(accuracies[above] == 1.0)
 
 
+def test_the_three_c_sweeps_share_keys_and_counts(isolated_bob):
+    """threshold, window and tensor_threshold build their curves with reductions.spike.c_sweep."""
+    from reductions.tensor import run_tensor_threshold
+    from reductions.thm17 import threshold_curves
+
+    small = {"d": 64, "etas": [0.0, 0.3], "c_points": 3, "codebook": "normalized", "trials": 1}
+    sweeps = [run_threshold({**small, "n": 32}, seed=0, bob=isolated_bob)["summary"]["curves"],
+              threshold_curves({**small, "n": 32, "W": 8}, 0, isolated_bob, []),
+              run_tensor_threshold({**small, "n": 16}, seed=0, bob=isolated_bob)["summary"]["curves"]]
+    for curves in sweeps:
+        for curve in curves:
+            assert {"eta", "C", "accuracy", "flipped_accuracy", "hidden_fraction", "correct", "total"} <= set(curve)
+            for accuracy, flipped, correct, total in zip(curve["accuracy"], curve["flipped_accuracy"],
+                                                         curve["correct"], curve["total"]):
+                assert accuracy == correct / total and flipped == 1.0 - accuracy
+
+
 def test_success_probability_range_is_exactly_n_at_least_5():
     """9/10 - 1/n > 2/3 fails at n = 4: the engine must refuse the wider range."""
     import sympy as sp
