@@ -261,14 +261,31 @@ class KNormCache(StoredRowsCache):
         self._values.append(values)
 
 
+#: Tokens per block of pre-drawn uniforms of :class:`RandomEvictionCache` (a step draws one block).
+DRAW_BLOCK = 256
+
+
+def position_uniforms(seed: int, positions: np.ndarray) -> np.ndarray:
+    """One uniform per 1-based token position, a function of ``(seed, position)`` only."""
+    index = np.asarray(positions, dtype=np.int64) - 1
+    blocks = index // DRAW_BLOCK
+    draws = np.empty(index.size)
+    for block in np.unique(blocks):
+        chosen = blocks == block
+        draws[chosen] = np.random.default_rng([seed, int(block)]).random(DRAW_BLOCK)[index[chosen] % DRAW_BLOCK]
+    return draws
+
+
 @dataclass
 class RandomEvictionCache(StoredRowsCache):
     """A uniform reservoir of ``budget`` tokens (Vitter's Algorithm R).
 
     Token ``t`` (1-based) enters with probability ``budget / t`` and replaces a uniform slot, so
-    at every time the kept set is a uniform sample of the tokens seen. The draws for a batch that
-    starts at token ``t0`` come from ``numpy.random.default_rng([seed, t0])``: the state needs no
-    generator, and a rebuilt cache continues with fresh, reproducible draws.
+    at every time the kept set is a uniform sample of the tokens seen. Token ``t``'s uniform draw
+    depends on ``t`` alone: it is entry ``(t-1) % DRAW_BLOCK`` of
+    ``numpy.random.default_rng([seed, (t-1) // DRAW_BLOCK]).random(DRAW_BLOCK)``. The state needs
+    no generator, a rebuilt cache continues with the same draws, and stepping, one ``extend`` or
+    any chunking of the stream give the same bytes.
     """
 
     budget: int = 128
@@ -291,8 +308,7 @@ class RandomEvictionCache(StoredRowsCache):
         self._seen += K.shape[0]
         if positions.size == 0:
             return
-        rng = np.random.default_rng([self.seed, int(positions[0])])
-        slots = np.floor(rng.random(positions.size) * positions).astype(np.int64)
+        slots = np.floor(position_uniforms(self.seed, positions) * positions).astype(np.int64)
         accepted = np.flatnonzero(slots < self.budget)
         # When several tokens of one batch land in the same slot, the last one wins.
         latest_first = accepted[::-1]

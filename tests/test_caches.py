@@ -75,7 +75,7 @@ def test_memory_is_the_message_length(cache):
     assert player.memory_bits == 8 * len(player.to_bytes())
 
 
-@pytest.mark.parametrize("cache", [c for c in CACHES if not isinstance(c, RandomEvictionCache)], ids=repr)
+@pytest.mark.parametrize("cache", CACHES, ids=repr)
 def test_extend_equals_stepping(cache):
     Q, K, V = stream()
     batch, stepped = fresh(cache), fresh(cache)
