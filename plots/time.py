@@ -287,25 +287,24 @@ def knn_error_figure(summary: Summary):
     return fig
 
 
-def knn_forward_figure(summary: Summary):
-    """Experiment ``knn_forward``: causal forward-pass score reads vs n."""
+def _one_panel_figure(panel, summary: Summary):
+    """A one-column figure of one panel."""
     with paper(columns=1, aspect=0.75):
         fig = new_figure(1, 0.75)
-        knn_forward_panel(fig.subplots(), summary)
+        panel(fig.subplots(), summary)
     return fig
+
+
+def knn_forward_figure(summary: Summary):
+    """Experiment ``knn_forward``: causal forward-pass score reads vs n."""
+    return _one_panel_figure(knn_forward_panel, summary)
 
 
 def knn_gradients_figure(summary: Summary):
     """Experiment ``knn_gradients``: gradient-estimator error vs samples."""
-    with paper(columns=1, aspect=0.75):
-        fig = new_figure(1, 0.75)
-        knn_gradients_panel(fig.subplots(), summary)
-    return fig
+    return _one_panel_figure(knn_gradients_panel, summary)
 
 
 def knn_game_figure(summary: Summary):
     """Experiment ``knn_game``: the kNN caches in HO Theorem 6's INDEX game."""
-    with paper(columns=1, aspect=0.75):
-        fig = new_figure(1, 0.75)
-        knn_game_panel(fig.subplots(), summary)
-    return fig
+    return _one_panel_figure(knn_game_panel, summary)

@@ -450,20 +450,26 @@ def _causal_attention(Q, K, V, chunk: int = 512) -> np.ndarray:
     return out
 
 
+def _error_exponents(groups: list[tuple[str, list[dict]]], subject: str) -> str:
+    """``"<subject> ∝ m^a [lo, hi] (name), ..."``: the error exponent in the number of samples m of each
+    group with at least two grid points (99% bootstrap over the sample grid), or "see figure"."""
+    from protocols.headline import fitted_slope
+
+    slopes = [f"m^{fitted_slope([r['samples'] for r in rows], [r['error_mean'] for r in rows])} ({name})"
+              for name, rows in groups if len(rows) >= 2]
+    if slopes:
+        return f"{subject} ∝ " + ", ".join(slopes) + " (99% bootstrap over the sample grid)"
+    return "see figure"
+
+
 def knn_error_headline(summary: dict) -> str:
     """``barriers report``'s line: error exponents in the number of samples m (99% bootstrap over the
     sample grid), per input family."""
-    from protocols.headline import fitted_slope
-
     estimator = summary.get("estimator") or []
-    slopes = []
-    for kind in sorted({r["inputs"] for r in estimator}, key=lambda k: (k != "random", k)):
-        rows = [r for r in estimator if r["inputs"] == kind and r["method"] == "sample"]
-        if len(rows) >= 2:
-            slopes.append(f"m^{fitted_slope([r['samples'] for r in rows], [r['error_mean'] for r in rows])} ({kind} values)")
-    if slopes:
-        return "kNN estimator error ∝ " + ", ".join(slopes) + " (99% bootstrap over the sample grid)"
-    return "see figure"
+    kinds = sorted({r["inputs"] for r in estimator}, key=lambda k: (k != "random", k))
+    groups = [(f"{kind} values", [r for r in estimator if r["inputs"] == kind and r["method"] == "sample"])
+              for kind in kinds]
+    return _error_exponents(groups, "kNN estimator error")
 
 
 def knn_forward_headline(summary: dict) -> str:
@@ -485,17 +491,9 @@ def knn_forward_headline(summary: dict) -> str:
 def knn_gradients_headline(summary: dict) -> str:
     """``barriers report``'s line: the gradient estimators' error exponents in the number of samples m
     (99% bootstrap over the sample grid)."""
-    from protocols.headline import fitted_slope
-
     gradients = summary.get("gradients") or []
-    slopes = []
-    for name in ("dV", "dQ"):
-        rows = [r for r in gradients if r["gradient"] == name]
-        if len(rows) >= 2:
-            slopes.append(f"m^{fitted_slope([r['samples'] for r in rows], [r['error_mean'] for r in rows])} ({name} estimator)")
-    if slopes:
-        return "gradient error ∝ " + ", ".join(slopes) + " (99% bootstrap over the sample grid)"
-    return "see figure"
+    groups = [(f"{name} estimator", [r for r in gradients if r["gradient"] == name]) for name in ("dV", "dQ")]
+    return _error_exponents(groups, "gradient error")
 
 
 def knn_game_headline(summary: dict) -> str:
