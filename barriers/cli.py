@@ -297,12 +297,13 @@ def run_one(experiment, config: dict, preset: str, seed: int, out: Path) -> None
     from barriers.results import provenance, write_results
     from caches.spec import load_object
     from protocols.game import InProcessPlayers
+    from protocols.runner import run_sweep
     from protocols.sandbox import SandboxedPlayers
 
     players = SandboxedPlayers() if experiment.uses_game else InProcessPlayers()
-    with players, tqdm(total=experiment.steps(config), desc=experiment.name, unit="step", disable=None,
-                       file=sys.stderr) as bar:
-        result = experiment.run(config, seed, players, bar.update)
+    units = len(experiment.sweep(config))
+    with players, tqdm(total=units, desc=experiment.name, unit="unit", disable=None, file=sys.stderr) as bar:
+        result = run_sweep(experiment, config, seed, players, bar.update)
     figure = load_object(experiment.figure)(result["summary"])
     sandbox = players.sandbox if experiment.uses_game else "no game played"
     info = provenance(experiment.name, preset, seed, config, sandbox=sandbox)

@@ -2,8 +2,9 @@
 
 A result module (:mod:`reductions`) lists its experiments in a module-level ``EXPERIMENTS``.
 A preset is a typed config (:class:`protocols.config.ExperimentConfig`); ``barriers run NAME
---set key=value`` overrides single parameters. ``run(config, seed, bob, progress)`` returns ``{"summary": ..., "trials": [...]}``
-where ``summary["points"]`` follows the results contract (:mod:`barriers.results`).
+--set key=value`` overrides single parameters. The experiment declares its ``sweep`` (units of
+work), how to ``measure`` one unit and how to ``summarize`` the rows; :func:`protocols.runner.run_sweep`
+runs it, and ``summary["points"]`` follows the results contract (:mod:`barriers.results`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,23 @@ class Experiment:
     make_target: str
     description: str
     presets: dict[str, ExperimentConfig]  # "quick" (the default, minutes) and "paper" (figure quality)
-    run: Callable  # run(config, seed, bob, progress) -> {"summary": dict, "trials": list[dict]}
-    steps: Callable[[dict], int]  # progress-bar length for a config
-    figure: str  # "plots.module:function" drawing the summary
+    sweep: Callable[[dict], list]  # sweep(config) -> units of work, plain-data dicts (protocols.runner)
+    measure: Callable  # measure(config, unit, seed, players) -> the unit's trial rows
+    summarize: Callable  # summarize(config, rows, seed) -> the summary, from every unit's rows in sweep order
+    figure: str = None  # "plots.module:function" drawing the summary
     uses_game: bool = True  # plays the INDEX game, so both players run sandboxed
     #: "module:function" turning the summary into one line for ``barriers report`` (every number
     #: with its interval or marked exact); ``None``: a generic line from the points (barriers.report)
     headline: str | None = None
+
+    legacy_run: Callable = None  # TRANSITIONAL: removed once every module declares a sweep
+
+    def __post_init__(self):  # TRANSITIONAL: Experiment(..., run, steps, figure) of unconverted modules
+        if self.figure is None and isinstance(self.summarize, str):
+            object.__setattr__(self, "legacy_run", self.sweep)
+            object.__setattr__(self, "figure", self.summarize)
+            steps = self.measure
+            object.__setattr__(self, "sweep", lambda config: [{"step": k} for k in range(max(1, steps(config)))])
 
     def config(self, preset: str, overrides: dict) -> dict:
         """The preset with ``overrides`` applied and checked, before any work is done.

@@ -354,6 +354,27 @@ def play_trial(reduction: Reduction, cache, seed: int, trial: int, bob, rows: in
                         rows_decoded)
 
 
+def outcome_rows(cache, outcomes: list[TrialOutcome]) -> list[dict]:
+    """The trial rows of ``cache``'s games (``trials.csv``; :func:`points_from_rows` reads them back)."""
+    return [{"cache": repr(cache), "family": type(cache).__name__, "trial": o.trial, "public_seed": o.public_seed,
+             "memory_bits": o.memory_bits, "bits_encoded": o.bits_encoded, "bits_decoded": o.bits_decoded,
+             "rows_decoded": o.rows_decoded, "correct": o.correct, "accuracy": o.correct / o.bits_decoded}
+            for o in outcomes]
+
+
+def points_from_rows(rows: list[dict]) -> list[dict]:
+    """One results point per cache (in order of first appearance) from :func:`outcome_rows`' rows."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["cache"], []).append(row)
+    points = []
+    for label, group in groups.items():
+        outcomes = [TrialOutcome(r["trial"], r["public_seed"], r["memory_bits"], r["bits_encoded"], r["correct"],
+                                 r["bits_decoded"], r["rows_decoded"]) for r in group]
+        points.append(_point(label, group[0]["family"], outcomes))
+    return points
+
+
 def summarize(cache, outcomes: list[TrialOutcome]) -> dict:
     """A results point: accuracy with its 99% Wilson interval, and the Fano bound at that memory.
 
@@ -364,17 +385,21 @@ def summarize(cache, outcomes: list[TrialOutcome]) -> dict:
     sample gives the same ``max_accuracy(M, n·d)`` (docs/theory.md §1). The pooled point passes
     the Fano guard too (:func:`protocols.guard.check_point`).
     """
+    return _point(repr(cache), type(cache).__name__, outcomes)
+
+
+def _point(label: str, family: str, outcomes: list[TrialOutcome]) -> dict:
     correct = sum(o.correct for o in outcomes)
     total = sum(o.bits_decoded for o in outcomes)
     memory_bits = max(o.memory_bits for o in outcomes)
     bits_encoded = outcomes[0].bits_encoded
     units, units_right = interval_units(correct, total, outcomes)
-    check_point(repr(cache), memory_bits, bits_encoded, units_right, units,
+    check_point(label, memory_bits, bits_encoded, units_right, units,
                 "bits" if units == total else "sampled rows")
     low, high = wilson_interval(units_right, units)
     return {
-        "cache": repr(cache),
-        "family": type(cache).__name__,
+        "cache": label,
+        "family": family,
         "memory_bits": memory_bits,
         "bits_encoded": bits_encoded,
         "memory_ratio": memory_bits / bits_encoded,

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 
 from caches.base import StreamingAttention
 from caches.params import ParameterError, check_int
-from caches.spec import check_params, load_class
+from caches.spec import build, check_params, load_class
 from caches.zoo import family_of, families, zoo_caches
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_for
-from protocols.game import play_trial, summarize, trial_input
+from protocols.game import frozen_spec, outcome_rows, play_trial, points_from_rows, trial_input
 from reductions.jl import CODEBOOKS
 from reductions.spike import SUCCESS_ACCURACY
 from reductions.thm6 import ExactOutputReduction
@@ -141,35 +140,34 @@ BUDGET_PRESETS = {
 }
 
 
-def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict:
-    """Play every cache (default: :func:`players`) on the same ``trials`` instances."""
-    config = {**BUDGET_PRESETS["quick"].to_dict(), **config}
+def budget_sweep(config: dict) -> list[dict]:
+    """One unit per cache and trial: the cache's frozen public parameters and the trial number."""
+    return [{"cache": frozen_spec(cache), "trial": trial} for cache in players(config)
+            for trial in range(config["trials"])]
+
+
+def budget_measure(config: dict, unit: dict, seed: int, bob) -> list[dict]:
+    """One game of HO Theorem 6's INDEX: the unit's cache on the unit's trial instance, whose
+    public codebook must have ε < 1/2 (:func:`check_codebook`)."""
+    reduction = ExactOutputReduction(config["n"], config["d"], codebook=config["codebook"])
+    check_codebook(trial_input(reduction, seed, unit["trial"])[0])
+    cache = build(unit["cache"])
+    return outcome_rows(cache, [play_trial(reduction, unit["cache"], seed, unit["trial"], bob, config.get("rows"))])
+
+
+def budget_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per cache: accuracy (99% Wilson) and memory, the Fano bound, the family table."""
     n, d = config["n"], config["d"]
-    reduction = ExactOutputReduction(n, d, codebook=config["codebook"])
-    playing = players(config) if caches is None else list(caches)
-    for trial in range(config["trials"]):  # every trial's public codebook, before the first game
-        check_codebook(trial_input(reduction, seed, trial)[0])
-    points, trials = [], []
-    for cache in playing:
-        outcomes = []
-        for trial in range(config["trials"]):  # the progress bar ticks per trial
-            outcomes.append(play_trial(reduction, cache, seed, trial, bob, config.get("rows")))
-            if progress:
-                progress(1)
-        point = summarize(cache, outcomes)
+    caches = {repr(cache): cache for cache in players(config)}
+    points = points_from_rows(rows)
+    for point in points:
+        cache = caches[point["cache"]]
         family = family_of(cache)
         point.update(kind=family.kind if family else "plug-in", source=family.source if family else None,
                      label=family.display if family else point["family"],
                      budget_bits=cache.budget_bits(n, d), rows_decoded=config.get("rows") or n)
         if callable(getattr(cache, "result_fields", None)):  # e.g. a kvpress press: its family, "subset"
             point.update(cache.result_fields(n, d))
-        points.append(point)
-        trials.extend(
-            {"cache": point["cache"], "family": point["family"], "trial": o.trial, "public_seed": o.public_seed,
-             "memory_bits": o.memory_bits, "bits_encoded": o.bits_encoded, "bits_decoded": o.bits_decoded,
-             "correct": o.correct, "accuracy": o.correct / o.bits_decoded}
-            for o in outcomes
-        )
     summary = {
         "experiment": "budget",
         "n": n,
@@ -180,14 +178,13 @@ def run_budget(config: dict, seed: int, bob, progress=None, caches=None) -> dict
         "report_ratios": list(REPORT_RATIOS),
         "points": points,
         "families": family_table(points),
-        "frontier": frontier_for(points),
     }
     if config.get("kvpress"):  # which presses played, and why the others could not
         from caches.kvpress import kvpress_version
 
         summary["kvpress"] = {"version": kvpress_version(), "ratios": list(config["kvpress_ratios"]),
                               "refused": kvpress_players(config)[1]}
-    return {"summary": summary, "trials": trials}
+    return summary
 
 
 def family_table(points: list[dict]) -> list[dict]:
@@ -242,7 +239,6 @@ EXPERIMENTS = [
     Experiment(
         "budget", "HO Theorems 5-6", "budget",
         "INDEX-game accuracy vs memory for the whole cache zoo, with the Fano frontier",
-        BUDGET_PRESETS, run_budget, lambda config: len(players(config)) * config["trials"],
-        "plots.figures:budget_figure", headline="reductions.budget:budget_headline",
+        BUDGET_PRESETS, budget_sweep, budget_measure, budget_summary, "plots.figures:budget_figure", headline="reductions.budget:budget_headline",
     ),
 ]

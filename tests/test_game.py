@@ -8,7 +8,8 @@ import cheating
 from caches import ExactCache, QuantizedCache, RandomEvictionCache, WindowCache
 from protocols.game import CacheContractError, InProcessPlayers, play
 from protocols.guard import InformationLeak
-from reductions.budget import run_budget
+from barriers.experiments import EXPERIMENTS
+from protocols.runner import run_sweep
 from reductions.thm6 import ExactOutputReduction
 
 SMALL = ExactOutputReduction(n=128, d=128)
@@ -33,7 +34,7 @@ def test_cheat_wins_in_process_and_falls_to_chance_isolated(isolated_bob):
 
 
 def test_no_budget_point_beats_the_fano_frontier(isolated_bob):
-    result = run_budget({"n": 256, "d": 64, "trials": 2, "codebook": "normalized"}, seed=3, bob=isolated_bob)
+    result = run_sweep(EXPERIMENTS["budget"], {"n": 256, "d": 64, "trials": 2, "codebook": "normalized"}, 3, isolated_bob)
     points = result["summary"]["points"]
     assert len(points) >= 10
     for point in points:

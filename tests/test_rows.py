@@ -11,7 +11,9 @@ from caches.spec import build, object_spec
 from caches.zoo import ZOO
 from protocols import game
 from protocols.game import InProcessPlayers, TrialOutcome, play, play_trial, trial_rows
-from reductions.budget import BudgetConfig, run_budget
+from barriers.experiments import EXPERIMENTS
+from protocols.runner import run_sweep
+from reductions.budget import BudgetConfig
 from reductions.thm6 import ExactOutputReduction
 
 SMALL = ExactOutputReduction(n=256, d=64)  # seeds below chosen so every trial's codebook has eps < 1/2
@@ -92,7 +94,7 @@ def test_budget_config_checks_rows_and_points_record_them(isolated_bob):
             BudgetConfig(n=256, d=64, rows=bad)
     with pytest.raises(ParameterError, match="rows"):
         BudgetConfig().with_overrides({"n": 256, "rows": 1000})
-    result = run_budget({"n": 256, "d": 64, "trials": 1, "rows": 32, "families": ["ExactCache"]}, seed=3, bob=isolated_bob)
+    result = run_sweep(EXPERIMENTS["budget"], {"n": 256, "d": 64, "trials": 1, "rows": 32, "families": ["ExactCache"]}, 3, isolated_bob)
     point = result["summary"]["points"][0]
     assert point["rows_decoded"] == 32 and point["accuracy"] == 1.0 and point["bits_encoded"] == 256 * 64
     assert result["trials"][0]["bits_decoded"] == 32 * 64

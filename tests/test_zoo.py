@@ -15,7 +15,9 @@ from caches.base import StreamingAttention
 from caches.spec import build, object_spec
 from caches.zoo import ZOO, families, zoo_caches
 from protocols.game import play
-from reductions.budget import family_table, run_budget
+from barriers.experiments import EXPERIMENTS
+from protocols.runner import run_sweep
+from reductions.budget import family_table
 from reductions.thm6 import ExactOutputReduction
 
 N, D = 100, 16  # the matrix's stream: n = 100 tokens of dimension 16 (not a multiple of any group size)
@@ -122,7 +124,7 @@ def test_family_table_reports_the_smallest_ratio_reaching_99_percent():
 
 @pytest.fixture(scope="module")
 def zoo_game(isolated_bob):
-    return run_budget({"n": 128, "d": 128, "trials": 1, "codebook": "normalized"}, seed=7, bob=isolated_bob)
+    return run_sweep(EXPERIMENTS["budget"], {"n": 128, "d": 128, "trials": 1, "codebook": "normalized"}, 7, isolated_bob)
 
 
 def test_no_zoo_point_beats_the_fano_frontier(zoo_game):
