@@ -301,7 +301,7 @@ def run_one(experiment, config: dict, preset: str, seed: int, out: Path) -> None
     from protocols.sandbox import SandboxedPlayers
 
     players = SandboxedPlayers() if experiment.uses_game else InProcessPlayers()
-    units = len(experiment.sweep(config))
+    units = len(experiment.sweep(config, seed))
     with players, tqdm(total=units, desc=experiment.name, unit="unit", disable=None, file=sys.stderr) as bar:
         result = run_sweep(experiment, config, seed, players, bar.update)
     figure = load_object(experiment.figure)(result["summary"])

@@ -25,7 +25,7 @@ class Experiment:
     make_target: str
     description: str
     presets: dict[str, ExperimentConfig]  # "quick" (the default, minutes) and "paper" (figure quality)
-    sweep: Callable[[dict], list]  # sweep(config) -> units of work, plain-data dicts (protocols.runner)
+    sweep: Callable[[dict, int], list]  # sweep(config, seed) -> units of work, plain-data dicts (protocols.runner)
     measure: Callable  # measure(config, unit, seed, players) -> the unit's trial rows
     summarize: Callable  # summarize(config, rows, seed) -> the summary, from every unit's rows in sweep order
     figure: str = None  # "plots.module:function" drawing the summary
@@ -41,7 +41,7 @@ class Experiment:
             object.__setattr__(self, "legacy_run", self.sweep)
             object.__setattr__(self, "figure", self.summarize)
             steps = self.measure
-            object.__setattr__(self, "sweep", lambda config: [{"step": k} for k in range(max(1, steps(config)))])
+            object.__setattr__(self, "sweep", lambda config, seed: [{"step": k} for k in range(max(1, steps(config)))])
 
     def config(self, preset: str, overrides: dict) -> dict:
         """The preset with ``overrides`` applied and checked, before any work is done.

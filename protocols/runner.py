@@ -2,7 +2,7 @@
 
 An experiment (:class:`protocols.experiment.Experiment`) declares three functions:
 
-* ``sweep(config) -> list[dict]``: its units of work, plain data, in a fixed order. A unit is a
+* ``sweep(config, seed) -> list[dict]``: its units of work, plain data, in a fixed order. A unit is a
   configuration of one measurement (a cache and a trial; a dimension and a seed of a codebook).
 * ``measure(config, unit, seed, players) -> list[dict]``: the trial rows of one unit. A unit's rows
   depend only on ``(config, unit, seed)`` (its draws come from ``default_rng([seed, ...])`` of the
@@ -84,7 +84,7 @@ def run_sweep(experiment, config: dict, seed: int, players, progress: Callable[[
     config = {**experiment.presets["quick"].to_dict(), **config}
     if experiment.legacy_run is not None:  # TRANSITIONAL
         return experiment.legacy_run(config, seed, players, progress)
-    units = check_sweep(experiment.name, experiment.sweep(config))
+    units = check_sweep(experiment.name, experiment.sweep(config, seed))
     done: dict[str, list[dict]] = store.finished() if store is not None else {}
     missing = [unit for unit in units if unit_key(unit) not in done]
     if progress and len(missing) < len(units):

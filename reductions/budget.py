@@ -140,7 +140,7 @@ BUDGET_PRESETS = {
 }
 
 
-def budget_sweep(config: dict) -> list[dict]:
+def budget_sweep(config: dict, seed: int) -> list[dict]:
     """One unit per cache and trial: the cache's frozen public parameters and the trial number."""
     return [{"cache": frozen_spec(cache), "trial": trial} for cache in players(config)
             for trial in range(config["trials"])]
