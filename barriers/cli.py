@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="play only the --cache plug-ins (and --kvpress presses), not the zoo (budget)")
     run.add_argument("--kvpress", action="store_true",
                      help="also play every runnable kvpress press at several compression ratios (budget; extra kvpress)")
+    run.add_argument("--workers", default=None, metavar="N",
+                     help="run the units on a local Dask cluster of N worker processes (default: none, in this process)")
+    run.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="run the units on the workers of the Dask scheduler at ADDRESS (e.g. tcp://host:8786)")
+    run.add_argument("--fresh", action="store_true",
+                     help="discard the trial store of an earlier run of this experiment under --out and start over")
     report = commands.add_parser("report", help="write results.md: one row per experiment in a results directory")
     report.add_argument("--results", default="results", help="results directory to read (default: results)")
     report.add_argument("--out", help="directory for results.md (default: the results directory)")
@@ -246,12 +252,29 @@ def command_run(args) -> int:
         experiments = list(EXPERIMENTS.values())
     else:
         experiments = [get_experiment(args.experiment)]
+    workers = None if args.workers is None else check_int("--workers", _as_int(args.workers, "--workers"), 1, 512)
+    if workers is not None and args.scheduler:
+        raise ParameterError("give either --workers N (a local cluster) or --scheduler ADDRESS, not both")
     configs = [experiment.config(args.preset, overrides) for experiment in experiments]
     check_out(Path(args.out), [experiment.name for experiment in experiments])
-    with preloaded(configs):
+    with preloaded(configs), executor(workers, args.scheduler) as cluster:
         for experiment, config in zip(experiments, configs):
-            run_one(experiment, config, args.preset, seed, Path(args.out))
+            run_one(experiment, config, args.preset, seed, Path(args.out), cluster, args.fresh)
     return 0
+
+
+@contextlib.contextmanager
+def executor(workers: int | None, scheduler: str | None):
+    """The Dask cluster the units run on (:class:`protocols.cluster.Cluster`), or None: this process."""
+    if workers is None and not scheduler:
+        yield None
+        return
+    from protocols.cluster import Cluster
+
+    with Cluster(workers, scheduler) as cluster:
+        yield cluster
+
+
 
 
 @contextlib.contextmanager
@@ -286,11 +309,13 @@ def preloaded(configs: list[dict]):
             os.environ[PRELOAD_VARIABLE] = before
 
 
-def run_one(experiment, config: dict, preset: str, seed: int, out: Path) -> None:
+def run_one(experiment, config: dict, preset: str, seed: int, out: Path, cluster=None, fresh: bool = False) -> None:
     """Run one experiment (both players sandboxed when it plays the game) and write its results.
 
-    Results are written only after the run: a contract breach or an :class:`InformationLeak`
-    raised during it leaves no results directory.
+    Every finished unit is kept in the trial store under ``out`` (:mod:`protocols.store`), so the
+    same command run again resumes; ``fresh`` discards it first. Units run on ``cluster``'s
+    workers when given. Results are written only after the run: a contract breach or an
+    :class:`InformationLeak` raised during it leaves no results directory.
     """
     from tqdm import tqdm
 
@@ -299,13 +324,18 @@ def run_one(experiment, config: dict, preset: str, seed: int, out: Path) -> None
     from protocols.game import InProcessPlayers
     from protocols.runner import run_sweep
     from protocols.sandbox import SandboxedPlayers
+    from protocols.store import TrialStore, store_path
 
     players = SandboxedPlayers() if experiment.uses_game else InProcessPlayers()
     units = len(experiment.sweep(config, seed))
-    with players, tqdm(total=units, desc=experiment.name, unit="unit", disable=None, file=sys.stderr) as bar:
-        result = run_sweep(experiment, config, seed, players, bar.update)
+    store = TrialStore(store_path(out, experiment.name, config, seed), experiment.name, config, seed, fresh=fresh)
+    with store, players, tqdm(total=units, desc=experiment.name, unit="unit", disable=None, file=sys.stderr) as bar:
+        result = run_sweep(experiment, config, seed, players, bar.update, store=store, cluster=cluster)
     figure = load_object(experiment.figure)(result["summary"])
-    sandbox = players.sandbox if experiment.uses_game else "no game played"
+    if not experiment.uses_game:
+        sandbox = "no game played"
+    else:
+        sandbox = cluster.sandbox(True) if cluster is not None else players.sandbox
     info = provenance(experiment.name, preset, seed, config, sandbox=sandbox)
     directory = write_results(out, experiment.name, result["summary"], result["trials"], info, figure)
     print(f"wrote {directory}/: summary.json trials.csv config.json {experiment.name}.pdf {experiment.name}.png")

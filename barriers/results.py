@@ -14,10 +14,11 @@ import json
 import math
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from protocols.store import source_revision as git_revision
 
 PACKAGES = ("compression-barriers", "numpy", "sympy", "matplotlib", "tqdm")
 #: Recorded only where installed: the real caches of ``caches/hf.py`` and ``caches/kvpress.py``.
@@ -41,17 +42,6 @@ def clean_json(value):
     return value
 
 
-def git_revision() -> str:
-    """The source tree's commit, with ``-dirty`` if it has uncommitted changes; ``unknown`` outside git."""
-    source = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True)
-        status = subprocess.run(["git", "status", "--porcelain"], cwd=source, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
-
-
 def package_versions() -> dict:
     versions = {"python": platform.python_version()}
     for name in PACKAGES:
@@ -67,12 +57,32 @@ def package_versions() -> dict:
     return versions
 
 
+#: Options that decide where and how a run executes, not what it computes: ``config.json`` leaves
+#: them out of the recorded command, so a run gives the same files with any of them.
+EXECUTION_OPTIONS = {"--workers": 1, "--scheduler": 1, "--fresh": 0}
+
+
+def recorded_command(argv: list[str]) -> str:
+    """``barriers`` and its arguments without :data:`EXECUTION_OPTIONS`."""
+    kept, skip = [], 0
+    for item in argv:
+        if skip:
+            skip -= 1
+            continue
+        name = item.split("=", 1)[0]
+        if name in EXECUTION_OPTIONS:
+            skip = EXECUTION_OPTIONS[name] if "=" not in item else 0
+            continue
+        kept.append(item)
+    return " ".join(["barriers", *kept])
+
+
 def provenance(experiment: str, preset: str, seed: int, config: dict, sandbox: str | None = None) -> dict:
     """What ``config.json`` records; ``sandbox`` says what confined the players
     (:attr:`protocols.sandbox.SandboxedPlayers.sandbox`, e.g. ``"landlock ABI 7"`` or ``"none"``)."""
     return {
         "experiment": experiment,
-        "command": " ".join(["barriers", *sys.argv[1:]]),
+        "command": recorded_command(sys.argv[1:]),
         "preset": preset,
         "seed": seed,
         "config": config,

@@ -105,7 +105,7 @@ def run_sweep(experiment, config: dict, seed: int, players, progress: Callable[[
 
 def _measured(experiment, config, units: list[dict], seed: int, players, cluster) -> Iterable[tuple[dict, list]]:
     if cluster is not None:
-        yield from cluster.measure(experiment.name, config, units, seed)
+        yield from cluster.measure(experiment, config, units, seed)
         return
     for unit in units:
         yield unit, measure_unit(experiment, config, unit, seed, players)
