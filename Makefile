@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 PRESET ?= quick
 SEED ?= 0
 OUT ?= results
-RUN := $(BIN)/barriers run --preset $(PRESET) --seed $(SEED) --out $(OUT)
+WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+RUN := $(BIN)/barriers run --preset $(PRESET) --seed $(SEED) --out $(OUT) --workers $(WORKERS)
 
 .PHONY: venv venv-torch test test-hf test-kvpress figures readme proofs bench clean \
 	budget thm6 thm8 jl cor9 thm15 appE alg1 thm17 cor16 thm19 knn tensor
@@ -61,7 +62,7 @@ proofs: venv
 	$(BIN)/barriers proofs
 
 bench: venv
-	for script in benchmarks/decode.py benchmarks/knn.py benchmarks/tensor.py benchmarks/harness.py; do $(BIN)/python $$script || exit 1; done
+	for script in benchmarks/scale.py benchmarks/knn.py benchmarks/tensor.py benchmarks/harness.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) $(OUT) .pytest_cache

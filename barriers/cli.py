@@ -257,7 +257,7 @@ def command_run(args) -> int:
         raise ParameterError("give either --workers N (a local cluster) or --scheduler ADDRESS, not both")
     configs = [experiment.config(args.preset, overrides) for experiment in experiments]
     check_out(Path(args.out), [experiment.name for experiment in experiments])
-    with preloaded(configs), executor(workers, args.scheduler) as cluster:
+    with preloaded(experiments, configs), executor(workers, args.scheduler) as cluster:
         for experiment, config in zip(experiments, configs):
             run_one(experiment, config, args.preset, seed, Path(args.out), cluster, args.fresh)
     return 0
@@ -278,10 +278,12 @@ def executor(workers: int | None, scheduler: str | None):
 
 
 @contextlib.contextmanager
-def preloaded(configs: list[dict]):
+def preloaded(experiments: list, configs: list[dict]):
     """Let the players' fork server import once what the plug-in caches declare in ``PRELOAD``
-    (torch and transformers for ``caches.hf``, kvpress for ``caches.kvpress``), instead of every
-    player importing them again (:data:`protocols.sandbox.PRELOAD_VARIABLE`).
+    (torch and transformers for ``caches.hf``, kvpress for ``caches.kvpress``) and the result
+    modules of the experiments (a player rebuilding an adversary that carries its reduction
+    imports them, sympy included), instead of every player importing them again
+    (:data:`protocols.sandbox.PRELOAD_VARIABLE`).
 
     Only caches of the suite's own ``caches`` package are honoured: what the fork server imports is
     inherited by every player, so a plug-in's module there could, for instance, map shared memory
@@ -290,6 +292,9 @@ def preloaded(configs: list[dict]):
     from protocols.sandbox import PRELOAD_VARIABLE
 
     modules: list[str] = []
+    for experiment in experiments:
+        if experiment.uses_game and experiment.summarize.__module__ not in modules:
+            modules.append(experiment.summarize.__module__)  # the suite's own code
     for config in configs:
         paths = [spec["class"] for spec in config.get("caches") or [] if isinstance(spec, dict)]
         paths += ["caches.kvpress:PressCache"] if config.get("kvpress") else []
@@ -313,7 +318,8 @@ def run_one(experiment, config: dict, preset: str, seed: int, out: Path, cluster
     """Run one experiment (both players sandboxed when it plays the game) and write its results.
 
     Every finished unit is kept in the trial store under ``out`` (:mod:`protocols.store`), so the
-    same command run again resumes; ``fresh`` discards it first. Units run on ``cluster``'s
+    same command run again after an interruption resumes; ``fresh`` discards it first, and so does
+    a run that fails with an error. Units run on ``cluster``'s
     workers when given. Results are written only after the run: a contract breach or an
     :class:`InformationLeak` raised during it leaves no results directory.
     """
@@ -329,8 +335,12 @@ def run_one(experiment, config: dict, preset: str, seed: int, out: Path, cluster
     players = SandboxedPlayers() if experiment.uses_game else InProcessPlayers()
     units = len(experiment.sweep(config, seed))
     store = TrialStore(store_path(out, experiment.name, config, seed), experiment.name, config, seed, fresh=fresh)
-    with store, players, tqdm(total=units, desc=experiment.name, unit="unit", disable=None, file=sys.stderr) as bar:
-        result = run_sweep(experiment, config, seed, players, bar.update, store=store, cluster=cluster)
+    try:
+        with store, players, tqdm(total=units, desc=experiment.name, unit="unit", disable=None, file=sys.stderr) as bar:
+            result = run_sweep(experiment, config, seed, players, bar.update, store=store, cluster=cluster)
+    except Exception:  # a breach or a leak: nothing is left; an interrupted run keeps its finished units
+        store.discard()
+        raise
     figure = load_object(experiment.figure)(result["summary"])
     if not experiment.uses_game:
         sandbox = "no game played"

@@ -19,9 +19,9 @@ import math
 import multiprocessing
 import time
 
-from protocols.game import InProcessPlayers
+from protocols.game import InProcessPlayers, frozen_spec, points_from_rows
 from protocols.sandbox import SandboxedPlayers
-from reductions.budget import BUDGET_PRESETS, players, run_budget
+from reductions.budget import BUDGET_PRESETS, budget_measure, players
 
 
 def former_bob(request):
@@ -71,7 +71,10 @@ def main() -> None:
             for _ in range(args.repeats):
                 for name in order:
                     start = time.perf_counter()
-                    point[name] = run_budget(config, 0, harnesses[name], caches=[cache])["summary"]["points"][0]
+                    rows = [row for trial in range(config["trials"])
+                            for row in budget_measure(config, {"cache": frozen_spec(cache), "trial": trial}, 0,
+                                                      harnesses[name])]
+                    point[name] = points_from_rows(rows)[0]
                     fastest[name] = min(fastest[name], time.perf_counter() - start)
             for name in harnesses:
                 games[name] += fastest[name]

@@ -46,6 +46,24 @@ def worker_sandbox(uses_game: bool) -> str:
     return getattr(players, "sandbox", "none")
 
 
+#: Thread-count variables of the BLAS libraries: a matrix product's last bits depend on them.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def same_threads_environ() -> dict:
+    """Dask's worker environment with the caller's BLAS thread settings instead of Dask's cap of
+    one thread: a sum's rounding depends on how the library splits it, so workers computing with
+    the caller's threads give the same bytes as a run without workers."""
+    import os
+
+    import dask
+
+    environ = {key: value for key, value in dask.config.get("distributed.nanny.pre-spawn-environ").items()
+               if key not in THREAD_VARIABLES}
+    environ.update({key: os.environ[key] for key in THREAD_VARIABLES if key in os.environ})
+    return environ
+
+
 class Cluster:
     """A Dask client: ``workers`` local processes, or the scheduler at ``scheduler``. A context manager."""
 
@@ -64,8 +82,11 @@ class Cluster:
             except (OSError, TimeoutError) as error:
                 raise ParameterError(f"--scheduler {self.scheduler!r}: no Dask scheduler answers there ({error})") from None
         else:
-            self.local = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, silence_logs=50)
+            import dask
+
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": same_threads_environ()}):
+                self.local = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                          dashboard_address=None, silence_logs=50)
             self.client = Client(self.local)
         return self
 

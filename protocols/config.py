@@ -59,6 +59,15 @@ def _check_range(name: str, value, meta):
                       high_open=meta.get("high_open", False))
 
 
+def _check_distinct(name: str, values: list) -> None:
+    """A list parameter names each value once (a sweep measures each configuration once)."""
+    seen = []
+    for item in values:
+        if item in seen:
+            raise ParameterError(f"{name} lists {shown(item)} twice; give each value once")
+        seen.append(item)
+
+
 def range_text(meta) -> str:
     """The allowed values of a parameter in words (``""`` when any value of its type is allowed)."""
     if meta.get("choices") is not None:
@@ -80,6 +89,8 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = check_like(field.name, getattr(self, field.name), _default(field))
+            if isinstance(value, list):
+                _check_distinct(field.name, value)
             object.__setattr__(self, field.name, _check_range(field.name, value, field.metadata))
         self.check()
 

@@ -28,20 +28,11 @@ class Experiment:
     sweep: Callable[[dict, int], list]  # sweep(config, seed) -> units of work, plain-data dicts (protocols.runner)
     measure: Callable  # measure(config, unit, seed, players) -> the unit's trial rows
     summarize: Callable  # summarize(config, rows, seed) -> the summary, from every unit's rows in sweep order
-    figure: str = None  # "plots.module:function" drawing the summary
+    figure: str  # "plots.module:function" drawing the summary
     uses_game: bool = True  # plays the INDEX game, so both players run sandboxed
     #: "module:function" turning the summary into one line for ``barriers report`` (every number
     #: with its interval or marked exact); ``None``: a generic line from the points (barriers.report)
     headline: str | None = None
-
-    legacy_run: Callable = None  # TRANSITIONAL: removed once every module declares a sweep
-
-    def __post_init__(self):  # TRANSITIONAL: Experiment(..., run, steps, figure) of unconverted modules
-        if self.figure is None and isinstance(self.summarize, str):
-            object.__setattr__(self, "legacy_run", self.sweep)
-            object.__setattr__(self, "figure", self.summarize)
-            steps = self.measure
-            object.__setattr__(self, "sweep", lambda config, seed: [{"step": k} for k in range(max(1, steps(config)))])
 
     def config(self, preset: str, overrides: dict) -> dict:
         """The preset with ``overrides`` applied and checked, before any work is done.

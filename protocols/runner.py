@@ -82,8 +82,6 @@ def run_sweep(experiment, config: dict, seed: int, players, progress: Callable[[
     completed with the quick preset's values.
     """
     config = {**experiment.presets["quick"].to_dict(), **config}
-    if experiment.legacy_run is not None:  # TRANSITIONAL
-        return experiment.legacy_run(config, seed, players, progress)
     units = check_sweep(experiment.name, experiment.sweep(config, seed))
     done: dict[str, list[dict]] = store.finished() if store is not None else {}
     missing = [unit for unit in units if unit_key(unit) not in done]

@@ -2,7 +2,8 @@
 
 One SQLite file per run under the results directory (``OUT/.trials/EXPERIMENT-HASH.sqlite``), in
 WAL mode with full synchronisation, one transaction per unit: a run killed at any moment loses at
-most the units in flight. The store records whom it belongs to (the experiment, its config, the
+most the units in flight (a run that stops with an error, a contract breach or a leak, removes
+its store instead: nothing half-written). The store records whom it belongs to (the experiment, its config, the
 seed, the suite's version and git commit); running the same command again reads the finished units back and
 measures only the rest (:func:`protocols.runner.run_sweep`), and since every row is kept as the
 canonical JSON the runner produces anyway, the files come out byte-identical to an uninterrupted
@@ -61,30 +62,40 @@ def source_revision() -> str:
 class TrialStore:
     """The finished units of one run (:func:`owner`), in the SQLite file ``path``.
 
-    ``fresh=True`` deletes an existing file first (``barriers run --fresh``). Use as a context
-    manager; :meth:`finished` reads every kept unit, :meth:`put` keeps one more.
+    ``fresh=True`` deletes an existing file first (``barriers run --fresh``). The file is created
+    with the first unit kept. Use as a context manager; :meth:`finished` reads every kept unit,
+    :meth:`put` keeps one more, :meth:`discard` removes the store.
     """
 
     def __init__(self, path: Path, experiment: str, config: dict, seed: int, fresh: bool = False) -> None:
         self.path = Path(path)
         self.owner = owner(experiment, config, seed)
+        self.db: sqlite3.Connection | None = None
+        self.created: list[Path] = []  # directories this store made, removed again by discard()
         if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        existed = self.path.exists() and self.path.stat().st_size > 0
-        try:
-            self.db = sqlite3.connect(self.path, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            if existed:
+            self._remove_files()
+        if self.path.exists():
+            try:
+                self.db = self._connect()
                 self._check_owner()
-            else:
-                self._create()
-        except sqlite3.DatabaseError as error:
-            raise self._unreadable(error) from None
+            except sqlite3.DatabaseError as error:
+                raise self._unreadable(error) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    def _remove_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def _create(self) -> None:
+        missing = [parent for parent in [self.path.parent, *self.path.parent.parents] if not parent.exists()]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.created = missing
+        self.db = self._connect()
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -109,6 +120,8 @@ class TrialStore:
 
     def finished(self) -> dict[str, list[dict]]:
         """Every kept unit: its key and its rows."""
+        if self.db is None:
+            return {}
         try:
             return {key: json.loads(rows) for key, rows in self.db.execute("SELECT key, rows FROM units")}
         except (sqlite3.DatabaseError, json.JSONDecodeError) as error:
@@ -117,11 +130,25 @@ class TrialStore:
     def put(self, key: str, rows: list[dict]) -> None:
         """Keep one finished unit (committed and synced before this returns)."""
         text = json.dumps(rows, separators=(",", ":"), allow_nan=False)  # key order is the CSV's column order
+        if self.db is None:
+            self._create()
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO units VALUES (?, ?)", (key, text))
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def discard(self) -> None:
+        """Remove the store and the directories it created (a run that failed leaves nothing)."""
+        self.close()
+        self._remove_files()
+        for directory in self.created:
+            try:
+                directory.rmdir()
+            except OSError:  # not empty: something else lives there
+                break
 
     def __enter__(self) -> "TrialStore":
         return self

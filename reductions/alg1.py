@@ -327,52 +327,76 @@ ALG1_PRESETS = {
 }
 
 
-def alg1_steps(config: dict) -> int:
-    return len(STREAMS) * 2 + len(COPIES_STREAMS) + len(ALONG_STREAMS) + 1
+def alg1_sweep(config: dict, seed: int) -> list[dict]:
+    """The units: per stream Algorithm 1's bias and the variance bound, per copies stream and
+    ``(groups, copies)`` the boosted cache's error at the last step, per along stream the error
+    along the stream, and the memory table."""
+    units = [{"part": part, "stream": kind} for kind in STREAMS for part in ("bias", "variance")]
+    units += [{"part": "copies", "stream": kind, "groups": groups, "copies": copies}
+              for kind in COPIES_STREAMS for groups in config["groups"] for copies in config["copies"]]
+    units += [{"part": "along", "stream": kind} for kind in ALONG_STREAMS]
+    return units + [{"part": "memory", "stream": "random"}]
 
 
-def run_alg1(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """Bias, variance bound, copies and the |Attn_W| = Ω(1) assumption for HO Algorithm 1 / Theorem 25."""
-    n, W, d = config["n"], config["W"], config["d"]
+def alg1_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """One unit's rows. Its stream is ``make_stream(kind, ..., [seed, index of kind])``; the caches'
+    seeds are ``seed·1000003`` plus the kind's index (bias), 100 + it (copies) or 200 + it (along).
+    Per-step curves become one row each (part ``"... curve"``), beside one row of the scalars."""
+    n, W, d, part, kind = config["n"], config["W"], config["d"], unit["part"], unit["stream"]
+    stream = make_stream(kind, n, d, W, [seed, STREAMS.index(kind)])
+    base = seed * 1_000_003
+    if part == "bias":
+        return _split_rows(part, kind, measure_bias(stream, W, config["runs"], base + STREAMS.index(kind), config["alpha"]))
+    if part == "variance":
+        variance = measure_variance(stream, W)
+        scatter = variance.pop("scatter")
+        return _split_rows(part, kind, {**variance, "scatter_bound": scatter["bound"],
+                                        "scatter_variance": scatter["variance"]})
+    if part == "copies":
+        rows = measure_copies(stream, W, [unit["copies"]], [unit["groups"]], config["reps"],
+                              base + 100 + COPIES_STREAMS.index(kind), config["eps"])
+        return [{"part": part, "stream": kind, **row} for row in rows]
+    if part == "along":
+        return _split_rows(part, kind, measure_along_stream(
+            stream, W, config["along_copies"], config["along_groups"], config["along_reps"],
+            base + 200 + ALONG_STREAMS.index(kind), config["eps"]))
+    return [{"part": part, "stream": kind, **row} for row in memory_table(stream, W, config["copies"], config["groups"])]
 
-    def tick():
-        if progress:
-            progress(1)
 
-    streams = {kind: make_stream(kind, n, d, W, [seed, k]) for k, kind in enumerate(STREAMS)}
-    results, trials = [], []
-    for k, kind in enumerate(STREAMS):
-        bias = measure_bias(streams[kind], W, config["runs"], seed * 1_000_003 + k, config["alpha"])
-        tick()
-        variance = measure_variance(streams[kind], W)
-        tick()
-        results.append({"stream": kind, "bias": bias, "variance": variance})
-        trials.append({"part": "bias", "stream": kind, "alg1_max_abs_z": bias["alg1_max_abs_z"],
-                       "z_threshold": bias["z_threshold"], "alg1_unbiased": bias["alg1_unbiased"],
-                       "running_sum_max_abs_error": bias["running_sum_max_abs_error_overall"],
-                       "window_cache_max_abs_bias": bias["window_cache_max_abs_bias_overall"],
-                       "variance_violations": variance["violations"], "variance_max_ratio": variance["max_ratio"]})
-    copies = {}
-    for k, kind in enumerate(COPIES_STREAMS):
-        copies[kind] = measure_copies(streams[kind], W, config["copies"], config["groups"], config["reps"],
-                                      seed * 1_000_003 + 100 + k, config["eps"])
-        trials.extend({"part": "copies", "stream": kind, **row} for row in copies[kind])
-        tick()
-    along = {}
-    for k, kind in enumerate(ALONG_STREAMS):
-        along[kind] = measure_along_stream(streams[kind], W, config["along_copies"], config["along_groups"],
-                                           config["along_reps"], seed * 1_000_003 + 200 + k, config["eps"])
-        tick()
-    memory = memory_table(streams["random"], W, config["copies"], config["groups"])
-    tick()
-    for entry in results:
-        entry["copies"] = copies.get(entry["stream"])
-        entry["along"] = along.get(entry["stream"])
-    summary = {
-        "experiment": "alg1", "n": n, "W": W, "d": d, "runs": config["runs"], "alpha": config["alpha"],
-        "eps": config["eps"], "streams": results, "memory": memory,
+def _split_rows(part: str, kind: str, result: dict) -> list[dict]:
+    """A measurement as rows: one of its scalars, then one per index of its (equally long) lists."""
+    lists = {key: value for key, value in result.items() if isinstance(value, list)}
+    head = {"part": part, "stream": kind, **{key: value for key, value in result.items() if key not in lists}}
+    length = len(next(iter(lists.values()))) if lists else 0
+    return [head] + [{"part": f"{part} curve", "stream": kind, **{key: value[i] for key, value in lists.items()}}
+                     for i in range(length)]
+
+
+def _joined(rows: list[dict], part: str, kind: str, lists_first: bool = False) -> dict:
+    """The measurement :func:`_split_rows` split, from the rows."""
+    head = next({k: v for k, v in row.items() if k not in ("part", "stream")}
+                for row in rows if row["part"] == part and row["stream"] == kind)
+    curve = [row for row in rows if row["part"] == f"{part} curve" and row["stream"] == kind]
+    lists = {key: [row[key] for row in curve] for key in (curve[0] if curve else {}) if key not in ("part", "stream")}
+    return {**lists, **head} if lists_first else {**head, **lists}
+
+
+def alg1_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Bias, variance bound, copies and the |Attn_W| = Ω(1) assumption per stream, and the memory table."""
+    results = []
+    for kind in STREAMS:
+        variance = _joined(rows, "variance", kind)
+        variance["scatter"] = {"bound": variance.pop("scatter_bound"), "variance": variance.pop("scatter_variance")}
+        copies = [{k: v for k, v in row.items() if k not in ("part", "stream")}
+                  for row in rows if row["part"] == "copies" and row["stream"] == kind]
+        results.append({"stream": kind, "bias": _joined(rows, "bias", kind, lists_first=True), "variance": variance,
+                        "copies": copies if kind in COPIES_STREAMS else None,
+                        "along": _joined(rows, "along", kind) if kind in ALONG_STREAMS else None})
+    memory = [{k: v for k, v in row.items() if k not in ("part", "stream")} for row in rows if row["part"] == "memory"]
+    return {
+        "experiment": "alg1", "n": config["n"], "W": config["W"], "d": config["d"], "runs": config["runs"],
+        "alpha": config["alpha"], "eps": config["eps"], "streams": results, "memory": memory,
     }
-    return {"summary": summary, "trials": trials}
 
 
 def alg1_headline(summary: dict) -> str:
@@ -418,7 +442,7 @@ EXPERIMENTS = [
     Experiment(
         "alg1", "HO Alg. 1, Thms 24-25", "alg1",
         "bias, variance bound and copies of the sampling window algorithm vs the exact running sum",
-        ALG1_PRESETS, run_alg1, alg1_steps, "plots.window:alg1_figure",
+        ALG1_PRESETS, alg1_sweep, alg1_measure, alg1_summary, "plots.window:alg1_figure",
         headline="reductions.alg1:alg1_headline", uses_game=False,
     ),
 ]

@@ -39,10 +39,10 @@ from caches.exact import ExactCache
 from caches.lazy_gumbel import sample_softmax
 from caches.params import ParameterError
 from caches.scalar import ScalarGumbelCache
+from caches.spec import build
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_for
-from protocols.game import play
+from protocols.game import frozen_spec, outcome_rows, play_trial, points_from_rows
 from protocols.stats import fit_slope
 from reductions.certify import claim
 from reductions.tactics import Identity, Implies, ge, gt, le, lt
@@ -313,64 +313,71 @@ GUMBEL_PRESETS = {
 }
 
 
-def run_gumbel(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """Algorithm 2: exactness (chi-square), ``E|T|`` vs ``(n-k)/k``, reads vs ``n`` at ``k = sqrt(n)``."""
+def _exactness_scores(config: dict, family: str, seed: int) -> np.ndarray:
+    """The scores of ``family``'s chi-square tests, from ``default_rng([seed, 0, family's index])``."""
+    return score_family(family, config["n"], np.random.default_rng([seed, 0, config["families"].index(family)]))
+
+
+def tail_k_values(n: int) -> list[int]:
+    """The ``k`` of the tail-size measurement at ``n``: 1, ``sqrt(n)/4``, ``sqrt(n)``, ``4 sqrt(n)`` (below ``n``)."""
+    root = math.isqrt(n)
+    return sorted({1, max(1, root // 4), root, min(n - 1, 4 * root)})
+
+
+def gumbel_sweep(config: dict, seed: int) -> list[dict]:
+    """Units: a chi-square test per (family, k); a tail-size point per (n, k, family); a reads point
+    per (n, family) at ``k = sqrt(n)``."""
+    return ([{"part": "exactness", "family": family, "k": k} for family in config["families"] for k in config["k_values"]]
+            + [{"part": "tail", "n": n, "k": k, "family": family} for n in config["tail_n_values"]
+               for k in tail_k_values(n) for family in ("gaussian", "flat")]
+            + [{"part": "cost", "n": n, "family": family} for n in config["cost_n_values"] for family in ("gaussian", "flat")])
+
+
+def gumbel_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """One measurement of Algorithm 2 (HO Appendix E.1): the sample counts of a chi-square test against
+    the softmax, the mean tail size ``E|T|`` against ``(n-k)/k``, or the score reads per sample."""
+    family, part = unit["family"], unit["part"]
+    if part == "exactness":
+        n, k, draws_n = config["n"], unit["k"], config["draws"]
+        scores = _exactness_scores(config, family, seed)
+        rng = np.random.default_rng([seed, 1, config["families"].index(family), k])
+        draws = sample_softmax(scores[None], k, rng, samples=draws_n)
+        counts = np.bincount(draws.index.reshape(-1), minlength=n)
+        test = chi_square_test(counts, softmax(scores))
+        status = chi_square_status(test, config["alpha"])
+        return [{"part": part, "family": family, "k": k, "n": n, "draws": draws_n, **test, "status": status,
+                 "passed": status == "passed", "mean_tail": float(draws.tail_count.mean()), "tail_bound": (n - k) / k,
+                 "counts": counts.tolist()}]
+    if part == "tail":
+        n, k = unit["n"], unit["k"]
+        # at most ~TAIL_ELEMENTS tail entries per point: small k costs n/k per draw
+        n_draws = max(100, min(config["tail_draws"], TAIL_ELEMENTS * k // n))
+        rng = np.random.default_rng([seed, 2, n, k, family == "flat"])
+        draws = sample_softmax(score_family(family, n, rng)[None], k, rng, samples=n_draws)
+        mean = float(draws.tail_count.mean())
+        se = float(draws.tail_count.std(ddof=1) / math.sqrt(n_draws))
+        return [{"part": part, "family": family, "n": n, "k": k, "mean_tail": mean, "tail_se": se,
+                 "bound": (n - k) / k, "z_above_bound": (mean - (n - k) / k) / se if se > 0 else None,
+                 "flat_exact": (n - k) / (k + 1), "draws": n_draws}]
+    n = unit["n"]
+    k = math.isqrt(n - 1) + 1
+    rng = np.random.default_rng([seed, 3, n, family == "flat"])
+    draws = sample_softmax(score_family(family, n, rng)[None], k, rng, samples=config["cost_draws"])
+    reads = draws.reads_per_draw
+    return [{"part": part, "family": family, "n": n, "k": k, "reads_per_sample": float(reads.mean()),
+             "reads_p99": float(np.quantile(reads, 0.99)), "draws": config["cost_draws"]}]
+
+
+def gumbel_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Algorithm 2: exactness (chi-square, untestable rows apart), ``E|T|`` vs ``(n-k)/k``, reads vs ``n``
+    at ``k = sqrt(n)`` (fitted slope)."""
     n, alpha = config["n"], config["alpha"]
-    exactness, trials = [], []
-    for f_index, family in enumerate(config["families"]):
-        scores = score_family(family, n, np.random.default_rng([seed, 0, f_index]))
-        probabilities = softmax(scores)
-        for k in config["k_values"]:
-            rng = np.random.default_rng([seed, 1, f_index, k])
-            draws = sample_softmax(scores[None], k, rng, samples=config["draws"])
-            counts = np.bincount(draws.index.reshape(-1), minlength=n)
-            test = chi_square_test(counts, probabilities)
-            status = chi_square_status(test, alpha)
-            exactness.append({
-                "family": family, "k": k, "n": n, "draws": config["draws"], **test,
-                "status": status, "passed": status == "passed",
-                "mean_tail": float(draws.tail_count.mean()), "tail_bound": (n - k) / k,
-                "expected": probabilities.tolist(), "observed": (counts / config["draws"]).tolist(),
-            })
-            trials.append({"part": "exactness", "family": family, "k": k, "n": n, **test, "status": status})
-        if progress:
-            progress(1)
-
-    tail = []
-    for n_t in config["tail_n_values"]:
-        root = math.isqrt(n_t)
-        for k in sorted({1, max(1, root // 4), root, min(n_t - 1, 4 * root)}):
-            # at most ~TAIL_ELEMENTS tail entries per point: small k costs n/k per draw
-            n_draws = max(100, min(config["tail_draws"], TAIL_ELEMENTS * k // n_t))
-            for family in ("gaussian", "flat"):
-                rng = np.random.default_rng([seed, 2, n_t, k, family == "flat"])
-                scores = score_family(family, n_t, rng)
-                draws = sample_softmax(scores[None], k, rng, samples=n_draws)
-                mean = float(draws.tail_count.mean())
-                se = float(draws.tail_count.std(ddof=1) / math.sqrt(n_draws))
-                row = {"family": family, "n": n_t, "k": k, "mean_tail": mean, "tail_se": se,
-                       "bound": (n_t - k) / k, "z_above_bound": (mean - (n_t - k) / k) / se if se > 0 else None,
-                       "flat_exact": (n_t - k) / (k + 1), "draws": n_draws}
-                tail.append(row)
-                trials.append({"part": "tail", **row})
-        if progress:
-            progress(1)
-
-    cost = []
-    for n_c in config["cost_n_values"]:
-        k = math.isqrt(n_c - 1) + 1
-        for family in ("gaussian", "flat"):
-            rng = np.random.default_rng([seed, 3, n_c, family == "flat"])
-            scores = score_family(family, n_c, rng)
-            draws = sample_softmax(scores[None], k, rng, samples=config["cost_draws"])
-            reads = draws.reads_per_draw
-            row = {"family": family, "n": n_c, "k": k, "reads_per_sample": float(reads.mean()),
-                   "reads_p99": float(np.quantile(reads, 0.99)), "draws": config["cost_draws"]}
-            cost.append(row)
-            trials.append({"part": "cost", **row})
-        if progress:
-            progress(1)
-
+    exactness = [{**{key: value for key, value in r.items() if key not in ("part", "counts")},
+                  "expected": softmax(_exactness_scores(config, r["family"], seed)).tolist(),
+                  "observed": (np.asarray(r["counts"]) / r["draws"]).tolist()}
+                 for r in rows if r["part"] == "exactness"]
+    tail = [{key: value for key, value in r.items() if key != "part"} for r in rows if r["part"] == "tail"]
+    cost = [{key: value for key, value in r.items() if key != "part"} for r in rows if r["part"] == "cost"]
     slopes = {family: fit_slope([r["n"] for r in cost if r["family"] == family],
                                 [r["reads_per_sample"] for r in cost if r["family"] == family])
               for family in ("gaussian", "flat")}
@@ -379,7 +386,7 @@ def run_gumbel(config: dict, seed: int, bob=None, progress=None) -> dict:
          "passed": r["passed"], "statistic": r["statistic"], "dof": r["dof"], "trials": r["draws"]}
         for r in exactness
     ]
-    summary = {
+    return {
         "experiment": "gumbel", "n": n, "alpha": alpha, "points": points, "exactness": exactness,
         # untestable rows are neither passes nor failures: counted apart, never folded into all_passed
         "chi_square_counts": {status: sum(r["status"] == status for r in exactness)
@@ -389,7 +396,6 @@ def run_gumbel(config: dict, seed: int, bob=None, progress=None) -> dict:
         "tail_max_z_above_bound": max((r["z_above_bound"] for r in tail if r["z_above_bound"] is not None), default=None),
         "cost": cost, "cost_slope": slopes,
     }
-    return {"summary": summary, "trials": trials}
 
 
 # --- experiment: scalar (d = 1) -------------------------------------------------------------------
@@ -432,77 +438,97 @@ SCALAR_PRESETS = {
 }
 
 
-def _estimates(n: int, config: dict, seed: int, groups: int, seeds: int) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Estimates ``(seeds, queries)`` from independent caches on one stream, the exact values, stats."""
-    keys, values = scalar_stream(n, np.random.default_rng([seed, 10, n]))
+def _cache_rows(n: int, config: dict, stream_seed: int, groups: int, seeds: int) -> list[dict]:
+    """Per independent cache on one stream (``default_rng([stream_seed, 10, n])``): its estimates of
+    every query, the exact values, its memory and its draw counters."""
+    keys, values = scalar_stream(n, np.random.default_rng([stream_seed, 10, n]))
     queries = np.asarray(config["queries"], dtype=np.float64)
-    exact = np.array([exact_scalar_attention(q, keys, values) for q in queries])
-    estimates = np.empty((seeds, queries.size))
-    stats = {"draws": 0, "overflow": 0, "reads": 0, "memory_bits": []}
+    exact = [exact_scalar_attention(q, keys, values) for q in queries]
     zeros = np.zeros((queries.size, 1))
+    rows = []
     for s in range(seeds):
-        cache = ScalarGumbelCache(samples=config["samples"], groups=groups, seed=int(seed * 100003 + s))
+        cache = ScalarGumbelCache(samples=config["samples"], groups=groups, seed=int(stream_seed * 100003 + s))
         cache.extend(keys * 0, keys, values)
-        estimates[s] = cache.probe(queries[:, None], zeros, zeros)[:, 0]
-        for key in ("draws", "overflow", "reads"):
-            stats[key] += cache.stats[key]
-        stats["memory_bits"].append(cache.memory_bits)
-    return estimates, exact, stats
+        estimate = cache.probe(queries[:, None], zeros, zeros)[:, 0]
+        rows.append({"groups": groups, "cache": s, "memory_bits": cache.memory_bits,
+                     **{key: cache.stats[key] for key in ("draws", "overflow", "reads")},
+                     "estimate": estimate.tolist(), "exact": exact})
+    return rows
 
 
-def run_scalar(config: dict, seed: int, bob, progress=None) -> dict:
-    """The d = 1 algorithm: memory vs n, accuracy, bias, median of means, INDEX at d = 1."""
-    memory, trials = [], []
+def _relative_errors(rows: list[dict]) -> np.ndarray:
+    """``|estimate - exact| / |exact|``, one row per cache and one column per query."""
+    estimates, exact = np.array([r["estimate"] for r in rows]), np.array(rows[0]["exact"])
+    return np.abs(estimates - exact) / np.abs(exact)
+
+
+def scalar_caches(config: dict, seed: int) -> list:
+    """The caches of the INDEX game at ``d = 1``: the scalar Gumbel cache and the exact cache."""
+    return [ScalarGumbelCache(samples=config["samples"], groups=config["groups"], seed=seed), ExactCache("float64")]
+
+
+def scalar_sweep(config: dict, seed: int) -> list[dict]:
+    """Units: the caches of one stream per n (median of means, and a plain mean for the bias), the caches
+    of the median-of-means stream per group count, and one INDEX game per (n, cache, trial)."""
+    return ([{"part": part, "n": n} for n in config["n_values"] for part in ("memory", "bias")]
+            + [{"part": "median_of_means", "groups": groups} for groups in config["mom_groups"]]
+            + [{"part": "index_game", "n": n, "cache": frozen_spec(cache), "trial": t} for n in config["game_n_values"]
+               for cache in scalar_caches(config, seed) for t in range(config["game_trials"])])
+
+
+def scalar_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """HO Appendix E at d = 1: ``seeds`` independent caches on the stream of ``n`` (memory, error; with
+    one group, the bias of the plain mean), ``mom_seeds`` caches with ``groups`` groups on the
+    median-of-means stream, or one game of HO Theorem 6's INDEX reduction with scalar keys."""
+    part = unit["part"]
+    if part == "memory":
+        return [{"part": part, "n": unit["n"], **r} for r in _cache_rows(unit["n"], config, seed, config["groups"], config["seeds"])]
+    if part == "bias":  # groups=1: a plain mean, on its own stream
+        return [{"part": part, "n": unit["n"], **r} for r in _cache_rows(unit["n"], config, seed + 1, 1, config["seeds"])]
+    if part == "median_of_means":
+        return [{"part": part, "n": config["mom_n"], **r}
+                for r in _cache_rows(config["mom_n"], config, seed + 2, unit["groups"], config["mom_seeds"])]
+    n, cache = unit["n"], build(unit["cache"])
+    outcome = play_trial(ExactOutputReduction(n, 1, C=2 * math.log(n)), cache, seed, unit["trial"], players)
+    return [{"part": part, "n": n, **row} for row in outcome_rows(cache, [outcome])]
+
+
+def scalar_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Memory vs n (fitted slope) with error, bias and overflow; median-of-means failure rates; the
+    INDEX points at d = 1 (the runner adds the Fano frontier)."""
+    parts: dict[tuple, list[dict]] = {}
+    for row in rows:
+        parts.setdefault((row["part"], row["groups"] if row["part"] == "median_of_means" else row["n"]), []).append(row)
+    memory = []
     for n in config["n_values"]:
-        estimates, exact, stats = _estimates(n, config, seed, config["groups"], config["seeds"])
-        relative = np.abs(estimates - exact) / np.abs(exact)
-        unbiased, exact_1, _ = _estimates(n, config, seed + 1, 1, config["seeds"])  # groups=1: a plain mean
+        caches, plain = parts["memory", n], parts["bias", n]
+        relative = _relative_errors(caches)
+        unbiased, exact_1 = np.array([r["estimate"] for r in plain]), np.array(plain[0]["exact"])
         bias_z = (unbiased.mean(axis=0) - exact_1) / (unbiased.std(axis=0, ddof=1) / math.sqrt(config["seeds"]))
-        row = {
-            "n": n, "memory_bits": float(np.mean(stats["memory_bits"])), "exact_memory_bits": 8 * (HEADER_BYTES + 16 * n), "index_bits": n, "relative_error_mean": float(relative.mean()),
-            "relative_error_p90": float(np.quantile(relative, 0.9)), "bias_z_max": float(np.max(np.abs(bias_z))),
-            "overflow_rate": stats["overflow"] / max(1, stats["draws"]),
-            "reads_per_query": stats["reads"] / (config["seeds"] * len(config["queries"])),
-        }
-        memory.append(row)
-        trials.append({"part": "memory", **row})
-        if progress:
-            progress(1)
-
+        memory.append({
+            "n": n, "memory_bits": float(np.mean([r["memory_bits"] for r in caches])),
+            "exact_memory_bits": 8 * (HEADER_BYTES + 16 * n), "index_bits": n,
+            "relative_error_mean": float(relative.mean()), "relative_error_p90": float(np.quantile(relative, 0.9)),
+            "bias_z_max": float(np.max(np.abs(bias_z))),
+            "overflow_rate": sum(r["overflow"] for r in caches) / max(1, sum(r["draws"] for r in caches)),
+            "reads_per_query": sum(r["reads"] for r in caches) / (config["seeds"] * len(config["queries"])),
+        })
     mom = []
     for groups in config["mom_groups"]:
-        estimates, exact, _ = _estimates(config["mom_n"], config, seed + 2, groups, config["mom_seeds"])
-        relative = np.abs(estimates - exact) / np.abs(exact)
-        row = {"groups": groups, "samples_per_group": config["samples"], "n": config["mom_n"],
-               "fail_rate": float(np.mean(relative > config["mom_eps"])), "eps": config["mom_eps"],
-               "relative_error_mean": float(relative.mean())}
-        mom.append(row)
-        trials.append({"part": "median_of_means", **row})
-        if progress:
-            progress(1)
-
-    points = []
-    caches = [ScalarGumbelCache(samples=config["samples"], groups=config["groups"], seed=seed), ExactCache("float64")]
-    for n in config["game_n_values"]:
-        reduction = ExactOutputReduction(n, 1, C=2 * math.log(n))
-        for cache in caches:
-            point, outcomes = play(reduction, cache, trials=config["game_trials"], seed=seed, bob=bob)
-            points.append({**point, "n": n, "d": 1})
-            trials.extend({"part": "index_game", "cache": point["cache"], "n": n, "trial": o.trial,
-                           "memory_bits": o.memory_bits, "accuracy": o.correct / o.bits_encoded} for o in outcomes)
-        if progress:
-            progress(1)
-
-    summary = {
+        relative = _relative_errors(parts["median_of_means", groups])
+        mom.append({"groups": groups, "samples_per_group": config["samples"], "n": config["mom_n"],
+                    "fail_rate": float(np.mean(relative > config["mom_eps"])), "eps": config["mom_eps"],
+                    "relative_error_mean": float(relative.mean())})
+    points = [{**point, "n": n, "d": 1} for n in config["game_n_values"]
+              for point in points_from_rows(parts["index_game", n])]
+    return {
         "experiment": "scalar", "d": 1, "samples": config["samples"], "groups": config["groups"],
         "points": points, "memory": memory,
         "memory_slope": fit_slope([r["n"] for r in memory], [r["memory_bits"] for r in memory]),
         "exact_memory_slope": fit_slope([r["n"] for r in memory], [r["exact_memory_bits"] for r in memory]),
         "theorem1_bits_at_d1": math.e,  # d·min(n, e^d) at d = 1, up to the theorem's constant
         "median_of_means": mom,
-        "frontier": frontier_for(points),
     }
-    return {"summary": summary, "trials": trials}
 
 
 def gumbel_headline(summary: dict) -> str:
@@ -566,15 +592,11 @@ EXPERIMENTS = [
     Experiment(
         "gumbel", "HO Algorithm 2 (LG)", "appE",
         "lazy Gumbel sampling: chi-square exactness, tail size vs n/k, reads vs n at k = sqrt(n)",
-        GUMBEL_PRESETS, run_gumbel,
-        lambda c: len(c["families"]) + len(c["tail_n_values"]) + len(c["cost_n_values"]),
-        "plots.scalar:gumbel_figure", headline="reductions.appE:gumbel_headline", uses_game=False,
+        GUMBEL_PRESETS, gumbel_sweep, gumbel_measure, gumbel_summary, "plots.scalar:gumbel_figure", headline="reductions.appE:gumbel_headline", uses_game=False,
     ),
     Experiment(
         "scalar", "HO Appendix E, Theorem 1", "appE",
         "the d = 1 algorithm: O(sqrt(n)) memory, unbiased estimates, median of means, INDEX at d = 1",
-        SCALAR_PRESETS, run_scalar,
-        lambda c: len(c["n_values"]) + len(c["mom_groups"]) + len(c["game_n_values"]),
-        "plots.scalar:scalar_figure", headline="reductions.appE:scalar_headline",
+        SCALAR_PRESETS, scalar_sweep, scalar_measure, scalar_summary, "plots.scalar:scalar_figure", headline="reductions.appE:scalar_headline",
     ),
 ]

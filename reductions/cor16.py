@@ -28,11 +28,11 @@ import sympy as sp
 
 from caches.eviction import RandomEvictionCache, WindowCache
 from caches.exact import ExactCache
+from caches.spec import build
 from caches.quantized import QuantizedCache
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_for
-from protocols.game import play, trial_input
+from protocols.game import frozen_spec, outcome_rows, play_trial, points_from_rows, trial_input
 from reductions.certify import claim
 from reductions.jl import CODEBOOKS
 from reductions.spike_lemmas import exp_log_monotone, ge, iff, le, lt, sum_bounds
@@ -129,51 +129,75 @@ COR16_PRESETS = {
 }
 
 
-def run_cor16(config: dict, seed: int, bob, progress=None) -> dict:
-    """Sparsity of the reduction's attention at the theorem's C, and decoding on the same instances."""
-    tau = config["tau"]
-    cells, points, trials = [], [], []
+def _cell_reduction(config: dict, log2_n: int, d: int, seed: int) -> ExactOutputReduction:
+    """The cell's Theorem 6 reduction with trial 0's public codebook (the one its sparsity is measured on)."""
+    base = ExactOutputReduction(2**log2_n, d, C=1.0, codebook=config["codebook"])
+    return trial_input(base, seed, 0)[0]
+
+
+def cor16_sweep(config: dict, seed: int) -> list[dict]:
+    """Per ``(log2 n, d)`` cell: the sparsity of its attention, then, where ε < 1/2 gives the paper's
+    C, one unit per cache of :func:`sparse_players` and trial of the INDEX game."""
+    units = []
     for log2_n in config["log2_n_values"]:
         for d in config["d_values"]:
-            n = 2**log2_n
-            base = ExactOutputReduction(n, d, C=1.0, codebook=config["codebook"])
-            reduction, _ = trial_input(base, seed, 0)
-            eps = reduction.eps
-            cell = {"n": n, "log2_n": log2_n, "d": d, "eps_measured": eps, "tau": tau,
-                    "promise_guaranteed": promise_guaranteed(n, eps, tau)}
-            if eps < 0.5:
-                C = paper_C(n, eps)
-                measured = sparsity(reduction, C, tau)
-                cell.update(measured)
-                edge = sparsity(reduction, threshold_C(n, eps), tau)  # where eq. 16 just opens the gap
-                cell.update({"threshold_C": threshold_C(n, eps),
-                             "near_zero_fraction_min_at_threshold": edge["near_zero_fraction_min"],
-                             "spike_mass_min_at_threshold": edge["spike_mass_min"]})
-                cell.update({"theorem_C": C, "guaranteed_offspike": guaranteed_offspike(C, eps),
-                             "guaranteed_spike": 1.0 / (1.0 + n * guaranteed_offspike(C, eps)),
-                             "promise_holds": measured["near_zero_fraction_min"] >= PROMISE})
-                game = ExactOutputReduction(n, d, C=None, codebook=config["codebook"])
-                for cache in sparse_players(n):
-                    point, outcomes = play(game, cache, trials=config["trials"], seed=seed, bob=bob)
-                    point.update({"n": n, "d": d, "log2_n": log2_n, "theorem_C": C})
-                    points.append(point)
-                    trials.extend({"n": n, "d": d, "cache": point["cache"], "trial": o.trial,
-                                   "public_seed": o.public_seed, "memory_bits": o.memory_bits,
-                                   "bits_encoded": o.bits_encoded, "accuracy": o.correct / o.bits_encoded}
-                                  for o in outcomes)
-                below = [p for p in points if p["n"] == n and p["d"] == d and p["memory_ratio"] < 1.0]
-                cell["best_accuracy_below_nd"] = max((p["accuracy"] for p in below), default=None)
-            else:
-                cell.update({"theorem_C": None, "promise_holds": None})
-            cells.append(cell)
-            if progress:
-                progress(1)
-    summary = {
-        "experiment": "cor16", "tau": tau, "promise": PROMISE, "codebook": config["codebook"],
+            units.append({"part": "sparsity", "log2_n": log2_n, "d": d})
+            if _cell_reduction(config, log2_n, d, seed).eps < 0.5:
+                units += [{"part": "game", "log2_n": log2_n, "d": d, "cache": frozen_spec(cache), "trial": trial}
+                          for cache in sparse_players(2**log2_n) for trial in range(config["trials"])]
+    return units
+
+
+def cor16_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """A cell's sparsity at the theorem's C and at eq. 16's threshold, or one game of HO Theorem 6's
+    INDEX on the cell's instances (:func:`protocols.game.play_trial`)."""
+    log2_n, d, tau = unit["log2_n"], unit["d"], config["tau"]
+    n = 2**log2_n
+    if unit["part"] == "game":
+        game = ExactOutputReduction(n, d, C=None, codebook=config["codebook"])
+        outcome = play_trial(game, unit["cache"], seed, unit["trial"], players)
+        return [{"part": "game", "n": n, "d": d, **row} for row in outcome_rows(build(unit["cache"]), [outcome])]
+    reduction = _cell_reduction(config, log2_n, d, seed)
+    eps = reduction.eps
+    cell = {"part": "sparsity", "n": n, "log2_n": log2_n, "d": d, "eps_measured": eps, "tau": tau,
+            "promise_guaranteed": promise_guaranteed(n, eps, tau)}
+    if eps < 0.5:
+        C = paper_C(n, eps)
+        measured = sparsity(reduction, C, tau)
+        cell.update(measured)
+        edge = sparsity(reduction, threshold_C(n, eps), tau)  # where eq. 16 just opens the gap
+        cell.update({"threshold_C": threshold_C(n, eps),
+                     "near_zero_fraction_min_at_threshold": edge["near_zero_fraction_min"],
+                     "spike_mass_min_at_threshold": edge["spike_mass_min"]})
+        cell.update({"theorem_C": C, "guaranteed_offspike": guaranteed_offspike(C, eps),
+                     "guaranteed_spike": 1.0 / (1.0 + n * guaranteed_offspike(C, eps)),
+                     "promise_holds": measured["near_zero_fraction_min"] >= PROMISE})
+    else:
+        cell.update({"theorem_C": None, "promise_holds": None})
+    return [cell]
+
+
+def cor16_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """The cells' sparsity, and per cell and cache a results point (99% Wilson, Fano bound) with the
+    best accuracy below ``n·d`` bits."""
+    cells, points = [], []
+    for row in rows:
+        if row["part"] != "sparsity":
+            continue
+        cell = {k: v for k, v in row.items() if k != "part"}
+        games = [r for r in rows if r["part"] == "game" and r["n"] == cell["n"] and r["d"] == cell["d"]]
+        if cell["theorem_C"] is not None:
+            here = points_from_rows(games)
+            for point in here:
+                point.update({"n": cell["n"], "d": cell["d"], "log2_n": cell["log2_n"], "theorem_C": cell["theorem_C"]})
+            points += here
+            below = [p for p in here if p["memory_ratio"] < 1.0]
+            cell["best_accuracy_below_nd"] = max((p["accuracy"] for p in below), default=None)
+        cells.append(cell)
+    return {
+        "experiment": "cor16", "tau": config["tau"], "promise": PROMISE, "codebook": config["codebook"],
         "log2_n_values": config["log2_n_values"], "d_values": config["d_values"], "cells": cells, "points": points,
-        "frontier": frontier_for(points),
     }
-    return {"summary": summary, "trials": trials}
 
 
 def cor16_headline(summary: dict) -> str:
@@ -209,8 +233,7 @@ EXPERIMENTS = [
     Experiment(
         "cor16", "HO Corollary 16", "cor16",
         "how sparse Theorem 6's attention rows are at its C, and that decoding still needs n·d bits",
-        COR16_PRESETS, run_cor16, lambda config: len(config["log2_n_values"]) * len(config["d_values"]),
-        "plots.window:cor16_figure", headline="reductions.cor16:cor16_headline",
+        COR16_PRESETS, cor16_sweep, cor16_measure, cor16_summary, "plots.window:cor16_figure", headline="reductions.cor16:cor16_headline",
     ),
 ]
 

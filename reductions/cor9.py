@@ -6,24 +6,37 @@ only the ``n'`` nearly orthogonal keys ``d`` dimensions hold, so "``e^d``" means
 module measures the constant in the exponent.
 
 1. **The reduction at bounded query norm** (:class:`BoundedNormReduction`). Alice streams ``n'``
-   triples ``(0, k_l, x_{l,:})`` with keys from a codebook in the unit ball
-   (:mod:`reductions.codes`); Bob queries ``q = r k_i / ||k_i||`` (so ``||q|| = r``, Theorem 15's
-   regime) with a zero key and value. Bob knows the public keys, so he knows the softmax weights of
-   his own query: ``w_i`` on the spike and ``R_i`` on the other stored keys. A bit ``x_ij = 0`` gives
-   an output in ``[0, R_i]`` and ``x_ij = 1`` one in ``[w_i, w_i + R_i]``; under ``(1±η)`` these
-   widen to ``[0, (1+η) R_i]`` and ``[(1-η) w_i, ...]``. Bob's threshold is the middle of that
-   worst-case gap when it exists, and otherwise the middle of the typical case (other bits
-   average ``R_i/2``): ``((1+η) R_i + (1-η) w_i)/2`` resp. ``(R_i + (1-η) w_i)/2``. Both are
-   ``(w_i + R_i)/2`` at ``η = 0``. (The paper's decoder is the same with ``w_i, R_i`` replaced by
-   their worst-case bounds, eqs. 13 and 15.)
+   triples ``(0, k_l, x_{l,:})`` with keys from a codebook (:mod:`reductions.codes`); Bob queries
+   ``q = r k_i / ||k_i||`` (so ``||q|| = r``, Theorem 15's regime) with a zero key and value. Bob
+   knows the public keys, so he knows the softmax weights of his own query: ``w_i`` on the spike
+   and ``R_i`` on the other stored keys. A bit ``x_ij = 0`` gives an output in ``[0, R_i]`` and
+   ``x_ij = 1`` one in ``[w_i, w_i + R_i]``; under ``(1±η)`` these widen to ``[0, (1+η) R_i]`` and
+   ``[(1-η) w_i, ...]``. Bob's threshold is the middle of that worst-case gap when it exists, and
+   otherwise the middle of the typical case (other bits average ``R_i/2``):
+   ``((1+η) R_i + (1-η) w_i)/2`` resp. ``(R_i + (1-η) w_i)/2``. Both are ``(w_i + R_i)/2`` at
+   ``η = 0``. (The paper's decoder is the same with ``w_i, R_i`` replaced by their worst-case
+   bounds, eqs. 13 and 15.)
+
+   The codebooks: ``"random"`` and ``"packed"`` keys are unit vectors. The ``"gaussian"`` keys are
+   the paper's JL rows ``A e_l / sqrt(d)`` rescaled to median norm 1. Normalising each of them
+   would give exactly the ``"random"`` codebook (the same Gaussian rows, the same public seed), so
+   what the Gaussian family can add is the spread of its norms; at median norm 1 its typical score
+   ``r ||k||`` is the unit families' ``r``, and the comparison measures that spread alone (dividing
+   by the largest norm, as :func:`reductions.codes.gaussian_ball_codebook` does, would also shrink
+   every score to about half). Keys above the median leave the unit ball, so the cap of item 4
+   does not bind this family.
 2. **The worst (1±η)-approximation**: :class:`caches.adversary.AdversarialApproximation` with
    Bob's per-row threshold (:meth:`BoundedNormReduction.query_thresholds`): a coordinate whose
    allowed interval contains the threshold is output as the threshold itself (hidden from every
-   decoder), any other at the end of its interval nearest the threshold. The capacity curve
-   reports the flipped decoder's accuracy ``1 - accuracy`` beside Bob's: failing must mean
-   chance, not inverted bits.
-3. **Capacity** (:func:`capacity_search`): the largest ``n'`` on a geometric grid such that Bob
-   decodes at least 99% of the ``n' d`` bits there and at every smaller grid point. Capacity is a
+   decoder), any other at the end of its interval nearest the threshold. The probes report the
+   flipped decoder's accuracy ``1 - accuracy`` beside Bob's: failing must mean chance, not
+   inverted bits.
+3. **Capacity** (:func:`capacity_search`): a probe at ``n'`` plays a game on a fresh codebook and
+   fresh bits and decodes when Bob gets at least 99% of the ``n' d`` bits; one search bisects
+   ``ln n'`` between the largest decoding and the smallest failing probe. Each codebook, regime and
+   ``d`` gets several independent searches (trials); the capacity is their median with the range
+   over trials, and the exponent ``c`` of ``n' ≈ e^{cd}`` is fitted over every trial with a
+   bootstrap interval resampling trials and the fit's ``R²`` (:func:`fit_exponent`). Capacity is a
    property of the reduction (one query per row, a threshold per coordinate): exact real outputs
    carry unbounded information, so only this decoder makes "capacity" meaningful for exact caches.
 4. **Limits.** With ``||q|| <= r`` and ``||k|| <= 1`` every score lies in ``[-r, r]``, so the
@@ -31,9 +44,10 @@ module measures the constant in the exponent.
    at a fixed ``r`` the reduction saturates, and an ``e^{Θ(d)}`` capacity needs ``r`` to grow with
    ``d``. The experiment therefore measures at ``r = r_per_d · d`` and shows fixed ``r`` beside it.
 5. **Experiment** ``cor9``: ``ln n'`` against ``d`` for three codebooks, exact and ``(1±η)``, with
-   the fitted slope ``c`` (``n' ≈ e^{c d}``), Lemma 3's promise, coherence against the Welch bound,
-   and Theorem 1's lower bound ``(1 - H_2(0.01)) · d · min(n, n'(d))`` beside the measured memory
-   of the exact, quantized and SubGen caches.
+   the fitted slope ``c``, Lemma 3's promise, coherence against the Welch bound, and Theorem 1's
+   lower bound ``(1 - H_2(0.01)) · d · min(n, n'(d))`` beside the measured memory of the exact,
+   quantized and SubGen caches. Its units: one per capacity search (codebook, η, ``d``, trial; then
+   the fixed-``r`` searches), one for the coherence panel, one per ``d`` of Theorem 1's curves.
 """
 
 from __future__ import annotations
@@ -52,9 +66,10 @@ from caches.subgen import SubGenCache
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
 from protocols.fano import min_memory_ratio
-from protocols.game import score, trial_input
+from protocols.game import Score, score, trial_input
+from protocols.index import random_instance
 from protocols.reduction import Reduction
-from protocols.stats import line_fit
+from protocols.stats import bootstrap_slope, line_fit, wilson_interval
 from reductions.certify import claim
 from reductions.codes import (
     CODE_KINDS,
@@ -74,7 +89,9 @@ __all__ = [
     "fit_exponent",
     "worst_case_cap",
     "unit_ball_stream",
-    "run_cor9",
+    "cor9_sweep",
+    "cor9_measure",
+    "cor9_summary",
 ]
 
 #: Memory a cache that decodes 99% of N bits must have, per bit (HO Theorem 5 / Fano): 1 - H_2(0.01).
@@ -89,8 +106,8 @@ class BoundedNormReduction(Reduction):
     """HO Theorem 6's reduction with ``n`` codebook keys in ``R^d`` and queries of norm ``r``.
 
     ``codebook`` is one of :data:`reductions.codes.CODE_KINDS`; ``"packed"`` is optimised with
-    repulsion sharpness ``β = 2r`` (the decoder's noise energy). ``eta`` is the ``(1±η)`` slack Bob's
-    threshold allows for.
+    repulsion sharpness ``β = 2r`` (the decoder's noise energy); ``"gaussian"`` keys are scaled to
+    median norm 1 (module docstring, item 1). ``eta`` is the ``(1±η)`` slack Bob's threshold allows for.
     """
 
     n: int
@@ -116,7 +133,10 @@ class BoundedNormReduction(Reduction):
         if self.n == 1:
             return np.eye(1, self.d)
         beta = 2.0 * self.r if self.codebook == "packed" else 0.0
-        return public_code(self.codebook, self.n, self.d, self.public_seed, beta)
+        keys = public_code(self.codebook, self.n, self.d, self.public_seed, beta)
+        if self.codebook == "gaussian":
+            return keys / np.median(np.linalg.norm(keys, axis=1))
+        return keys
 
     @property
     def directions(self) -> np.ndarray:
@@ -165,62 +185,104 @@ class BoundedNormReduction(Reduction):
 
 # --- 2. capacity ------------------------------------------------------------------------------
 
-
-def capacity_grid(ratio: float, max_n: int) -> list[int]:
-    """Distinct integers ``2, ceil(2·ratio), ...`` up to ``max_n``."""
-    grid, value = [], 2.0
-    while value <= max_n:
-        n = math.ceil(value - 1e-9)
-        if not grid or n > grid[-1]:
-            grid.append(n)
-        value *= ratio
-    return grid
+#: Tag of the draws of one capacity probe (``default_rng([seed, PROBE_TAG, d, trial, n', game])``).
+PROBE_TAG = 0x434F5239  # "COR9"
 
 
-def game_accuracy(reduction: BoundedNormReduction, seed: int, trial: int, bob) -> tuple[float, BoundedNormReduction]:
-    """Alice streams one instance into the exact cache; Bob decodes every row (through ``bob``).
+def game_score(reduction: BoundedNormReduction, x: np.ndarray, bob) -> Score:
+    """Alice streams ``x`` into the exact cache; Bob decodes every row (through ``bob``).
 
     With ``eta > 0`` Bob sees the worst ``(1±η)`` approximation of the exact outputs.
     """
-    reduction, x = trial_input(reduction, seed, trial)
     exact = ExactCache("float64")
     message = bob.alice(reduction, exact, x)
     cache = exact if reduction.eta == 0 else AdversarialApproximation(exact, reduction.eta, reduction)
-    return score(bob, reduction, cache, message, x).accuracy, reduction
+    return score(bob, reduction, cache, message, x)
 
 
-def capacity_search(d: int, r: float, eta: float, codebook: str, *, seed: int, bob, trials: int = 1,
-                    grid_ratio: float = 1.15, max_n: int = 4096) -> dict:
-    """Largest ``n'`` on :func:`capacity_grid` decoded at >= 99% there and at every smaller grid point.
+def game_accuracy(reduction: BoundedNormReduction, seed: int, trial: int, bob) -> tuple[float, BoundedNormReduction]:
+    """One game on :func:`protocols.game.trial_input`'s instance of ``(seed, trial)``: Bob's accuracy."""
+    reduction, x = trial_input(reduction, seed, trial)
+    return game_score(reduction, x, bob).accuracy, reduction
 
-    Returns ``{"capacity", "first_failure", "censored", "curve": [{"n", "accuracy", "coherence",
-    "max_inner"}, ...]}``; ``censored`` means the search reached ``max_n`` without a failure.
+
+def probe_input(reduction: BoundedNormReduction, seed: int, trial: int, game: int = 0):
+    """The public seed and Alice's bits of one probe, from ``default_rng([seed, PROBE_TAG, d, trial, n', game])``.
+
+    Neither ``r``, ``η`` nor the codebook enters: every codebook and regime of a trial sees the
+    same bits and the same public seed (so the Gaussian and random codebooks share directions).
     """
-    capacity, failure, curve = 1, None, []
-    for n in capacity_grid(grid_ratio, max_n):
-        accuracies, shown = [], None
-        for trial in range(trials):
-            accuracy, reduction = game_accuracy(BoundedNormReduction(n, d, r, eta, codebook), seed, trial, bob)
-            accuracies.append(accuracy)
-            shown = shown or reduction
-        accuracy = float(np.mean(accuracies))
-        curve.append({"n": n, "accuracy": accuracy, "flipped_accuracy": 1.0 - accuracy,
-                      "coherence": coherence(shown.keys), "max_inner": max_inner_product(shown.keys)})
-        if accuracy < SUCCESS_ACCURACY:
-            failure = n
+    n, d = reduction.shape
+    rng = np.random.default_rng([seed, PROBE_TAG, d, trial, n, game])
+    x = random_instance(rng, n, d)
+    return reduction.with_public_seed(int(rng.integers(2**31))), x
+
+
+def capacity_search(d: int, r: float, eta: float, codebook: str, *, seed: int, bob, trial: int = 0,
+                    trials: int = 1, grid_ratio: float = 1.25, max_n: int = 4096) -> dict:
+    """One search for the largest ``n' <= max_n`` Bob decodes: bisection on ``ln n'``.
+
+    A probe at ``n'`` plays ``trials`` games (fresh codebook and bits each, :func:`probe_input` of
+    this ``trial``) and decodes when their pooled accuracy is at least 99%. ``n' = 1`` decodes (one
+    key, one spike). The bracket starts at ``[1, grid_ratio · max_n]`` (the upper end unprobed),
+    each probe is its rounded geometric midpoint (clipped to ``max_n``), and the search stops when
+    the decoding and the failing end are within the ratio ``grid_ratio`` or adjacent integers:
+    about ``log2(ln(max_n) / ln(grid_ratio))`` probes instead of a scan of the grid. Every probed
+    ``n'`` below a failing one decodes, so the capacity is the largest decoding probe.
+
+    Returns ``{"capacity", "first_failure", "censored", "curve": [{"n", "correct", "total",
+    "accuracy", "flipped_accuracy", "decoded", "coherence", "max_inner"}, ...]}`` in probe order;
+    ``censored`` means ``max_n`` itself decodes.
+    """
+    low, high, curve = 1, None, []
+    while True:
+        top = high if high is not None else grid_ratio * max_n
+        if top <= low * grid_ratio or top - low <= 1:
             break
-        capacity = n
-    return {"capacity": capacity, "first_failure": failure, "censored": failure is None, "curve": curve}
+        n = min(max_n, max(low + 1, round(math.sqrt(low * top))))
+        if high is not None and n >= high:
+            break
+        correct = total = 0
+        for game in range(trials):
+            reduction, x = probe_input(BoundedNormReduction(n, d, r, eta, codebook), seed, trial, game)
+            result = game_score(reduction, x, bob)
+            correct, total = correct + result.correct, total + result.total
+        accuracy = correct / total
+        decoded = accuracy >= SUCCESS_ACCURACY
+        curve.append({"n": n, "correct": correct, "total": total, "accuracy": accuracy,
+                      "flipped_accuracy": 1.0 - accuracy, "decoded": decoded,
+                      "coherence": coherence(reduction.keys), "max_inner": max_inner_product(reduction.keys)})
+        if decoded:
+            low = n
+            if n == max_n:
+                break
+        else:
+            high = n
+    return {"capacity": low, "first_failure": high, "censored": high is None, "curve": curve}
 
 
-def fit_exponent(ds, capacities, censored=None) -> dict | None:
-    """Least-squares ``ln n' = c d + b`` over the uncensored points; ``None`` with fewer than 2."""
+def fit_exponent(ds, capacities, censored=None, groups=None, seed: int = 0) -> dict | None:
+    """Least-squares ``ln n' = c d + b`` over the uncensored points; ``None`` with fewer than 2 distinct ``d``.
+
+    Also the fit's ``r2`` and, when ``groups`` (each point's trial) has two labels or more, the 99%
+    percentile bootstrap interval ``[c_low, c_high]`` of ``c`` resampling whole trials
+    (:func:`protocols.stats.bootstrap_slope`, seeded by ``seed``).
+    """
     censored = censored or [False] * len(ds)
-    pts = [(d, math.log(n)) for d, n, cut in zip(ds, capacities, censored) if not cut and n >= 1]
-    fit = line_fit([p[0] for p in pts], [p[1] for p in pts])
+    groups = list(range(len(ds))) if groups is None else groups
+    kept = [(d, math.log(n), g) for d, n, cut, g in zip(ds, capacities, censored, groups) if not cut and n >= 1]
+    x, y = np.array([p[0] for p in kept], dtype=float), np.array([p[1] for p in kept])
+    fit = line_fit(x, y)
     if fit is None:
         return None
-    return {"c": fit[0], "intercept": fit[1], "points": len(pts)}
+    spread = float(np.sum((y - y.mean()) ** 2))
+    r2 = None if spread == 0 else 1.0 - float(np.sum((y - fit[0] * x - fit[1]) ** 2)) / spread
+    low = high = None
+    if len({p[2] for p in kept}) >= 2:
+        _, low, high = bootstrap_slope(x, y, [p[2] for p in kept], seed=seed, level=0.99)
+        low, high = (None, None) if math.isnan(low) else (low, high)
+    return {"c": fit[0], "intercept": fit[1], "points": len(kept), "r2": r2, "c_low": low, "c_high": high,
+            "level": 0.99}
 
 
 def worst_case_cap(r: float, eta: float = 0.0) -> float:
@@ -340,15 +402,16 @@ def _check_cor9_bound():
 class Cor9Config(ExperimentConfig):
     """Experiment ``cor9``: capacity n'(d) and Theorem 1's bound beside caches (quick preset = the defaults)."""
 
-    d_values: list = param([2, 4, 6, 8, 10, 12], low=2, high=64, doc="dimensions d of the capacity search")
+    d_values: list = param([2, 4, 6, 8, 10], low=2, high=64, doc="dimensions d of the capacity search")
     r_per_d: float = param(0.5, low=0.0, high=8.0, low_open=True, doc="query-norm bound r / d")
     etas: list = param([0.1], low=0.0, high=1.0, low_open=True, high_open=True,
                        doc="approximation factors η (η = 0 is always run)")
     codebooks: list = param(["gaussian", "random", "packed"], choices=CODE_KINDS, doc="codebooks compared")
     r_fixed: list = param([2.0], low=0.0, high=20.0, low_open=True, doc="fixed query-norm bounds r")
-    trials: int = param(1, low=1, doc="games per capacity probe")
-    grid_ratio: float = param(1.25, low=1.0, high=4.0, low_open=True, doc="ratio between probed n'")
-    max_n: int = param(1024, low=2, high=8192, doc="largest n' probed (the packed codebook holds two n x n matrices)")
+    trials: int = param(3, low=1, doc="independent capacity searches per codebook, regime and d")
+    grid_ratio: float = param(1.3, low=1.0, high=4.0, low_open=True,
+                              doc="a search stops when its first failing n' is within this ratio of its capacity")
+    max_n: int = param(512, low=2, high=8192, doc="largest n' probed (the packed codebook holds two n x n matrices)")
     coherence_d: int = param(8, low=1, high=64, doc="dimension of the coherence measurement")
     coherence_n: list = param([16, 32, 64, 128, 256], low=2, high=1 << 14, doc="codebook sizes of the coherence measurement")
     theorem1_d: list = param([2, 4], low=1, high=64, doc="dimensions of Theorem 1's bound vs caches")
@@ -368,15 +431,10 @@ class Cor9Config(ExperimentConfig):
 COR9_PRESETS = {
     "quick": Cor9Config(),
     "paper": Cor9Config(
-        d_values=[2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24], r_fixed=[2.0, 3.0], trials=2, grid_ratio=1.15,
-        max_n=4096, coherence_n=[16, 32, 64, 128, 256, 512, 1024], theorem1_d=[2, 3, 4, 5],
+        d_values=[2, 4, 6, 8, 10, 12], r_fixed=[2.0, 3.0], trials=8, grid_ratio=1.15,
+        max_n=1024, coherence_n=[16, 32, 64, 128, 256, 512, 1024], theorem1_d=[2, 3, 4, 5],
         theorem1_log2_n=[1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16]),
 }
-
-
-def cor9_steps(config: dict) -> int:
-    regimes = 1 + len(config["etas"])
-    return len(config["d_values"]) * (len(config["codebooks"]) * regimes + len(config["r_fixed"])) + 2
 
 
 def unit_ball_stream(n: int, d: int, seed) -> tuple[np.ndarray, np.ndarray]:
@@ -399,96 +457,176 @@ def _memory_curve(make, ns: list[int], d: int, seed) -> list[int]:
     return out
 
 
-def run_cor9(config: dict, seed: int, bob, progress=None) -> dict:
-    """Capacity of ``d`` dimensions (HO Corollary 9) and Theorem 1's lower bound beside real caches."""
-    tick = progress or (lambda _k: None)
-    search = dict(seed=seed, bob=bob, trials=config["trials"], grid_ratio=config["grid_ratio"],
-                  max_n=config["max_n"])
-    regimes = [0.0, *config["etas"]]
-    rho = config["r_per_d"]
-    points, trials, series = [], [], []
-    for codebook in config["codebooks"]:
-        for eta in regimes:
-            rows = []
-            for d in config["d_values"]:
-                r = rho * d
-                found = capacity_search(d, r, eta, codebook, **search)
-                rows.append(_capacity_row(d, r, eta, codebook, found, config["trials"]))
-                trials.extend({"codebook": codebook, "eta": eta, "d": d, "r": r, **step} for step in found["curve"])
-                tick(1)
-            series.append(_series(codebook, eta, "r_per_d", rho, rows))
-            points.extend(rows)
-    fixed = []
-    best_kind = "packed" if "packed" in config["codebooks"] else config["codebooks"][-1]
-    for r in config["r_fixed"]:
+def _fixed_kind(config: dict) -> str:
+    """The codebook of the fixed-``r`` series: ``packed`` when compared, else the last one."""
+    return "packed" if "packed" in config["codebooks"] else config["codebooks"][-1]
+
+
+def cor9_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per capacity search (codebook, η, d, trial at ``r = r_per_d · d``; then the fixed-``r``
+    searches), one for the coherence panel and one per ``d`` of Theorem 1's memory curves."""
+    trials = range(config["trials"])
+    return [
+        *({"part": "capacity", "codebook": kind, "eta": eta, "d": d, "trial": t}
+          for kind in config["codebooks"] for eta in [0.0, *config["etas"]]
+          for d in config["d_values"] for t in trials),
+        *({"part": "fixed_r", "codebook": _fixed_kind(config), "r": r, "d": d, "trial": t}
+          for r in config["r_fixed"] for d in config["d_values"] for t in trials),
+        {"part": "coherence"},
+        *({"part": "theorem1", "d": d} for d in config["theorem1_d"]),
+    ]
+
+
+def cor9_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """A unit's rows: the probes of one capacity search (:func:`capacity_search`, its draws from
+    ``(seed, d, trial, n')`` only), the coherence panel's codebooks, or one ``d``'s memory curves."""
+    part = unit["part"]
+    if part in ("capacity", "fixed_r"):
+        d, kind = unit["d"], unit["codebook"]
+        eta, r = (unit["eta"], config["r_per_d"] * d) if part == "capacity" else (0.0, unit["r"])
+        found = capacity_search(d, r, eta, kind, seed=seed, bob=players, trial=unit["trial"],
+                                grid_ratio=config["grid_ratio"], max_n=config["max_n"])
+        return [{"part": part, "codebook": kind, "eta": eta, "r": r, "d": d, "trial": unit["trial"], **probe}
+                for probe in found["curve"]]
+    if part == "coherence":
+        d = config["coherence_d"]
         rows = []
-        for d in config["d_values"]:
-            found = capacity_search(d, r, 0.0, best_kind, **search)
-            rows.append(_capacity_row(d, r, 0.0, best_kind, found, config["trials"]))
-            tick(1)
-        fixed.append({**_series(best_kind, 0.0, "r_fixed", r, rows), "worst_case_cap": worst_case_cap(r)})
-    coherence_panel = _coherence_panel(config, seed)
-    tick(1)
-    theorem1 = _theorem1(config, series, seed)
-    tick(1)
-    lemma3 = {
-        "d": config["d_values"],
-        "log_n_printed": [lemma3_log_capacity(d, rho * d, "printed") for d in config["d_values"]],
-        "log_n_corrected": [lemma3_log_capacity(d, rho * d, "corrected") for d in config["d_values"]],
+        for kind in config["codebooks"]:
+            beta = 2.0 * config["r_per_d"] * d if kind == "packed" else 0.0
+            for n in (n for n in config["coherence_n"] if n >= 2):
+                keys = public_code(kind, n, d, int(np.random.default_rng([seed, n, d]).integers(2**31)), beta)
+                rows.append({"part": part, "codebook": kind, "d": d, "n": n, "max_inner": max_inner_product(keys),
+                             "coherence": coherence(keys), "welch": welch_bound(n, d)})
+        return rows
+    d, sub = unit["d"], config["subgen"]
+    ns = [2**v for v in config["theorem1_log2_n"]]
+    curves = {
+        "exact_bits": _memory_curve(lambda: ExactCache("float32"), ns, d, [seed, d, 1]),
+        "quantized_bits": _memory_curve(lambda: QuantizedCache(bits=2), ns, d, [seed, d, 1]),
+        "subgen_bits": _memory_curve(lambda: SubGenCache(sub["delta"], sub["t"], sub["s"], seed), ns, d, [seed, d, 1]),
     }
-    lemma3_c = _lemma3_slope(config["d_values"], lemma3["log_n_printed"])
-    for s in series:
-        s["lemma3_ratio"] = None if s["fit"] is None or not lemma3_c else s["fit"]["c"] / lemma3_c
-    summary = {
-        "experiment": "cor9",
-        "r_per_d": rho,
-        "d_values": config["d_values"],
-        "etas": regimes,
-        "codebooks": config["codebooks"],
-        "success_accuracy": SUCCESS_ACCURACY,
-        "series": series,
-        "fixed_r": fixed,
-        "lemma3": {**lemma3, "c": lemma3_c},
-        "worst_case_cap": {"d": config["d_values"],
-                           "log_n": [math.log(worst_case_cap(rho * d)) for d in config["d_values"]]},
-        "coherence": coherence_panel,
-        "theorem1": theorem1,
-        "points": points,
-    }
-    return {"summary": summary, "trials": trials}
+    return [{"part": part, "d": d, "n": n, **{key: values[j] for key, values in curves.items()}}
+            for j, n in enumerate(ns)]
 
 
-def _capacity_row(d, r, eta, codebook, found, trials: int) -> dict:
-    n = found["capacity"]
-    last = next((c for c in found["curve"] if c["n"] == n), None)
+def _searches(rows: list[dict]) -> dict[tuple, dict]:
+    """Each search's outcome from its probe rows, keyed ``(part, codebook, eta, r, d) -> {trial: ...}``.
+
+    Every probe below a failing one decodes (:func:`capacity_search`), so a trial's capacity is its
+    largest decoding probe (1 when none) and its first failure the smallest failing one.
+    """
+    out: dict[tuple, dict] = {}
+    for row in rows:
+        if row["part"] not in ("capacity", "fixed_r"):
+            continue
+        cell = out.setdefault((row["part"], row["codebook"], row["eta"], row["r"], row["d"]), {})
+        search = cell.setdefault(row["trial"], {"capacity": 1, "first_failure": None, "at_capacity": None})
+        if row["decoded"] and row["n"] > search["capacity"]:
+            search.update(capacity=row["n"], at_capacity=row)
+        if not row["decoded"] and (search["first_failure"] is None or row["n"] < search["first_failure"]["n"]):
+            search["first_failure"] = row
+    return out
+
+
+def _pooled(rows: list[dict]) -> tuple[float | None, float | None, float | None]:
+    """Pooled accuracy of some probes and its 99% Wilson interval (None when there are none)."""
+    correct, total = sum(r["correct"] for r in rows), sum(r["total"] for r in rows)
+    return (None, None, None) if not total else (correct / total, *wilson_interval(correct, total))
+
+
+def _cell(key: tuple, trials: dict, max_n: int) -> dict:
+    """One (codebook, η, r, d): the median trial capacity, its order-statistic interval, the probes around it."""
+    part, codebook, eta, r, d = key
+    ordered = sorted((s["capacity"], s["first_failure"] is None, t) for t, s in trials.items())
+    n, censored, _ = ordered[(len(ordered) - 1) // 2]
+    searches = [trials[t] for t in sorted(trials)]
+    accuracy, low, high = _pooled([s["at_capacity"] for s in searches if s["at_capacity"]])
+    failure, failure_low, failure_high = _pooled([s["first_failure"] for s in searches if s["first_failure"]])
+    shown = trials[ordered[(len(ordered) - 1) // 2][2]]["at_capacity"]
+    memory = 8 * (9 + 2 * 8 * n * d)  # the INDEX game at capacity: n' d bits from a float64 exact cache
     return {
         "cache": "ExactCache(dtype='float64')" if eta == 0 else "AdversarialApproximation(ExactCache)",
         "family": "ExactCache" if eta == 0 else "AdversarialApproximation",
+        "mode": "r_per_d" if part == "capacity" else "r_fixed",
         "codebook": codebook, "eta": eta, "d": d, "r": r,
-        "capacity": n, "log_capacity": math.log(n), "censored": found["censored"],
-        "first_failure": found["first_failure"],
-        "coherence": None if last is None else last["coherence"],
-        "max_inner": None if last is None else last["max_inner"],
+        "capacity": n, "log_capacity": math.log(n), "censored": censored,
+        "capacity_low": ordered[0][0], "capacity_high": ordered[-1][0],
+        "capacity_confidence": 1.0 - 2.0 ** (1 - len(ordered)),
+        "trial_capacities": [s["capacity"] for s in searches],
+        "trial_censored": [s["first_failure"] is None for s in searches],
+        "coherence": None if shown is None else shown["coherence"],
+        "max_inner": None if shown is None else shown["max_inner"],
         "welch": welch_bound(n, d) if n >= 2 else None,
         "lemma3_log_n": lemma3_log_capacity(d, r),
-        # the INDEX game at capacity: n' d bits decoded at >= 99% from a float64 exact cache
-        "memory_bits": 8 * (9 + 2 * 8 * n * d), "bits_encoded": n * d,
-        "memory_ratio": (8 * (9 + 2 * 8 * n * d)) / (n * d),
-        "accuracy": None if last is None else last["accuracy"],
-        "flipped_accuracy": None if last is None else last["flipped_accuracy"],
-        "trials": trials,
+        "memory_bits": memory, "bits_encoded": n * d, "memory_ratio": memory / (n * d),
+        "accuracy": accuracy, "accuracy_low": low, "accuracy_high": high,
+        "failure_accuracy": failure, "failure_accuracy_low": failure_low, "failure_accuracy_high": failure_high,
+        "flipped_accuracy": None if accuracy is None else 1.0 - accuracy,
+        "trials": len(ordered), "max_n": max_n,
         "fano_max_accuracy": 1.0,
         "lower_bound_bits": FANO_99 * n * d,
     }
 
 
-def _series(codebook, eta, mode, value, rows) -> dict:
-    fit = fit_exponent([r["d"] for r in rows], [r["capacity"] for r in rows], [r["censored"] for r in rows])
-    return {"codebook": codebook, "eta": eta, "mode": mode, "r_value": value,
-            "d": [r["d"] for r in rows], "capacity": [r["capacity"] for r in rows],
-            "censored": [r["censored"] for r in rows],
-            "coherence": [r["coherence"] for r in rows], "welch": [r["welch"] for r in rows],
+def _series(cells: list[dict], mode: str, value, seed: int) -> dict:
+    """One curve n'(d) and its fit over every uncensored trial (bootstrap over trials)."""
+    ds = [c["d"] for c in cells for _ in c["trial_capacities"]]
+    fit = fit_exponent(ds, [n for c in cells for n in c["trial_capacities"]],
+                       [cut for c in cells for cut in c["trial_censored"]],
+                       [t for c in cells for t in range(len(c["trial_capacities"]))], seed)
+    first = cells[0]
+    return {"codebook": first["codebook"], "eta": first["eta"], "mode": mode, "r_value": value,
+            "d": [c["d"] for c in cells], "capacity": [c["capacity"] for c in cells],
+            "capacity_low": [c["capacity_low"] for c in cells], "capacity_high": [c["capacity_high"] for c in cells],
+            "censored": [c["censored"] for c in cells],
+            "coherence": [c["coherence"] for c in cells], "welch": [c["welch"] for c in cells],
             "fit": fit}
+
+
+def cor9_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Capacity of ``d`` dimensions (HO Corollary 9) per codebook and regime, the fitted ``c`` with its
+    bootstrap interval over trials, and Theorem 1's lower bound beside real caches."""
+    rho, regimes, ds = config["r_per_d"], [0.0, *config["etas"]], config["d_values"]
+    cells = {key: _cell(key, trials, config["max_n"]) for key, trials in _searches(rows).items()}
+    series = [_series([cells["capacity", kind, eta, rho * d, d] for d in ds], "r_per_d", rho, seed)
+              for kind in config["codebooks"] for eta in regimes]
+    fixed = [{**_series([cells["fixed_r", _fixed_kind(config), 0.0, r, d] for d in ds], "r_fixed", r, seed),
+              "worst_case_cap": worst_case_cap(r)} for r in config["r_fixed"]]
+    lemma3 = {"d": ds, "log_n_printed": [lemma3_log_capacity(d, rho * d, "printed") for d in ds],
+              "log_n_corrected": [lemma3_log_capacity(d, rho * d, "corrected") for d in ds]}
+    lemma3_c = _lemma3_slope(ds, lemma3["log_n_printed"])
+    for s in series:
+        s["lemma3_ratio"] = None if s["fit"] is None or not lemma3_c else s["fit"]["c"] / lemma3_c
+    trials = config["trials"]
+    return {
+        "experiment": "cor9",
+        "r_per_d": rho,
+        "d_values": ds,
+        "etas": regimes,
+        "codebooks": config["codebooks"],
+        "success_accuracy": SUCCESS_ACCURACY,
+        "trials": trials,
+        "note": (f"A probe at n' plays one game (fresh codebook and bits) and decodes when Bob gets at least "
+                 f"{SUCCESS_ACCURACY:.0%} of its n'd bits. Each of the {trials} independent trials per codebook, "
+                 f"regime and d bisects ln n' over [1, {config['max_n']}] until its first failing n' is within "
+                 f"the ratio {config['grid_ratio']:g} of its largest decoding one, its capacity (probes below a "
+                 "failure all decode). 'capacity' is the median trial capacity (the lower median), "
+                 "[capacity_low, capacity_high] the smallest and largest, an interval holding the median of the "
+                 "trial capacity's distribution with probability capacity_confidence = 1 - 2^(1-trials). "
+                 "'accuracy' pools the trials' games at their capacities, 'failure_accuracy' those at their "
+                 "first failures (99% Wilson over bits). A 99% Wilson lower bound of 0.99 needs at least 657 bits "
+                 "at one n', 83 games at d = 2 and n' = 4, so the interval is on the capacity instead. c: least squares "
+                 "of ln n' on d over every uncensored trial, 99% percentile bootstrap resampling trials, R^2 of "
+                 "that fit. Gaussian keys are the JL rows scaled to median norm 1."),
+        "series": series,
+        "fixed_r": fixed,
+        "lemma3": {**lemma3, "c": lemma3_c},
+        "worst_case_cap": {"d": ds, "log_n": [math.log(worst_case_cap(rho * d)) for d in ds]},
+        "coherence": _coherence_panel(config, rows),
+        "theorem1": _theorem1(config, series, rows),
+        "points": [cells["capacity", kind, eta, rho * d, d]
+                   for kind in config["codebooks"] for eta in regimes for d in ds],
+    }
 
 
 def _lemma3_slope(ds, log_ns) -> float | None:
@@ -498,32 +636,28 @@ def _lemma3_slope(ds, log_ns) -> float | None:
     return float(np.mean([v / d for d, v in pairs]))
 
 
-def _coherence_panel(config: dict, seed: int) -> dict:
+def _coherence_panel(config: dict, rows: list[dict]) -> dict:
     """Signed maximum inner product and coherence of each codebook's directions at one ``d``.
 
     ``"gaussian"`` and ``"random"`` share their directions (the same Gaussian rows, scaled vs
     normalised), so their values coincide.
     """
-    d = config["coherence_d"]
-    r = config["r_per_d"] * d
-    ns = [n for n in config["coherence_n"] if n >= 2]
-    signed, absolute = {}, {}
-    for kind in config["codebooks"]:
-        beta = 2.0 * r if kind == "packed" else 0.0
-        codes = [public_code(kind, n, d, int(np.random.default_rng([seed, n, d]).integers(2**31)), beta) for n in ns]
-        signed[kind] = [max_inner_product(keys) for keys in codes]
-        absolute[kind] = [coherence(keys) for keys in codes]
-    return {"d": d, "n": ns, "max_inner": signed, "coherence": absolute, "welch": [welch_bound(n, d) for n in ns]}
+    rows = [r for r in rows if r["part"] == "coherence"]
+    ns = [r["n"] for r in rows if r["codebook"] == config["codebooks"][0]]
+    signed = {kind: [r["max_inner"] for r in rows if r["codebook"] == kind] for kind in config["codebooks"]}
+    absolute = {kind: [r["coherence"] for r in rows if r["codebook"] == kind] for kind in config["codebooks"]}
+    return {"d": config["coherence_d"], "n": ns, "max_inner": signed, "coherence": absolute,
+            "welch": [welch_bound(n, config["coherence_d"]) for n in ns]}
 
 
-def _theorem1(config: dict, series: list[dict], seed: int) -> dict:
+def _theorem1(config: dict, series: list[dict], rows: list[dict]) -> dict:
     """Theorem 1's ``d · min(n, e^{cd})`` with the measured ``c``, beside measured cache memory."""
     approximate = [s for s in series if s["eta"] > 0 and s["fit"] is not None] or [s for s in series if s["fit"]]
     best = max(approximate, key=lambda s: s["fit"]["c"], default=None)
-    ns = [2**v for v in config["theorem1_log2_n"]]
-    sub = config["subgen"]
     curves = []
     for d in config["theorem1_d"]:
+        mine = [r for r in rows if r["part"] == "theorem1" and r["d"] == d]
+        ns = [r["n"] for r in mine]
         log_cap = None if best is None else best["fit"]["c"] * d + best["fit"]["intercept"]
         cap = None if log_cap is None else max(1.0, math.exp(log_cap))
         curves.append({
@@ -531,52 +665,60 @@ def _theorem1(config: dict, series: list[dict], seed: int) -> dict:
             "n": ns,
             "capacity": cap,
             "lower_bound_bits": [None if cap is None else FANO_99 * d * min(n, cap) for n in ns],
-            "exact_bits": _memory_curve(lambda: ExactCache("float32"), ns, d, [seed, d, 1]),
-            "quantized_bits": _memory_curve(lambda: QuantizedCache(bits=2), ns, d, [seed, d, 1]),
-            "subgen_bits": _memory_curve(lambda: SubGenCache(sub["delta"], sub["t"], sub["s"], seed),
-                                         ns, d, [seed, d, 1]),
+            **{key: [r[key] for r in mine] for key in ("exact_bits", "quantized_bits", "subgen_bits")},
         })
     return {
         "c": None if best is None else best["fit"]["c"],
+        "c_low": None if best is None else best["fit"]["c_low"],
+        "c_high": None if best is None else best["fit"]["c_high"],
         "intercept": None if best is None else best["fit"]["intercept"],
         "from": None if best is None else {"codebook": best["codebook"], "eta": best["eta"]},
         "fano_factor": FANO_99,
-        "subgen": sub,
+        "subgen": config["subgen"],
         "curves": curves,
     }
 
 
 def cor9_headline(summary: dict) -> str:
-    """``barriers report``'s line: the fitted capacity exponent c (n′ ≈ e^{cd}) per codebook at
-    ‖q‖ = d/2 with its 99% bootstrap interval over the d grid (each capacity is one search on one
-    drawn codebook), the largest capacity (single draw), Lemma 3's c (exact) and the fixed-‖q‖ series
-    against the proved cap 1 + e^{2r} (exact)."""
+    """``barriers report``'s line: per codebook at ‖q‖ = d/2 and η = 0, the fitted capacity exponent c
+    (n′ ≈ e^{cd}) with its 99% bootstrap interval over trials and the fit's R², the largest median
+    capacity with the range over its trials, Lemma 3's c (exact) and the fixed-‖q‖ series against the
+    proved cap 1 + e^{2r} (exact)."""
     from fractions import Fraction
 
-    from protocols.headline import exact, fitted_slope
+    from protocols.headline import exact
 
-    def c_of(series):  # the points fit_exponent uses: ln n' against d, censored ones left out
-        censored = series.get("censored") or [False] * len(series["d"])
-        rows = [(d, math.log(n)) for d, n, cut in zip(series["d"], series["capacity"], censored) if not cut and n >= 1]
-        return fitted_slope([d for d, _ in rows], [v for _, v in rows], log=False)
+    def c_of(series):
+        fit = series.get("fit") or {}
+        if fit.get("c") is None:
+            return f"n/a ({series['codebook']})"
+        interval = (f"[{fit['c_low']:.2f}, {fit['c_high']:.2f}]" if fit.get("c_low") is not None
+                    else "(single draw: one trial)")
+        r2 = "" if fit.get("r2") is None else f", R² {fit['r2']:.2f} exact for these trials"
+        return f"{fit['c']:.2f} {interval} ({series['codebook']}{r2})"
+
+    def ranged(series, j):
+        low = (series.get("capacity_low") or series["capacity"])[j]
+        high = (series.get("capacity_high") or series["capacity"])[j]
+        return f"{series['capacity'][j]} (trials {low}–{high})"
 
     parts = []
+    trials = summary.get("trials") or 1
     exact_series = [s for s in summary.get("series") or [] if not s.get("eta")]
     if exact_series:
         best = max(exact_series, key=lambda s: max(s["capacity"]))
-        top = max(best["capacity"])
+        j = best["capacity"].index(max(best["capacity"]))
         r_per_d = Fraction(summary.get("r_per_d", 0.5)).limit_denominator(100)
         parts.append(f"at ‖q‖ = d·{r_per_d}, η = 0, n′ ≈ e^(cd) with c = "
-                     + ", ".join(f"{c_of(s)} ({s['codebook']})" for s in exact_series)
-                     + f" (99% bootstrap over d); largest n′ = {top} at d = {best['d'][best['capacity'].index(top)]} "
-                     f"({best['codebook']}, single draw)")
+                     + ", ".join(c_of(s) for s in exact_series) + f" (99% bootstrap over {trials} trials); largest median n′ = {ranged(best, j)} at "
+                     f"d = {best['d'][j]} ({best['codebook']})")
     lemma3 = (summary.get("lemma3") or {}).get("c")
     if lemma3 is not None:
         parts.append(f"Lemma 3 promises c = {exact(lemma3, 3)}")
     for s in summary.get("fixed_r") or []:
         parts.append(f"at fixed ‖q‖ = {s['r_value']:g} the {s['codebook']} code holds "
-                     f"{min(s['capacity'])}–{max(s['capacity'])} keys "
-                     f"for d = {min(s['d'])}..{max(s['d'])} (single draw each), under the proved cap 1 + e^(2r) = "
+                     f"{min(s['capacity'])}–{max(s['capacity'])} keys (median of {trials} trials) "
+                     f"for d = {min(s['d'])}..{max(s['d'])}, under the proved cap 1 + e^(2r) = "
                      f"{exact(s['worst_case_cap'], 1)}")
     return "; ".join(parts) or "see figure"
 
@@ -585,6 +727,7 @@ EXPERIMENTS = [
     Experiment(
         "cor9", "HO Corollary 9, Theorem 1", "cor9",
         "capacity n'(d) of the reduction at ||q|| <= r per codebook, fitted e^{cd}, Theorem 1's bound vs caches",
-        COR9_PRESETS, run_cor9, cor9_steps, "plots.lowdim:cor9_figure", headline="reductions.cor9:cor9_headline",
+        COR9_PRESETS, cor9_sweep, cor9_measure, cor9_summary, "plots.lowdim:cor9_figure",
+        headline="reductions.cor9:cor9_headline",
     ),
 ]

@@ -45,7 +45,9 @@ __all__ = [
     "packing_bound",
     "volume_lower_bound",
     "corrected_clusters",
-    "run_covering",
+    "covering_sweep",
+    "covering_measure",
+    "covering_summary",
 ]
 
 #: Lemma 14's printed cluster diameter ``δ = e/3``.
@@ -375,44 +377,62 @@ def _net_size_curve(d: int, radius: float, sizes: list[int], seed) -> list[int]:
     return out
 
 
-def run_covering(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """Greedy δ-nets of dense ball samples (Lemma 13) and Lemma 14's clusters, printed vs corrected."""
+def covering_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per greedy net (a dimension, a radius and a sample: Lemma 13) and one per dimension
+    for Lemma 14's printed and corrected clusters."""
+    return ([{"part": "net", "d": d, "delta": delta, "seed_index": k} for d in config["d_values"]
+             for delta in config["deltas"] for k in range(config["seeds"])]
+            + [{"part": "lemma14", "d": d} for d in config["d_values"]])
+
+
+def covering_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """A greedy ``δ``-net's size after each sample size (HO Lemma 13), or Lemma 14's clusters at ``δ = e/3``
+    as printed (radius ``e/3``) and corrected (radius ``e/6``) with their largest diameters."""
+    d = unit["d"]
     sizes = sorted(config["sample_sizes"])
-    points, trials = [], []
+    if unit["part"] == "net":
+        delta, k = unit["delta"], unit["seed_index"]
+        curve = _net_size_curve(d, delta, sizes, [seed, d, k, int(delta * 1000)])
+        return [{"part": "net", "d": d, "delta": delta, "seed_index": k, "sample_size": n, "net_size": m}
+                for n, m in zip(sizes, curve)]
+    sample = ball_sample(sizes[-1], d, [seed, d, 14])
+    printed_centres, printed_labels = greedy_net(sample, LEMMA14_PRINTED_DELTA)
+    fixed_centres, fixed_labels = greedy_net(sample, LEMMA14_PRINTED_DELTA / 2)
+    return [{
+        "part": "lemma14",
+        "d": d,
+        "printed_m": math.ceil(math.e**d),
+        "printed_lemma13": lemma13_bound(d, LEMMA14_PRINTED_DELTA),
+        "printed_net": len(printed_centres),
+        "printed_max_diameter": float(cluster_diameters(sample, printed_labels).max()),
+        "corrected_m": corrected_clusters(d, LEMMA14_PRINTED_DELTA),
+        "corrected_net": len(fixed_centres),
+        "corrected_max_diameter": float(cluster_diameters(sample, fixed_labels).max()),
+        "diameter": LEMMA14_PRINTED_DELTA,
+    }]
+
+
+def covering_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per ``(d, δ)``: the mean and largest final net size, the mean size per sample size, and the
+    bounds ``(3/δ)^d``, ``(1 + 2/δ)^d`` and ``(1/δ)^d``; Lemma 14's rows as measured."""
+    sizes = sorted(config["sample_sizes"])
+    curves: dict[tuple, dict[int, list[int]]] = {}
+    for row in rows:
+        if row["part"] == "net":
+            curves.setdefault((row["d"], row["delta"]), {}).setdefault(row["seed_index"], []).append(row["net_size"])
+    points = []
     for d in config["d_values"]:
         for delta in config["deltas"]:
-            curves = [_net_size_curve(d, delta, sizes, [seed, d, k, int(delta * 1000)]) for k in range(config["seeds"])]
-            for k, curve in enumerate(curves):
-                trials.extend({"d": d, "delta": delta, "seed_index": k, "sample_size": n, "net_size": m}
-                              for n, m in zip(sizes, curve))
-            final = [c[-1] for c in curves]
+            runs = list(curves[d, delta].values())
+            final = [c[-1] for c in runs]
             points.append({
                 "d": d, "delta": delta, "net_size": float(np.mean(final)), "net_size_max": max(final),
-                "net_size_by_sample": [float(np.mean([c[j] for c in curves])) for j in range(len(sizes))],
+                "net_size_by_sample": [float(np.mean([c[j] for c in runs])) for j in range(len(sizes))],
                 "lemma13": lemma13_bound(d, delta), "packing": packing_bound(d, delta),
                 "volume": volume_lower_bound(d, delta),
             })
-        if progress:
-            progress(1)
-    lemma14 = []
-    for d in config["d_values"]:
-        sample = ball_sample(sizes[-1], d, [seed, d, 14])
-        printed_centres, printed_labels = greedy_net(sample, LEMMA14_PRINTED_DELTA)
-        fixed_centres, fixed_labels = greedy_net(sample, LEMMA14_PRINTED_DELTA / 2)
-        lemma14.append({
-            "d": d,
-            "printed_m": math.ceil(math.e**d),
-            "printed_lemma13": lemma13_bound(d, LEMMA14_PRINTED_DELTA),
-            "printed_net": len(printed_centres),
-            "printed_max_diameter": float(cluster_diameters(sample, printed_labels).max()),
-            "corrected_m": corrected_clusters(d, LEMMA14_PRINTED_DELTA),
-            "corrected_net": len(fixed_centres),
-            "corrected_max_diameter": float(cluster_diameters(sample, fixed_labels).max()),
-            "diameter": LEMMA14_PRINTED_DELTA,
-        })
-        if progress:
-            progress(1)
-    summary = {
+    lemma14 = [{key: value for key, value in row.items() if key != "part"} for row in rows if row["part"] == "lemma14"]
+    return {
         "experiment": "covering",
         "d_values": config["d_values"],
         "deltas": config["deltas"],
@@ -420,7 +440,6 @@ def run_covering(config: dict, seed: int, bob=None, progress=None) -> dict:
         "points": points,
         "lemma14": lemma14,
     }
-    return {"summary": summary, "trials": trials}
 
 
 def covering_headline(summary: dict) -> str:
@@ -453,7 +472,6 @@ EXPERIMENTS = [
     Experiment(
         "covering", "HO Lemmas 13-14", "thm15",
         "greedy δ-nets of dense ball samples vs (3/δ)^d; Lemma 14 printed vs corrected",
-        COVERING_PRESETS, run_covering, lambda config: 2 * len(config["d_values"]),
-        "plots.lowdim:covering_figure", headline="reductions.covering:covering_headline", uses_game=False,
+        COVERING_PRESETS, covering_sweep, covering_measure, covering_summary, "plots.lowdim:covering_figure", headline="reductions.covering:covering_headline", uses_game=False,
     ),
 ]

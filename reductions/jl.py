@@ -18,8 +18,9 @@ This module reads top to bottom next to the paper:
    constant 4 of Lemma 21 kept (``4 ln(4 n^3) / (eps^2 - eps^3)``) [sic in HO, see docs/theory.md §2].
 4. **Certificates** for Theorem 20 (the Chernoff argument: its analysis checked, its three
    probability facts cited), Lemma 21 and Lemma 3, registered with :mod:`reductions.certify`.
-5. **The experiment** :func:`run_jl`: measured ``eps`` against Lemma 3's guarantee over a
-   grid of ``(n, d)``. Real JL keys work at far smaller ``d`` than Lemma 3 asks for.
+5. **The experiment** ``jl`` (:func:`jl_sweep`, :func:`jl_measure`, :func:`jl_summary`): measured
+   ``eps`` against Lemma 3's guarantee over a grid of ``(n, d)``. Real JL keys work at far
+   smaller ``d`` than Lemma 3 asks for.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ __all__ = [
     "lemma3_guaranteed_epsilon",
     "lemma3_failure_bound",
     "theorem20_failure_bound",
-    "jl_total_steps",
-    "run_jl",
+    "jl_sweep",
+    "jl_measure",
+    "jl_summary",
 ]
 
 CODEBOOKS = ("gaussian", "normalized")
@@ -502,70 +504,48 @@ JL_PRESETS: dict[str, JLConfig] = {
 }
 
 
-def jl_total_steps(config: dict) -> int:
-    """How many times :func:`run_jl` calls ``progress(1)`` (one per drawn codebook)."""
-    cfg = config
-    return len(cfg["codebooks"]) * len(cfg["n_values"]) * len(cfg["d_values"]) * cfg["repeats"]
+def jl_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per drawn codebook: ``(codebook, n, d, repeat)``, in that nesting order."""
+    check_int("seed", seed, 0)
+    return [{"codebook": kind, "n": n, "d": d, "repeat": repeat} for kind in config["codebooks"]
+            for n in config["n_values"] for d in config["d_values"] for repeat in range(config["repeats"])]
 
 
-def run_jl(config: dict, seed: int, progress=None) -> dict:
-    """Measure the distortion of JL codebooks against HO Lemma 3's guarantee.
+def jl_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """The distortion of one codebook drawn from ``default_rng([seed, repeat, n, d, codebook_index])``
+    beside the ε that HO Lemma 3 guarantees at ``(n, d)`` (printed and corrected constants).
 
-    ``config`` has exactly the keys ``n_values``, ``d_values`` (lists of ints), ``codebooks``
-    (names from :data:`CODEBOOKS`) and ``repeats`` (int); see :data:`JL_PRESETS`. Each
-    ``(codebook, n, d, repeat)`` draws a fresh codebook from
-    ``numpy.random.default_rng([seed, repeat, n, d, codebook_index])`` and measures its eps;
-    ``progress(1)`` is called after each (if ``progress`` is given).
-
-    Returns ``{"summary": ..., "trials": [...]}``, everything JSON-able (NaN written as None).
-    Trial rows: codebook, n, d, repeat, eps_offdiag, eps_diag, eps,
-    lemma3_guaranteed_eps_printed, lemma3_guaranteed_eps_corrected. Summary rows, per
-    ``(codebook, n, d)``: mean/min/max eps (and of its two parts), the guaranteed eps, and
-    ``lemma3_d_<constant>``: the dimension Lemma 3 needs to guarantee the worst measured eps
-    (capped at 2/3, where the requirement is smallest), with ``d_gap_<constant>`` = that / d.
+    Row: codebook, n, d, repeat, eps_offdiag, eps_diag, eps, lemma3_guaranteed_eps_printed,
+    lemma3_guaranteed_eps_corrected (None where Lemma 3 guarantees no ε <= 1/2).
     """
-    cfg = config
-    seed = check_int("seed", seed, 0)
+    kind, n, d, repeat = unit["codebook"], unit["n"], unit["d"], unit["repeat"]
+    rng = np.random.default_rng([seed, repeat, n, d, CODEBOOKS.index(kind)])
+    dist = measure_epsilon(_BUILDERS[kind](n, d, rng))
+    return [{"codebook": kind, "n": n, "d": d, "repeat": repeat, "eps_offdiag": dist.offdiag, "eps_diag": dist.diag,
+             "eps": dist.eps, **{f"lemma3_guaranteed_eps_{c}": _num(lemma3_guaranteed_epsilon(n, d, c))
+                                 for c in CONSTANTS}}]
+
+
+def jl_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per ``(codebook, n, d)``: mean/min/max ε (and of its two parts) over the drawn codebooks, the
+    guaranteed ε, and ``lemma3_d_<constant>``: the dimension Lemma 3 needs to guarantee the worst
+    measured ε (capped at 2/3, where the requirement is smallest), with ``d_gap_<constant>`` = that / d."""
     guaranteed = {
         (n, d): {c: lemma3_guaranteed_epsilon(n, d, c) for c in CONSTANTS}
-        for n in cfg["n_values"]
-        for d in cfg["d_values"]
+        for n in config["n_values"]
+        for d in config["d_values"]
     }
-    trials: list[dict] = []
-    rows: list[dict] = []
-    for index, kind in enumerate(cfg["codebooks"]):
-        code = CODEBOOKS.index(kind)
-        for n in cfg["n_values"]:
-            for d in cfg["d_values"]:
-                measured = []
-                for repeat in range(cfg["repeats"]):
-                    rng = np.random.default_rng([seed, repeat, n, d, code])
-                    dist = measure_epsilon(_BUILDERS[kind](n, d, rng))
-                    measured.append(dist)
-                    trials.append(
-                        {
-                            "codebook": kind,
-                            "n": n,
-                            "d": d,
-                            "repeat": repeat,
-                            "eps_offdiag": dist.offdiag,
-                            "eps_diag": dist.diag,
-                            "eps": dist.eps,
-                            "lemma3_guaranteed_eps_printed": _num(guaranteed[n, d]["printed"]),
-                            "lemma3_guaranteed_eps_corrected": _num(guaranteed[n, d]["corrected"]),
-                        }
-                    )
-                    if progress is not None:
-                        progress(1)
-                rows.append(_summary_row(kind, n, d, measured, guaranteed[n, d]))
-    summary = {
+    cells: dict[tuple, list[dict]] = {}
+    for row in rows:
+        cells.setdefault((row["codebook"], row["n"], row["d"]), []).append(row)
+    return {
         "experiment": "jl",
         "seed": seed,
-        "repeats": cfg["repeats"],
-        "n_values": cfg["n_values"],
-        "d_values": cfg["d_values"],
-        "codebooks": cfg["codebooks"],
-        "rows": rows,
+        "repeats": config["repeats"],
+        "n_values": config["n_values"],
+        "d_values": config["d_values"],
+        "codebooks": config["codebooks"],
+        "rows": [_summary_row(kind, n, d, measured, guaranteed[n, d]) for (kind, n, d), measured in cells.items()],
         "lemma3": {
             "eps_max": 0.5,
             "formula_printed": "d >= 12 ln n / (eps^2 - eps^3)",
@@ -576,13 +556,12 @@ def run_jl(config: dict, seed: int, progress=None) -> dict:
             ],
         },
     }
-    return {"summary": summary, "trials": trials}
 
 
-def _summary_row(kind: str, n: int, d: int, measured: list[JLDistortion], guaranteed: dict) -> dict:
-    eps = np.array([m.eps for m in measured])
-    off = np.array([m.offdiag for m in measured])
-    dia = np.array([m.diag for m in measured])
+def _summary_row(kind: str, n: int, d: int, measured: list[dict], guaranteed: dict) -> dict:
+    eps = np.array([m["eps"] for m in measured])
+    off = np.array([m["eps_offdiag"] for m in measured])
+    dia = np.array([m["eps_diag"] for m in measured])
     worst = min(float(eps.max()), EPS_PEAK)
     row = {
         "codebook": kind,
@@ -642,7 +621,6 @@ EXPERIMENTS = [
     Experiment(
         "jl", "HO Lemma 3", "jl",
         "measured JL distortion ε of the key codebooks vs what Lemma 3 guarantees",
-        JL_PRESETS, lambda config, seed, bob, progress: run_jl(config, seed, progress), jl_total_steps,
-        "plots.figures:jl_figure", headline="reductions.jl:jl_headline", uses_game=False,
+        JL_PRESETS, jl_sweep, jl_measure, jl_summary, "plots.figures:jl_figure", headline="reductions.jl:jl_headline", uses_game=False,
     ),
 ]

@@ -44,10 +44,10 @@ from caches.knn import (
     sqrt_k,
 )
 from caches.params import ParameterError
+from caches.spec import build
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_for
-from protocols.game import play
+from protocols.game import frozen_spec, outcome_rows, play_trial, points_from_rows
 from protocols.stats import fit_slope
 from reductions.certify import claim
 from reductions.tactics import Identity, Implies
@@ -323,118 +323,147 @@ KNN_GAME_PRESETS = {
 }
 
 
-def run_knn_error(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """How accurate is the kNN estimator for its cost: error vs samples and k, score reads vs k."""
+def knn_error_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per input family: its inputs, exact attention and index are shared by every estimator."""
+    return [{"inputs": kind} for kind in dict.fromkeys(config["inputs"])]
+
+
+def _errors(estimate: np.ndarray, exact: np.ndarray, scale: float) -> dict:
+    """Mean and 90th percentile over the queries of the error in units of the value scale."""
+    err = np.linalg.norm(estimate - exact, axis=1) / scale
+    return {"error_mean": float(err.mean()), "error_p90": float(np.quantile(err, 0.9))}
+
+
+def knn_error_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """Item 1 on one input family: the sampling estimator (plain and median of means, ``k = sqrt(n)``)
+    at every sample budget, the top-``k`` and sample@``k`` estimators at every ``k``."""
     n, d, m = config["n"], config["d"], config["queries"]
-    estimator = []
-    for kind_index, kind in enumerate(config["inputs"]):
-        Q, K, V = make_inputs(kind, n, d, m, np.random.default_rng([seed, 0, kind_index]))
-        exact = attention_batch(Q, K, V)
-        unit = value_scale(V)
-        k_root = sqrt_k(n)
-        probes = NormOrderedIndex(K).query(Q, k_root)[2]
-        for samples in config["samples_values"]:
-            for groups in sorted({1, config["groups"]}):
-                if samples < groups:
-                    continue
-                rng = np.random.default_rng([seed, 1, kind_index, samples, groups])
-                est = knn_attention(Q, K, V, k=k_root, samples=samples // groups, groups=groups, rng=rng)
-                err = np.linalg.norm(est.output - exact, axis=1) / unit
-                estimator.append({"inputs": kind, "method": "sample" if groups == 1 else f"median of {groups} means",
-                                  "k": k_root, "samples": samples // groups * groups, "error_mean": float(err.mean()),
-                                  "error_p90": float(np.quantile(err, 0.9)), "reads_mean": float(est.reads.mean()),
-                                  "norm_index_probes": float(probes.mean())})
-        for k in config["k_values"]:
-            top = knn_attention(Q, K, V, k=k, samples=1, rng=np.random.default_rng(0), method="topk")
-            err = np.linalg.norm(top.output - exact, axis=1) / unit
-            estimator.append({"inputs": kind, "method": "topk", "k": k, "samples": 0, "error_mean": float(err.mean()),
-                              "error_p90": float(np.quantile(err, 0.9)), "reads_mean": float(k)})
-            rng = np.random.default_rng([seed, 2, kind_index, k])
-            est = knn_attention(Q, K, V, k=k, samples=16, rng=rng)
-            err = np.linalg.norm(est.output - exact, axis=1) / unit
-            estimator.append({"inputs": kind, "method": "sample@k", "k": k, "samples": 16,
-                              "error_mean": float(err.mean()), "error_p90": float(np.quantile(err, 0.9)),
-                              "reads_mean": float(est.reads.mean())})
-        if progress:
-            progress(1)
+    kind = unit["inputs"]
+    kind_index = INPUTS.index(kind)
+    Q, K, V = make_inputs(kind, n, d, m, np.random.default_rng([seed, 0, kind_index]))
+    exact = attention_batch(Q, K, V)
+    scale = value_scale(V)
+    k_root = sqrt_k(n)
+    probes = NormOrderedIndex(K).query(Q, k_root)[2]
+    rows = []
+    for samples in config["samples_values"]:
+        for groups in sorted({1, config["groups"]}):
+            if samples < groups:
+                continue
+            rng = np.random.default_rng([seed, 1, kind_index, samples, groups])
+            est = knn_attention(Q, K, V, k=k_root, samples=samples // groups, groups=groups, rng=rng)
+            rows.append({"inputs": kind, "method": "sample" if groups == 1 else f"median of {groups} means",
+                         "k": k_root, "samples": samples // groups * groups, **_errors(est.output, exact, scale),
+                         "reads_mean": float(est.reads.mean()), "norm_index_probes": float(probes.mean())})
+    for k in config["k_values"]:
+        top = knn_attention(Q, K, V, k=k, samples=1, rng=np.random.default_rng(0), method="topk")
+        rows.append({"inputs": kind, "method": "topk", "k": k, "samples": 0, **_errors(top.output, exact, scale),
+                     "reads_mean": float(k)})
+        est = knn_attention(Q, K, V, k=k, samples=16, rng=np.random.default_rng([seed, 2, kind_index, k]))
+        rows.append({"inputs": kind, "method": "sample@k", "k": k, "samples": 16,
+                     **_errors(est.output, exact, scale), "reads_mean": float(est.reads.mean())})
+    return rows
+
+
+def knn_error_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """The estimator table and, per input family, the error's exponent in the number of samples."""
     slopes = {}
-    for kind in config["inputs"]:
-        rows = [r for r in estimator if r["inputs"] == kind and r["method"] == "sample"]
-        slopes[f"error_vs_samples_{kind}"] = fit_slope([r["samples"] for r in rows], [r["error_mean"] for r in rows])
-    summary = {"experiment": "knn_error", "n": n, "d": d, "queries": m, "estimator": estimator, "slopes": slopes}
-    return {"summary": summary, "trials": [dict(row) for row in estimator]}
+    for kind in dict.fromkeys(config["inputs"]):
+        sampled = [r for r in rows if r["inputs"] == kind and r["method"] == "sample"]
+        slopes[f"error_vs_samples_{kind}"] = fit_slope([r["samples"] for r in sampled],
+                                                       [r["error_mean"] for r in sampled])
+    return {"experiment": "knn_error", "n": config["n"], "d": config["d"], "queries": config["queries"],
+            "estimator": rows, "slopes": slopes}
 
 
-def run_knn_forward(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """Does the causal kNN forward pass read O(n^1.5) scores (exact attention: n(n+1)/2)?"""
-    forward = []
-    for f_n in config["n_values"]:
-        Q, K, V = make_inputs("random", f_n, config["d"], f_n, np.random.default_rng([seed, 3, f_n]))
-        rng = np.random.default_rng([seed, 4, f_n])
-        est = knn_forward(Q, K, V, samples=config["samples"], rng=rng)
-        exact = _causal_attention(Q, K, V)
-        err = np.linalg.norm(est.output - exact, axis=1) / value_scale(V)
-        forward.append({"n": f_n, "knn_reads": int(est.reads.sum()), "exact_reads": f_n * (f_n + 1) // 2,
-                        "error_mean": float(err.mean()), "samples": config["samples"]})
-        if progress:
-            progress(1)
+def knn_forward_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per sequence length ``n``."""
+    return [{"n": n} for n in dict.fromkeys(config["n_values"])]
+
+
+def knn_forward_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """Item 2 at one ``n``: the causal kNN pass's score reads and error against exact causal attention."""
+    n = unit["n"]
+    Q, K, V = make_inputs("random", n, config["d"], n, np.random.default_rng([seed, 3, n]))
+    est = knn_forward(Q, K, V, samples=config["samples"], rng=np.random.default_rng([seed, 4, n]))
+    err = np.linalg.norm(est.output - _causal_attention(Q, K, V), axis=1) / value_scale(V)
+    return [{"n": n, "knn_reads": int(est.reads.sum()), "exact_reads": n * (n + 1) // 2,
+             "error_mean": float(err.mean()), "samples": config["samples"]}]
+
+
+def knn_forward_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Score reads vs ``n`` and their exponents (kNN: about 1.5; exact: 2)."""
     slopes = {
-        "knn_forward": fit_slope([r["n"] for r in forward], [r["knn_reads"] for r in forward]),
-        "knn_forward_last_pair": fit_slope([r["n"] for r in forward[-2:]], [r["knn_reads"] for r in forward[-2:]]),
-        "exact_forward": fit_slope([r["n"] for r in forward], [r["exact_reads"] for r in forward]),
+        "knn_forward": fit_slope([r["n"] for r in rows], [r["knn_reads"] for r in rows]),
+        "knn_forward_last_pair": fit_slope([r["n"] for r in rows[-2:]], [r["knn_reads"] for r in rows[-2:]]),
+        "exact_forward": fit_slope([r["n"] for r in rows], [r["exact_reads"] for r in rows]),
     }
-    summary = {"experiment": "knn_forward", "d": config["d"], "forward": forward, "slopes": slopes}
-    return {"summary": summary, "trials": [dict(row) for row in forward]}
+    return {"experiment": "knn_forward", "d": config["d"], "forward": rows, "slopes": slopes}
 
 
-def run_knn_gradients(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """Are the dV (Markov chain) and dQ (covariance) estimators unbiased, with error ∝ 1/sqrt(samples)?"""
-    gradients = []
-    g_n, g_d = config["n"], config["d"]
-    Q, K, V = make_inputs("random", g_n, g_d, g_n, np.random.default_rng([seed, 5]))
-    dO = np.random.default_rng([seed, 6]).standard_normal((g_n, g_d))
-    dQ, dK, dV = attention_gradients(Q, K, V, dO)
-    for samples in config["samples"]:
-        # equal budgets: dQ draws `samples` per row (n rows), dV draws n·samples per column
-        for name, estimate, reference, draws in (("dV", estimate_dV, dV, g_n * samples),
-                                                 ("dQ", estimate_dQ, dQ, samples)):
-            runs = [estimate(Q, K, V, dO, samples=draws, rng=np.random.default_rng([seed, 7, samples, r, name == "dQ"]))
-                    for r in range(config["repeats"])]
-            scale = np.linalg.norm(reference)
-            errors = [np.linalg.norm(x - reference) / scale for x in runs]
-            gradients.append({"gradient": name, "samples": samples, "draws": draws, "error_mean": float(np.mean(errors)),
-                              "bias_of_mean": float(np.linalg.norm(np.mean(runs, axis=0) - reference) / scale),
-                              "repeats": config["repeats"]})
-        if progress:
-            progress(1)
+GRADIENTS = ("dV", "dQ")
+
+
+def knn_gradients_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per sample budget and gradient (``dV``, then ``dQ``)."""
+    return [{"samples": samples, "gradient": name} for samples in dict.fromkeys(config["samples"]) for name in GRADIENTS]
+
+
+def knn_gradients_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """Item 3 at one budget: ``repeats`` independent estimates of one gradient against the exact one."""
+    n, d, samples, name = config["n"], config["d"], unit["samples"], unit["gradient"]
+    Q, K, V = make_inputs("random", n, d, n, np.random.default_rng([seed, 5]))
+    dO = np.random.default_rng([seed, 6]).standard_normal((n, d))
+    dQ, _, dV = attention_gradients(Q, K, V, dO)
+    # equal budgets: dQ draws `samples` per row (n rows), dV draws n·samples per column
+    estimate, reference, draws = (estimate_dV, dV, n * samples) if name == "dV" else (estimate_dQ, dQ, samples)
+    runs = [estimate(Q, K, V, dO, samples=draws, rng=np.random.default_rng([seed, 7, samples, r, name == "dQ"]))
+            for r in range(config["repeats"])]
+    scale = np.linalg.norm(reference)
+    errors = [np.linalg.norm(x - reference) / scale for x in runs]
+    return [{"gradient": name, "samples": samples, "draws": draws, "error_mean": float(np.mean(errors)),
+             "bias_of_mean": float(np.linalg.norm(np.mean(runs, axis=0) - reference) / scale),
+             "repeats": config["repeats"]}]
+
+
+def knn_gradients_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Error vs samples per estimator and its exponent (unbiased estimators: about -1/2)."""
     slopes = {}
-    for name in ("dV", "dQ"):
-        rows = [r for r in gradients if r["gradient"] == name]
-        slopes[f"{name}_error_vs_samples"] = fit_slope([r["samples"] for r in rows], [r["error_mean"] for r in rows])
-    summary = {"experiment": "knn_gradients", "n": g_n, "d": g_d, "gradients": gradients, "slopes": slopes}
-    return {"summary": summary, "trials": [dict(row) for row in gradients]}
+    for name in GRADIENTS:
+        measured = [r for r in rows if r["gradient"] == name]
+        slopes[f"{name}_error_vs_samples"] = fit_slope([r["samples"] for r in measured],
+                                                       [r["error_mean"] for r in measured])
+    return {"experiment": "knn_gradients", "n": config["n"], "d": config["d"], "gradients": rows, "slopes": slopes}
 
 
-def run_knn_game(config: dict, seed: int, bob, progress=None) -> dict:
-    """Does adaptivity buy space? The kNN caches in HO Theorem 6's INDEX game, beside the exact cache."""
-    points, trials = [], []
+def knn_game_caches(seed: int) -> list:
+    """Item 4's players: the sampling and top-``k`` kNN caches beside the exact cache."""
+    return [KNNAttentionCache(samples=16, method="sample", seed=seed), KNNAttentionCache(method="topk"),
+            ExactCache("float32")]
+
+
+def knn_game_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per cache and trial: the cache's frozen public parameters and the trial number."""
+    return [{"cache": frozen_spec(cache), "trial": trial} for cache in knn_game_caches(seed)
+            for trial in range(config["trials"])]
+
+
+def knn_game_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """One game of HO Theorem 6's INDEX for the unit's cache on the unit's trial instance."""
     reduction = ExactOutputReduction(config["n"], config["d"])
-    keys = reduction.keys
-    game_probes = NormOrderedIndex(keys).query(reduction.scale * keys, sqrt_k(config["n"]))[2]
-    for cache in (KNNAttentionCache(samples=16, method="sample", seed=seed), KNNAttentionCache(method="topk"),
-                  ExactCache("float32")):
-        point, outcomes = play(reduction, cache, trials=config["trials"], seed=seed, bob=bob)
-        points.append({**point, "n": config["n"], "d": config["d"]})
-        trials.extend({"cache": point["cache"], "trial": o.trial, "memory_bits": o.memory_bits,
-                       "accuracy": o.correct / o.bits_encoded} for o in outcomes)
-        if progress:
-            progress(1)
-    summary = {
-        "experiment": "knn_game", "points": points,
-        "game": {"n": config["n"], "d": config["d"], "index_probes_mean": float(game_probes.mean())},
-        "frontier": frontier_for(points),
-    }
-    return {"summary": summary, "trials": trials}
+    outcome = play_trial(reduction, unit["cache"], seed, unit["trial"], players)
+    return outcome_rows(build(unit["cache"]), [outcome])
+
+
+def knn_game_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per cache: accuracy (99% Wilson) and memory beside the Fano bound (HO Theorem 5); the score
+    reads an honest norm-ordered index would take on the game's keys."""
+    n, d = config["n"], config["d"]
+    reduction = ExactOutputReduction(n, d)
+    probes = NormOrderedIndex(reduction.keys).query(reduction.scale * reduction.keys, sqrt_k(n))[2]
+    points = [{**point, "n": n, "d": d} for point in points_from_rows(rows)]
+    return {"experiment": "knn_game", "points": points,
+            "game": {"n": n, "d": d, "index_probes_mean": float(probes.mean())}}
 
 
 def _causal_attention(Q, K, V, chunk: int = 512) -> np.ndarray:
@@ -515,25 +544,25 @@ EXPERIMENTS = [
     Experiment(
         "knn_error", _RESULT, "knn",
         "how accurate is the kNN estimator for its cost: error vs samples and k, score reads vs k",
-        KNN_ERROR_PRESETS, run_knn_error, lambda c: len(c["inputs"]),
+        KNN_ERROR_PRESETS, knn_error_sweep, knn_error_measure, knn_error_summary,
         "plots.time:knn_error_figure", headline="reductions.knn:knn_error_headline", uses_game=False,
     ),
     Experiment(
         "knn_forward", _RESULT, "knn",
         "does the causal kNN forward pass read ~ n^1.5 scores (exact: n^2/2)?",
-        KNN_FORWARD_PRESETS, run_knn_forward, lambda c: len(c["n_values"]),
+        KNN_FORWARD_PRESETS, knn_forward_sweep, knn_forward_measure, knn_forward_summary,
         "plots.time:knn_forward_figure", headline="reductions.knn:knn_forward_headline", uses_game=False,
     ),
     Experiment(
         "knn_gradients", _RESULT, "knn",
         "are the dV and dQ estimators unbiased with error ~ 1/sqrt(samples)?",
-        KNN_GRADIENTS_PRESETS, run_knn_gradients, lambda c: len(c["samples"]),
+        KNN_GRADIENTS_PRESETS, knn_gradients_sweep, knn_gradients_measure, knn_gradients_summary,
         "plots.time:knn_gradients_figure", headline="reductions.knn:knn_gradients_headline", uses_game=False,
     ),
     Experiment(
         "knn_game", _RESULT, "knn",
         "does adaptivity buy space? kNN caches in the INDEX game need > n d bits to decode",
-        KNN_GAME_PRESETS, run_knn_game, lambda c: 3,
+        KNN_GAME_PRESETS, knn_game_sweep, knn_game_measure, knn_game_summary,
         "plots.time:knn_game_figure", headline="reductions.knn:knn_game_headline",
     ),
 ]

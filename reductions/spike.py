@@ -9,7 +9,10 @@ This module holds what the results built on that idea share, in the order of the
    paper's ``C = 2 ln n / (1 - 2ε)``; :func:`threshold_certificates` proves the threshold both ways.
 3. **Construction**: the public codebook and :class:`SpikeQueryReduction`, the base class of
    every spike reduction (Bob's query ``C·f(e_i)``, his threshold decoder).
-4. **Experiments**: the success criterion and the bisection for the smallest working C.
+4. **Experiments**: the success criterion, the bisection for the smallest working C, and the C
+   sweep: one unit per trial (:func:`c_sweep_trial`: Alice's message once, Bob at every ``(η, C)``),
+   its grid fixed from the public codebooks (:func:`sweep_c_grid`), the curves from the rows
+   (:func:`c_curves`) and the thresholds over the trials' codebooks (:func:`threshold_spread`).
 
 The theorems' own reductions and certificates stay in their modules (:mod:`reductions.thm6`,
 :mod:`reductions.thm8`, :mod:`reductions.thm17`, :mod:`reductions.cor16`, :mod:`reductions.tensor`).
@@ -232,59 +235,114 @@ def c_sweep_top(n: int, eps: float, etas, threshold) -> float:
     return 1.5 * max(threshold(n, eps, eta) for eta in etas) if eps < 0.5 else 8 * math.log(n)
 
 
-def sweep_games(bob, base: Reduction, exact, seed: int, trials: int):
-    """The C sweep's inputs: ``trials`` games of ``base`` (public seeds as in every game), Alice's
-    message of each for the exact cache ``exact``, and the largest measured ε among them."""
+# --- the C sweep as units: one trial each -------------------------------------------------------
+
+#: What the summary of a C sweep says about its ε and thresholds (they rest on the trials' codebooks).
+SPREAD_NOTE = ("eps_measured and every threshold on C: median over the trials' public codebooks (one per trial); "
+               "*_interval: [min, max] over those trials, a range of draws, not a confidence interval")
+
+
+def spread_shown(value: float, interval, digits: int = 2) -> str:
+    """A number resting on the trials' codebooks for a headline: ``24.67 [23.90, 25.31]`` (median
+    [min, max] over the trials), or ``24.67 (single draw)`` when the interval is one point."""
+    low, high = interval
+    if f"{low:.{digits}f}" == f"{high:.{digits}f}":
+        return f"{value:.{digits}f} (single draw)"
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def trial_epsilons(base: Reduction, seed: int, trials: int) -> list[float]:
+    """The measured ε of each trial's public codebook (the public seeds of :func:`protocols.game.trial_input`)."""
     from protocols.game import trial_input
 
-    games = [trial_input(base, seed, trial) for trial in range(trials)]
-    messages = [bob.alice(reduction, exact, x) for reduction, x in games]
-    return games, messages, max(reduction.eps for reduction, _ in games)
+    return [trial_input(base, seed, trial)[0].eps for trial in range(trials)]
 
 
-def c_sweep(bob, games, messages, etas, grid, rescale, cache_for, rows, progress=None):
-    """Accuracy vs C for each η against the cache Bob rebuilds from each exact message.
+def sweep_c_grid(base: Reduction, seed: int, trials: int, n: int, etas, threshold, low: float,
+                 points: int) -> list[float]:
+    """The C grid every trial of a C sweep shares, fixed before any game from the public codebooks
+    alone: ``points`` values from ``low`` to :func:`c_sweep_top` at the trials' largest ε."""
+    return c_grid(low, c_sweep_top(n, max(trial_epsilons(base, seed, trials)), etas, threshold), points)
 
-    ``rescale(reduction, C, eta)`` is the game's reduction at that C and η (same codebook);
-    ``cache_for(scaled)`` the cache read from the message (the worst ``(1±η)`` approximation, or
-    the exact cache). Each point reports Bob's accuracy (mean over the games), the flipped
-    decoder's (``1 - accuracy``, same decoded bits), the fraction of coordinates hidden (output
-    exactly at Bob's threshold; 0 for a cache that is not an
-    :class:`caches.adversary.AdversarialApproximation`), and the bits right and asked summed over
-    the games (``correct``/``total``, for intervals). Below the hiding limit the adversary hides
-    rather than inverts, so *both* accuracies are near 1/2. Returns ``(curves, trials)``: one curve
-    per η with keys ``eta``, ``C``, ``accuracy``, ``flipped_accuracy``, ``hidden_fraction``,
-    ``correct``, ``total``; one record per game and point. ``progress(1)`` after each point.
+
+def c_sweep_trial(players, base: Reduction, exact, seed: int, trial: int, etas, grid, rescale, cache_for,
+                  rows) -> list[dict]:
+    """One trial of a C sweep: Alice's message for the exact cache once, then Bob at every ``(η, C)``.
+
+    ``rescale(reduction, C, eta)`` is the trial's reduction at that C and η (same codebook);
+    ``cache_for(scaled)`` the cache Bob reads the message with (the worst ``(1±η)`` approximation, or
+    the exact cache); ``rows`` the rows whose hidden coordinates are counted (output exactly at Bob's
+    threshold; 0 for a cache that is not an :class:`caches.adversary.AdversarialApproximation`).
+    Below the hiding limit the adversary hides rather than inverts, so *both* Bob's accuracy and the
+    flipped decoder's (``1 - accuracy``, same decoded bits) are near 1/2. One row per ``(η, C)``: ``eta``,
+    ``C``, ``trial``, ``public_seed``, ``eps_measured`` (of this trial's codebook), ``memory_bits``,
+    ``correct``, ``total``, ``accuracy``, ``flipped_accuracy`` and ``hidden_fraction``; the rows depend
+    only on ``(base, seed, trial)`` and the grid (:func:`protocols.game.trial_input`).
     """
     from caches.adversary import AdversarialApproximation, hidden_fraction
-    from protocols.game import score
+    from protocols.game import score, trial_input
 
-    curves, records = [], []
+    reduction, x = trial_input(base, seed, trial)
+    message = players.alice(reduction, exact, x)
+    records = []
     for eta in etas:
-        curve = {"eta": eta, "C": list(grid), "accuracy": [], "flipped_accuracy": [], "hidden_fraction": [],
-                 "correct": [], "total": []}
         for C in grid:
-            accuracies, hidden_fractions, correct, total = [], [], 0, 0
-            for (reduction, x), message in zip(games, messages):
-                scaled = rescale(reduction, float(C), eta)
-                cache = cache_for(scaled)
-                result = score(bob, scaled, cache, message, x)
-                hidden = (hidden_fraction(cache, message, scaled.bob_queries(rows))
-                          if isinstance(cache, AdversarialApproximation) else 0.0)
-                accuracies.append(result.accuracy)
-                hidden_fractions.append(hidden)
-                correct, total = correct + result.correct, total + result.total
-                records.append({"eta": eta, "C": float(C), "public_seed": reduction.public_seed,
-                                "eps_measured": reduction.eps, "accuracy": result.accuracy,
-                                "flipped_accuracy": 1.0 - result.accuracy, "hidden_fraction": hidden,
-                                "correct": result.correct, "total": result.total})
-            accuracy = float(np.mean(accuracies))
-            curve["accuracy"].append(accuracy)
-            curve["flipped_accuracy"].append(1.0 - accuracy)
-            curve["hidden_fraction"].append(float(np.mean(hidden_fractions)))
-            curve["correct"].append(correct)
-            curve["total"].append(total)
-            if progress:
-                progress(1)
-        curves.append(curve)
-    return curves, records
+            scaled = rescale(reduction, float(C), eta)
+            cache = cache_for(scaled)
+            result = score(players, scaled, cache, message, x)
+            hidden = (hidden_fraction(cache, message, scaled.bob_queries(rows))
+                      if isinstance(cache, AdversarialApproximation) else 0.0)
+            records.append({"eta": eta, "C": float(C), "trial": trial, "public_seed": reduction.public_seed,
+                            "eps_measured": reduction.eps, "memory_bits": result.memory_bits,
+                            "correct": result.correct, "total": result.total, "accuracy": result.accuracy,
+                            "flipped_accuracy": 1.0 - result.accuracy, "hidden_fraction": float(hidden)})
+    return records
+
+
+def c_curves(rows: list[dict], etas, grid) -> list[dict]:
+    """Per η the curve over ``grid`` from the :func:`c_sweep_trial` rows of every trial.
+
+    Accuracy is the bits right over the bits asked, summed over the trials (each trial asks the
+    same bits, so this is the mean of their accuracies), its flip ``1 - accuracy``, the mean hidden
+    fraction, and ``correct``/``total`` for intervals (keys ``eta``, ``C``, ``accuracy``,
+    ``flipped_accuracy``, ``hidden_fraction``, ``correct``, ``total``). Rows without ``eta`` and ``C``
+    are ignored.
+    """
+    cells: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if "eta" in row and "C" in row:
+            cells.setdefault((row["eta"], row["C"]), []).append(row)
+    curves = []
+    for eta in etas:
+        here = [cells[eta, float(C)] for C in grid]
+        correct = [sum(r["correct"] for r in cell) for cell in here]
+        total = [sum(r["total"] for r in cell) for cell in here]
+        accuracy = [c / t for c, t in zip(correct, total)]
+        curves.append({"eta": eta, "C": [float(C) for C in grid], "accuracy": accuracy,
+                       "flipped_accuracy": [1.0 - a for a in accuracy],
+                       "hidden_fraction": [float(np.mean([r["hidden_fraction"] for r in cell])) for cell in here],
+                       "correct": correct, "total": total})
+    return curves
+
+
+def trial_eps(rows: list[dict]) -> list[float]:
+    """The measured ε of each trial's codebook, in trial order, from :func:`c_sweep_trial` rows."""
+    by_trial: dict[int, float] = {}
+    for row in rows:
+        if "eps_measured" in row and "trial" in row:
+            by_trial.setdefault(row["trial"], row["eps_measured"])
+    return [by_trial[trial] for trial in sorted(by_trial)]
+
+
+def median_interval(values) -> tuple[float | None, list[float] | None]:
+    """The median of ``values`` and ``[min, max]``; ``(None, None)`` if any value is None."""
+    values = list(values)
+    if not values or any(v is None for v in values):
+        return None, None
+    return float(np.median(values)), [float(min(values)), float(max(values))]
+
+
+def threshold_spread(n: int, eps_values, eta: float, threshold=threshold_C) -> tuple[float | None, list | None]:
+    """``threshold(n, ε, η)`` at each trial's ε: median and ``[min, max]`` over the trials (:func:`median_interval`);
+    ``(None, None)`` when some trial's codebook has ε >= 1/2 (no threshold there)."""
+    return median_interval([threshold(n, eps, eta) if eps < 0.5 else None for eps in eps_values])

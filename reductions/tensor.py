@@ -52,6 +52,7 @@ import sympy as sp
 from caches.adversary import AdversarialApproximation
 from caches.exact import ExactCache
 from caches.params import ParameterError, check_int, check_real
+from caches.spec import build
 from caches.tensor import (
     ExactFourCache,
     ExactTwoCache,
@@ -61,8 +62,7 @@ from caches.tensor import (
 )
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_for
-from protocols.game import play, score, trial_input
+from protocols.game import frozen_spec, outcome_rows, play_trial, points_from_rows, score, trial_input
 from reductions.certify import claim
 from reductions.jl import CODEBOOKS
 from reductions.spike_lemmas import (
@@ -78,7 +78,19 @@ from reductions.spike_lemmas import (
     two_case_bounds,
 )
 from reductions.tactics import Cited, GridCheck, Identity, Implies, eps_in_open_half
-from reductions.spike import SUCCESS_ACCURACY, c_grid, c_sweep, c_sweep_top, public_codebook, sweep_games, threshold_C
+from reductions.spike import (
+    SPREAD_NOTE,
+    SUCCESS_ACCURACY,
+    c_curves,
+    c_sweep_trial,
+    median_interval,
+    public_codebook,
+    spread_shown,
+    sweep_c_grid,
+    threshold_C,
+    threshold_spread,
+    trial_eps,
+)
 from reductions.thm6 import ExactOutputReduction
 
 # --- 3./4. two-case bounds and the threshold on C ------------------------------------------
@@ -617,6 +629,7 @@ class TensorThresholdConfig(ExperimentConfig):
     codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
     etas: list = param([0.0, 0.3], low=0.0, high=1.0, high_open=True, doc="approximation factors η")
     c_points: int = param(8, low=2, doc="values of C per η")
+    trials: int = param(3, low=1, doc="instances (public codebooks) per point")
 
 
 @dataclass(frozen=True)
@@ -664,7 +677,7 @@ TENSOR_GAME_PRESETS = {
 }
 TENSOR_THRESHOLD_PRESETS = {
     "quick": TensorThresholdConfig(),
-    "paper": TensorThresholdConfig(n=256, etas=[0.0, 0.1, 0.3, 0.5], c_points=16),
+    "paper": TensorThresholdConfig(n=256, etas=[0.0, 0.1, 0.3, 0.5], c_points=16, trials=5),
 }
 TENSOR_CAPACITY_PRESETS = {
     "quick": TensorCapacityConfig(),
@@ -694,47 +707,80 @@ def default_tensor_caches(subgen=()) -> list:
     ]
 
 
-def _game_points(config, seed, bob, progress, caches):
+def tensor_game_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per tensor player and trial: the cache's frozen public parameters and the trial number."""
+    return [{"cache": frozen_spec(cache), "trial": trial} for cache in default_tensor_caches(config["subgen"])
+            for trial in range(config["trials"])]
+
+
+def tensor_game_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """One INDEX game (HO Theorem 6 through TA's stream): the unit's cache on the unit's trial instance."""
+    reduction = TensorIndexReduction(config["n"], config["d"], codebook=config["codebook"])
+    outcome = play_trial(reduction, unit["cache"], seed, unit["trial"], players)
+    return outcome_rows(build(unit["cache"]), [outcome])
+
+
+def tensor_game_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per cache: accuracy (99% Wilson) and memory beside the Fano bound (HO Theorem 5); the first
+    trial's measured ε with the default C and the threshold on C it gives."""
     n, d = config["n"], config["d"]
     reduction = TensorIndexReduction(n, d, codebook=config["codebook"])
-    points, trials = [], []
-    for cache in caches:
-        point, outcomes = play(reduction, cache, trials=config["trials"], seed=seed, bob=bob)
-        points.append(point)
-        trials.extend(
-            {"cache": point["cache"], "family": point["family"], "trial": o.trial,
-             "public_seed": o.public_seed, "memory_bits": o.memory_bits, "bits_encoded": o.bits_encoded,
-             "correct": o.correct, "accuracy": o.correct / o.bits_encoded}
-            for o in outcomes
-        )
-        if progress:
-            progress(1)
-    return points, trials
+    eps = public_codebook(config["codebook"], n, d, trial_input(reduction, seed, 0)[0].public_seed)[1]
+    return {
+        "experiment": "tensor_game", "n": n, "d": d, "codebook": config["codebook"], "bits_encoded": n * d,
+        "eps_measured": eps,
+        "C": default_C(n, eps) if eps < 0.5 else None,
+        "threshold_C": tensor_threshold_C(n, eps) if eps < 0.5 else None,
+        "points": points_from_rows(rows),
+    }
 
 
-def _threshold_curves(config, seed, bob, progress):
-    """Accuracy vs C for the exact 4-cache (η = 0) and its worst ``(1±η)`` approximation.
+def tensor_threshold_base(config: dict) -> TensorIndexReduction:
+    """The sweep's tensor reduction before its public seed and C are set."""
+    return TensorIndexReduction(config["n"], config["d"], C=1.0, codebook=config["codebook"])
 
-    Each point reports Bob's accuracy, the flipped decoder's (``1 - accuracy``, same decoded bits)
+
+def tensor_threshold_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per trial: its exact 4-cache message serves every ``(η, C)``; the C grid, fixed here
+    from the trials' public codebooks (:func:`reductions.spike.sweep_c_grid`), travels with it."""
+    n = config["n"]
+    grid = sweep_c_grid(tensor_threshold_base(config), seed, config["trials"], n, config["etas"], tensor_threshold_C,
+                        0.25 * math.log(n), config["c_points"])
+    return [{"trial": trial, "C": grid} for trial in range(config["trials"])]
+
+
+def tensor_threshold_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """Accuracy at every ``(η, C)`` for the exact 4-cache (η = 0) and its worst ``(1±η)`` approximation,
+    from one trial's message (:func:`reductions.spike.c_sweep_trial`).
+
+    Each row reports Bob's accuracy, the flipped decoder's (``1 - accuracy``, same decoded bits)
     and the fraction of coordinates hidden: below the hiding limit the adversary must bring *both*
     decoders to about 1/2 (an accuracy near 0 would be inverted bits, read off by flipping).
     """
     n, d = config["n"], config["d"]
-    base = TensorIndexReduction(n, d, C=1.0, codebook=config["codebook"])
-    games, messages, eps = sweep_games(bob, base, ExactFourCache("float64"), seed, 1)
-    eps_ok = eps < 0.5
-    grid = c_grid(0.25 * math.log(n), c_sweep_top(n, eps, config["etas"], tensor_threshold_C), config["c_points"])
-    curves, trials = c_sweep(
-        bob, games, messages, config["etas"], grid,
-        lambda r, C, eta: TensorIndexReduction(n, d, C, eta, r.codebook, r.public_seed),
-        lambda scaled: tensor_adversary_for(scaled) if scaled.eta > 0 else ExactFourCache("float64"),
-        np.arange(n), progress)
+    return c_sweep_trial(
+        players, tensor_threshold_base(config), ExactFourCache("float64"), seed, unit["trial"], config["etas"],
+        unit["C"], lambda r, C, eta: TensorIndexReduction(n, d, C, eta, r.codebook, r.public_seed),
+        lambda scaled: tensor_adversary_for(scaled) if scaled.eta > 0 else ExactFourCache("float64"), np.arange(n))
+
+
+def tensor_threshold_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Accuracy vs C per η, the tensor threshold and HO eq. 16's at each trial's measured ε (median
+    and [min, max] over the trials' codebooks), and the hiding limit."""
+    n = config["n"]
+    grid = list(dict.fromkeys(row["C"] for row in rows))
+    eps_values = trial_eps(rows)
+    eps, eps_interval = median_interval(eps_values)
+    curves = c_curves(rows, config["etas"], grid)
     for curve in curves:
         eta = curve["eta"]
-        curve.update(theorem_threshold=tensor_threshold_C(n, eps, eta) if eps_ok else None,
-                     standard_threshold=threshold_C(n, eps, eta) if eps_ok else None,
-                     hiding_limit=tensor_hiding_limit_C(n, eta))
-    return {"n": n, "d": d, "eps_measured": eps, "curves": curves}, trials
+        tensor, tensor_interval = threshold_spread(n, eps_values, eta, tensor_threshold_C)
+        standard, standard_interval = threshold_spread(n, eps_values, eta, threshold_C)
+        curve.update(theorem_threshold=tensor, standard_threshold=standard, hiding_limit=tensor_hiding_limit_C(n, eta),
+                     theorem_threshold_interval=tensor_interval, standard_threshold_interval=standard_interval)
+    return {"experiment": "tensor_threshold", "codebook": config["codebook"], "n": n, "d": config["d"],
+            "eps_measured": eps, "curves": curves, "trials": config["trials"], "eps_interval": eps_interval,
+            "note": SPREAD_NOTE}
 
 
 def capacity_grid(log2_n_max: int) -> list[int]:
@@ -742,71 +788,83 @@ def capacity_grid(log2_n_max: int) -> list[int]:
     return sorted({int(round(2 ** (k / 2))) for k in range(2, 2 * log2_n_max + 1)})
 
 
-def _capacity(config, seed, bob, progress):
-    """Largest ``n'`` decoded (>= 99% of the probed bits) at dimension ``d`` with ``||q|| = r``.
+CAPACITY_REDUCTIONS = ("tensor", "standard")
 
-    The low-dimensional analogue of HO Corollary 9 for both the tensor reduction (exact 4-cache)
-    and HO's standard one (exact cache), on the same public codebooks and rows. With unit keys
-    the query ``C k_i`` has norm ``C``, so the bounded-norm regime of Theorem 15 is ``C = r``.
-    ``n`` walks up :func:`capacity_grid` until a reduction fails; its capacity is the last ``n``
-    before the first failure. Bob probes at most ``rows`` rows (a uniform sample).
+
+def tensor_capacity_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per dimension ``d`` and reduction: the walk up :func:`capacity_grid` to its first failure."""
+    return [{"d": d, "reduction": name} for d in dict.fromkeys(config["d_values"]) for name in CAPACITY_REDUCTIONS]
+
+
+def tensor_capacity_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """Accuracy at each ``n`` of :func:`capacity_grid` at dimension ``d`` with ``||q|| = r``, up to the
+    first ``n`` decoded below 99%: the low-dimensional analogue of HO Corollary 9.
+
+    ``tensor``: TA's reduction with the exact 4-cache; ``standard``: HO's reduction with the exact
+    cache, on the same public codebooks, bits and probed rows (a uniform sample of at most ``rows``).
+    With unit keys the query ``C k_i`` has norm ``C``, so the bounded-norm regime of Theorem 15 is
+    ``C = r``.
     """
-    r = float(config["query_norm"])
-    rows_out, trials = [], []
-    names = ("tensor", "standard")
-    for d in config["d_values"]:
-        running, last = set(names), dict.fromkeys(names)
-        curves = {name: ([], []) for name in names}
-        for n in capacity_grid(config["log2_n_max"]):
-            if not running:
-                break
-            rng = np.random.default_rng([seed, d, n])
-            rows = np.sort(rng.choice(n, size=min(n, config["rows"]), replace=False))
-            games = {
-                "tensor": (TensorIndexReduction(n, d, C=r, codebook=config["codebook"]), ExactFourCache("float64")),
-                "standard": (ExactOutputReduction(n, d, C=r, codebook=config["codebook"]), ExactCache("float64")),
-            }
-            for name in [name for name in names if name in running]:
-                base, cache = games[name]
-                reduction, x = trial_input(base, seed, d)  # the same codebook and bits for both
-                message = bob.alice(reduction, cache, x)
-                accuracy = score(bob, reduction, cache, message, x, rows).accuracy
-                curves[name][0].append(n)
-                curves[name][1].append(accuracy)
-                trials.append({"reduction": name, "d": d, "n": n, "query_norm": r,
-                               "eps_measured": reduction.eps, "rows_probed": len(rows), "accuracy": accuracy})
-                if accuracy >= SUCCESS_ACCURACY:
-                    last[name] = n
-                else:
-                    running.discard(name)
-        for name in names:
-            rows_out.append({"d": d, "reduction": name, "n": curves[name][0], "accuracy": curves[name][1],
-                             "capacity": last[name], "censored": name in running})
-        if progress:
-            progress(1)
+    d, name, r = unit["d"], unit["reduction"], float(config["query_norm"])
+    rows = []
+    for n in capacity_grid(config["log2_n_max"]):
+        rng = np.random.default_rng([seed, d, n])
+        probed = np.sort(rng.choice(n, size=min(n, config["rows"]), replace=False))
+        if name == "tensor":
+            base, cache = TensorIndexReduction(n, d, C=r, codebook=config["codebook"]), ExactFourCache("float64")
+        else:
+            base, cache = ExactOutputReduction(n, d, C=r, codebook=config["codebook"]), ExactCache("float64")
+        reduction, x = trial_input(base, seed, d)  # the same codebook and bits for both
+        message = players.alice(reduction, cache, x)
+        accuracy = score(players, reduction, cache, message, x, probed).accuracy
+        rows.append({"reduction": name, "d": d, "n": n, "query_norm": r, "eps_measured": reduction.eps,
+                     "rows_probed": len(probed), "accuracy": accuracy})
+        if accuracy < SUCCESS_ACCURACY:
+            break
+    return rows
+
+
+def tensor_capacity_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per ``d`` and reduction its capacity: the last ``n`` before the first failure (censored if none
+    failed), beside HO Lemma 3's ``n'``."""
+    curves = []
+    for d in dict.fromkeys(config["d_values"]):
+        for name in CAPACITY_REDUCTIONS:
+            walk = [row for row in rows if row["d"] == d and row["reduction"] == name]
+            decoded = [row["n"] for row in walk if row["accuracy"] >= SUCCESS_ACCURACY]
+            curves.append({"d": d, "reduction": name, "n": [row["n"] for row in walk],
+                           "accuracy": [row["accuracy"] for row in walk],
+                           "capacity": decoded[-1] if decoded else None, "censored": len(decoded) == len(walk)})
     lemma3 = [math.exp(d * (0.25 - 0.125) / 12) for d in config["d_values"]]
-    return {"query_norm": r, "d_values": list(config["d_values"]), "rows": rows_out,
-            "lemma3_n_prime": lemma3, "success_accuracy": SUCCESS_ACCURACY}, trials
+    return {"experiment": "tensor_capacity", "codebook": config["codebook"], "query_norm": float(config["query_norm"]),
+            "d_values": list(config["d_values"]), "rows": curves, "lemma3_n_prime": lemma3,
+            "success_accuracy": SUCCESS_ACCURACY}
 
 
-def _memory_table(config, seed, progress):
-    """Memory of the 2-cache vs the 4-cache after ``n`` random tokens (TA: O(n^2 d) vs O(nd)).
+def tensor_memory_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per stream length ``n`` (both caches take the same tokens)."""
+    return [{"n": n} for n in dict.fromkeys(config["n_values"])]
+
+
+def tensor_memory_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """Memory of the 4-cache and the 2-cache after ``n`` random tokens (TA: O(nd) vs O(n^2 d)).
 
     Deterministic, so it belongs in the results; the per-token *time* of the same caches is a
     measurement and lives in ``benchmarks/tensor.py`` (run by ``make tensor``).
     """
-    d = config["d"]
+    n, d = unit["n"], config["d"]
+    tokens = np.random.default_rng([seed, n, d]).standard_normal((5, n, d)) / math.sqrt(d)
     rows = []
-    for n in config["n_values"]:
-        rng = np.random.default_rng([seed, n, d])
-        tokens = rng.standard_normal((5, n, d)) / math.sqrt(d)
-        for cache in (ExactFourCache("float64"), ExactTwoCache("float64")):
-            cache.extend(*tokens)
-            rows.append({"cache": repr(cache), "family": type(cache).__name__, "n": n, "d": d,
-                         "memory_bits": cache.memory_bits, "memory_ratio_to_nd": cache.memory_bits / (n * d)})
-            if progress:
-                progress(1)
-    return {"d": d, "n_values": list(config["n_values"]), "rows": rows}
+    for cache in (ExactFourCache("float64"), ExactTwoCache("float64")):
+        cache.extend(*tokens)
+        rows.append({"cache": repr(cache), "family": type(cache).__name__, "n": n, "d": d,
+                     "memory_bits": cache.memory_bits, "memory_ratio_to_nd": cache.memory_bits / (n * d)})
+    return rows
+
+
+def tensor_memory_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """The memory table, one row per cache and ``n``."""
+    return {"experiment": "tensor_memory", "d": config["d"], "n_values": list(config["n_values"]), "rows": rows}
 
 
 def _sphere(rng, rows: int, dim: int) -> np.ndarray:
@@ -814,85 +872,69 @@ def _sphere(rng, rows: int, dim: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _subgen_measurement(config, seed, progress):
-    """SubGen-style 4-cache on a random low-dimensional stream: error vs guarantee, Ẑ/Z vs e^{±2ρ}.
+def _subgen_stream(config: dict, seed: int) -> tuple[list, list]:
+    """The stream and the probes every setting is measured on, from ``default_rng([seed, 9, n, d])``.
 
-    Unit keys in ``R^d`` (``(m, δ)``-clusterable with ``m`` a covering number), values
-    uniform in ``[0, 1]^d`` (nonnegative like the reduction's bits), probes with ``||q|| = query_norm`` and random own tokens; the caches are
-    float64 so the guarantee applies to what they store.
+    Unit keys in ``R^d`` (``(m, δ)``-clusterable with ``m`` a covering number), values uniform in
+    ``[0, 1]^d`` (nonnegative like the reduction's bits), probes with ``||q|| = query_norm`` and
+    random own tokens.
     """
-    n, dim, r = config["n"], config["d"], float(config["query_norm"])
+    n, dim, count = config["n"], config["d"], config["queries"]
     rng = np.random.default_rng([seed, 9, n, dim])
     tokens = [np.zeros((n, dim)), _sphere(rng, n, dim), _sphere(rng, n, dim),
               rng.random((n, dim)), rng.random((n, dim))]
-    count = config["queries"]
-    probes = [r * _sphere(rng, count, dim), _sphere(rng, count, dim), _sphere(rng, count, dim),
-              rng.random((count, dim)), rng.random((count, dim))]
+    probes = [float(config["query_norm"]) * _sphere(rng, count, dim), _sphere(rng, count, dim),
+              _sphere(rng, count, dim), rng.random((count, dim)), rng.random((count, dim))]
+    return tokens, probes
+
+
+#: the per-query fields of :func:`subgen_guarantee` (with the setting's label) kept in the summary
+SUBGEN_QUERY_FIELDS = ("error", "bound", "output_norm", "rho", "log_z_ratio", "log_z_limit", "label")
+
+
+def tensor_subgen_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per SubGen setting ``[δ, t, s]``."""
+    settings = dict.fromkeys((float(delta), int(t), int(s)) for delta, t, s in config["settings"])
+    return [{"delta": delta, "t": t, "s": s} for delta, t, s in settings]
+
+
+def tensor_subgen_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """One setting's SubGen-style 4-cache on :func:`_subgen_stream`: per query its error vs the
+    guarantee and ``Ẑ/Z`` vs ``e^{±2ρ}`` (:func:`subgen_guarantee`), with the cache's clusters and
+    memory. The caches are float64 so the guarantee applies to what they store."""
+    tokens, probes = _subgen_stream(config, seed)
     exact = ExactFourCache("float64")
     exact.extend(*tokens)
-    rows, settings = [], []
-    for delta, t, s in config["settings"]:
-        cache = SubGenFourCache(float(delta), int(t), int(s), seed=seed, dtype="float64")
-        cache.extend(*tokens)
-        label = f"δ={float(delta):g}, t={int(t)}, s={int(s)}"
-        measured = subgen_guarantee(cache, tokens, probes, config["failure"])
-        for row in measured:
-            row["label"] = label
-        rows.extend(measured)
+    cache = SubGenFourCache(unit["delta"], unit["t"], unit["s"], seed=seed, dtype="float64")
+    cache.extend(*tokens)
+    clusters_k1, clusters_k2 = cache.clusters
+    setting = {"label": f"δ={unit['delta']:g}, t={unit['t']}, s={unit['s']}", **unit,
+               "clusters_k1": clusters_k1, "clusters_k2": clusters_k2,
+               "memory_bits": cache.memory_bits, "exact_memory_bits": exact.memory_bits}
+    return [{**row, **setting} for row in subgen_guarantee(cache, tokens, probes, config["failure"])]
+
+
+def tensor_subgen_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per setting: the fraction of queries within the error bound, whether ``Ẑ/Z`` stayed within
+    ``e^{±2ρ}`` on every query, the median relative error and error over bound; every query's row."""
+    by_label: dict[str, list[dict]] = {}
+    for row in rows:
+        by_label.setdefault(row["label"], []).append(row)
+    settings = []
+    for label, measured in by_label.items():
+        first = measured[0]
         settings.append({
-            "label": label, "delta": float(delta), "t": int(t), "s": int(s), "clusters": list(cache.clusters),
-            "memory_bits": cache.memory_bits, "exact_memory_bits": exact.memory_bits,
+            "label": label, "delta": first["delta"], "t": first["t"], "s": first["s"],
+            "clusters": [first["clusters_k1"], first["clusters_k2"]],
+            "memory_bits": first["memory_bits"], "exact_memory_bits": first["exact_memory_bits"],
             "within_bound": float(np.mean([m["error"] <= m["bound"] for m in measured])),
             "denominator_within_limit": bool(all(abs(m["log_z_ratio"]) <= m["log_z_limit"] + 1e-9 for m in measured)),
             "median_relative_error": float(np.median([m["error"] / max(m["output_norm"], 1e-300) for m in measured])),
             "median_error_over_bound": float(np.median([m["error"] / m["bound"] for m in measured])),
         })
-        if progress:
-            progress(1)
-    return {"n": n, "d": dim, "query_norm": r, "failure": config["failure"], "settings": settings,
-            "rows": rows}
-
-
-def run_tensor_game(config: dict, seed: int, bob, progress=None, caches=None) -> dict:
-    """Do the tensor caches decode the ``n·d`` bits, and at what memory (vs the Fano frontier)?"""
-    n, d = config["n"], config["d"]
-    reduction = TensorIndexReduction(n, d, codebook=config["codebook"])
-    eps = public_codebook(config["codebook"], n, d, trial_input(reduction, seed, 0)[0].public_seed)[1]
-    players = default_tensor_caches(config["subgen"]) if caches is None else list(caches)
-    points, trials = _game_points(config, seed, bob, progress, players)
-    summary = {
-        "experiment": "tensor_game", "n": n, "d": d, "codebook": config["codebook"], "bits_encoded": n * d,
-        "eps_measured": eps,
-        "C": default_C(n, eps) if eps < 0.5 else None,
-        "threshold_C": tensor_threshold_C(n, eps) if eps < 0.5 else None,
-        "points": points,
-        "frontier": frontier_for(points),
-    }
-    return {"summary": summary, "trials": trials}
-
-
-def run_tensor_threshold(config: dict, seed: int, bob, progress=None) -> dict:
-    """Where does decoding start, in C, for the exact 4-cache and its worst ``(1±η)`` approximation?"""
-    summary, trials = _threshold_curves(config, seed, bob, progress)
-    return {"summary": {"experiment": "tensor_threshold", "codebook": config["codebook"], **summary}, "trials": trials}
-
-
-def run_tensor_capacity(config: dict, seed: int, bob, progress=None) -> dict:
-    """How many keys ``n'`` do the tensor and standard reductions decode at low dimension ``d``?"""
-    summary, trials = _capacity(config, seed, bob, progress)
-    return {"summary": {"experiment": "tensor_capacity", "codebook": config["codebook"], **summary}, "trials": trials}
-
-
-def run_tensor_memory(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """How much more memory does the 2-cache need than the 4-cache (exact byte counts)?"""
-    summary = _memory_table(config, seed, progress)
-    return {"summary": {"experiment": "tensor_memory", **summary}, "trials": [dict(row) for row in summary["rows"]]}
-
-
-def run_tensor_subgen(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """Does the SubGen-style 4-cache keep its error guarantee and its ``e^{±2ρ}`` denominator bound?"""
-    summary = _subgen_measurement(config, seed, progress)
-    return {"summary": {"experiment": "tensor_subgen", **summary}, "trials": [dict(row) for row in summary["rows"]]}
+    return {"experiment": "tensor_subgen", "n": config["n"], "d": config["d"],
+            "query_norm": float(config["query_norm"]), "failure": config["failure"], "settings": settings,
+            "rows": [{field: row[field] for field in SUBGEN_QUERY_FIELDS} for row in rows]}
 
 
 def tensor_game_headline(summary: dict) -> str:
@@ -925,17 +967,24 @@ def tensor_game_headline(summary: dict) -> str:
 
 
 def tensor_threshold_headline(summary: dict) -> str:
-    """``barriers report``'s line: the tensor vs HO eq. 16 threshold (exact for the measured ε of the
-    one drawn codebook)."""
+    """``barriers report``'s line: the tensor vs HO eq. 16 threshold at the measured ε (median [min, max]
+    over the trials' public codebooks; "exact" for the measured ε of a summary without intervals)."""
     from protocols.headline import exact
 
     curves = summary.get("curves") or []
     exact_curve = next((c for c in curves if not c.get("eta")), None)
-    if exact_curve and exact_curve.get("standard_threshold") is not None:
-        return (f"at n = {summary.get('n')}, d = {summary.get('d')} the tensor threshold "
-                f"{exact(exact_curve['theorem_threshold'])} vs HO eq. 16's "
-                f"{exact(exact_curve['standard_threshold'])} at the measured ε (one drawn codebook)")
-    return "see figure"
+    if not exact_curve or exact_curve.get("standard_threshold") is None:
+        return "see figure"
+    where = f"at n = {summary.get('n')}, d = {summary.get('d')} the tensor threshold"
+    if exact_curve.get("theorem_threshold_interval") and exact_curve.get("standard_threshold_interval"):
+        draws = summary.get("trials") or 1
+        return (f"{where} {spread_shown(exact_curve['theorem_threshold'], exact_curve['theorem_threshold_interval'])} "
+                f"vs HO eq. 16's {spread_shown(exact_curve['standard_threshold'], exact_curve['standard_threshold_interval'])} "
+                f"at the measured ε = {spread_shown(summary['eps_measured'], summary['eps_interval'], 3)} "
+                + (f"(median [min, max] over the {draws} trials' public codebooks)" if draws > 1
+                   else "(one trial's public codebook)"))
+    return (f"{where} {exact(exact_curve['theorem_threshold'])} vs HO eq. 16's "
+            f"{exact(exact_curve['standard_threshold'])} at the measured ε (one drawn codebook)")
 
 
 def tensor_capacity_headline(summary: dict) -> str:
@@ -1000,31 +1049,31 @@ EXPERIMENTS = [
     Experiment(
         "tensor_game", _RESULT, "tensor",
         "do the tensor caches need ~ n d bits? exact, quantized, 2-cache and SubGen-style in the INDEX game",
-        TENSOR_GAME_PRESETS, run_tensor_game, lambda c: len(default_tensor_caches(c["subgen"])),
+        TENSOR_GAME_PRESETS, tensor_game_sweep, tensor_game_measure, tensor_game_summary,
         "plots.tensor:tensor_game_figure", headline="reductions.tensor:tensor_game_headline",
     ),
     Experiment(
         "tensor_threshold", _RESULT, "tensor",
         "where in C does decoding start? the tensor threshold vs HO eq. 16, exact and (1±η) adversary",
-        TENSOR_THRESHOLD_PRESETS, run_tensor_threshold, lambda c: len(c["etas"]) * c["c_points"],
+        TENSOR_THRESHOLD_PRESETS, tensor_threshold_sweep, tensor_threshold_measure, tensor_threshold_summary,
         "plots.tensor:tensor_threshold_figure", headline="reductions.tensor:tensor_threshold_headline",
     ),
     Experiment(
         "tensor_capacity", _RESULT, "tensor",
         "how many keys decode at low dimension d? tensor vs standard reduction at bounded ||q||",
-        TENSOR_CAPACITY_PRESETS, run_tensor_capacity, lambda c: len(c["d_values"]),
+        TENSOR_CAPACITY_PRESETS, tensor_capacity_sweep, tensor_capacity_measure, tensor_capacity_summary,
         "plots.tensor:tensor_capacity_figure", headline="reductions.tensor:tensor_capacity_headline",
     ),
     Experiment(
         "tensor_memory", _RESULT, "tensor",
         "how much more memory does the 2-cache need than the 4-cache? (≈ n/2)",
-        TENSOR_MEMORY_PRESETS, run_tensor_memory, lambda c: 2 * len(c["n_values"]),
+        TENSOR_MEMORY_PRESETS, tensor_memory_sweep, tensor_memory_measure, tensor_memory_summary,
         "plots.tensor:tensor_memory_figure", headline="reductions.tensor:tensor_memory_headline", uses_game=False,
     ),
     Experiment(
         "tensor_subgen", _RESULT, "tensor",
         "does the SubGen-style 4-cache keep its error guarantee and e^(±2ρ) denominator bound?",
-        TENSOR_SUBGEN_PRESETS, run_tensor_subgen, lambda c: len(c["settings"]),
+        TENSOR_SUBGEN_PRESETS, tensor_subgen_sweep, tensor_subgen_measure, tensor_subgen_summary,
         "plots.tensor:tensor_subgen_figure", headline="reductions.tensor:tensor_subgen_headline", uses_game=False,
     ),
 ]

@@ -50,7 +50,9 @@ from reductions.tactics import Counterexample, Identity, Implies, gt
 __all__ = [
     "bound_ratios",
     "clustered_stream",
-    "run_thm15",
+    "thm15_measure",
+    "thm15_summary",
+    "thm15_sweep",
 ]
 
 
@@ -258,44 +260,55 @@ THM15_PRESETS = {
 }
 
 
-def thm15_steps(config: dict) -> int:
-    return (len(config["memory_d"]) + len(config["growth_d"]) + len(config["bound_d"]) + 2 * len(config["versus_d"]))
+def thm15_sweep(config: dict, seed: int) -> list[dict]:
+    """The units: (a) per d the memory-vs-n curve (one cache read incrementally), (b) per d the
+    memory after ``growth_n`` keys, (c) per d, stream and constant the eq. 17 check over its trials,
+    (d) per d the capacity search with SubGen's game, and SubGen's memory after ``versus_n`` keys."""
+    return [
+        *({"part": "memory_vs_n", "d": d} for d in config["memory_d"]),
+        *({"part": "memory_vs_d", "d": d} for d in config["growth_d"]),
+        *({"part": "bound", "d": d, "stream": stream, "constant": c}
+          for d in config["bound_d"] for stream in ("ball", "clustered") for c in config["constants"]),
+        *({"part": part, "d": d} for d in config["versus_d"] for part in ("versus", "subgen")),
+    ]
 
 
-def _memory_vs_n(config, seed, tick) -> list[dict]:
+def thm15_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """One unit's rows; every stream is drawn from ``[seed, d, ...]`` (and the trial), as below."""
+    part, d = unit["part"], unit["d"]
+    if part == "memory_vs_n":
+        return _memory_vs_n(config, d, seed)
+    if part == "memory_vs_d":
+        return [_memory_at_d(config, d, seed)]
+    if part == "bound":
+        return [_bound_check(config, d, unit["stream"], unit["constant"], seed)]
+    if part == "versus":
+        return _versus(config, d, seed, players)
+    return [_subgen_memory(config, d, seed)]
+
+
+def _memory_vs_n(config, d, seed) -> list[dict]:
+    """(a) SubGen's memory and clusters as one cache reads ``2^k`` keys of a uniform-ball stream, beside the exact cache's."""
     ns = [2**v for v in config["memory_log2_n"]]
-    out = []
-    for d in config["memory_d"]:
-        keys, values = unit_ball_stream(max(ns), d, [seed, d, 2])
-        cache, done, memory, clusters = SubGenCache(config["delta"], config["t"], config["s"], seed), 0, [], []
-        for n in ns:
-            cache.extend(np.zeros((n - done, d)), keys[done:n], values[done:n])
-            done = n
-            memory.append(cache.memory_bits)
-            clusters.append(cache.clusters)
-        exact = [8 * (9 + 2 * 4 * n * d) for n in ns]  # ExactCache("float32"): header + 2 n d floats
-        out.append({"d": d, "n": ns, "memory_bits": memory, "clusters": clusters, "exact_bits": exact,
-                    "last_doubling_growth": memory[-1] / memory[-2] - 1 if len(memory) > 1 else None})
-        tick(1)
-    return out
+    keys, values = unit_ball_stream(max(ns), d, [seed, d, 2])
+    cache, done, rows = SubGenCache(config["delta"], config["t"], config["s"], seed), 0, []
+    for n in ns:
+        cache.extend(np.zeros((n - done, d)), keys[done:n], values[done:n])
+        done = n
+        rows.append({"part": "memory_vs_n", "d": d, "n": n, "memory_bits": cache.memory_bits,
+                     "clusters": cache.clusters, "exact_bits": 8 * (9 + 2 * 4 * n * d)})  # ExactCache("float32")
+    return rows
 
 
-def _memory_vs_d(config, seed, tick) -> dict:
+def _memory_at_d(config, d, seed) -> dict:
+    """(b) Clusters and memory after ``growth_n`` keys at dimension d, beside the covering bounds."""
     n, delta = config["growth_n"], config["delta"]
-    rows = []
-    for d in config["growth_d"]:
-        keys, values = unit_ball_stream(n, d, [seed, d, 3])
-        cache = SubGenCache(delta, config["t"], config["s"], seed)
-        cache.extend(np.zeros_like(keys), keys, values)
-        rows.append({"d": d, "clusters": cache.clusters, "memory_bits": cache.memory_bits,
-                     "lemma13": lemma13_bound(d, delta), "packing": packing_bound(d, delta),
-                     "volume": volume_lower_bound(d, delta), "saturated": cache.clusters < n / 8})
-        tick(1)
-    usable = [(r["d"], math.log(r["clusters"])) for r in rows if r["saturated"] and r["clusters"] > 1]
-    fit = line_fit([d for d, _ in usable], [v for _, v in usable])
-    slope = None if fit is None else fit[0]
-    return {"n": n, "delta": delta, "rows": rows, "log_m_slope": slope,
-            "lemma13_slope": math.log(3 / delta), "volume_slope": math.log(1 / delta)}
+    keys, values = unit_ball_stream(n, d, [seed, d, 3])
+    cache = SubGenCache(delta, config["t"], config["s"], seed)
+    cache.extend(np.zeros_like(keys), keys, values)
+    return {"part": "memory_vs_d", "d": d, "clusters": cache.clusters, "memory_bits": cache.memory_bits,
+            "lemma13": lemma13_bound(d, delta), "packing": packing_bound(d, delta),
+            "volume": volume_lower_bound(d, delta), "saturated": cache.clusters < n / 8}
 
 
 def _ratio_stats(ratios: np.ndarray, eps: float) -> dict:
@@ -303,68 +316,63 @@ def _ratio_stats(ratios: np.ndarray, eps: float) -> dict:
             "median_over_eps": float(np.median(ratios) / eps), "samples": int(ratios.size)}
 
 
-def _bound_checks(config, seed, tick) -> list[dict]:
+def _bound_check(config, d, stream, c, seed) -> dict:
+    """(c) Eq. 17's ratio over ``queries`` queries on each of ``trials`` streams, SubGen at constant c."""
     eps, delta, r, n = config["eps"], config["delta"], config["bound_r"], config["bound_n"]
-    out = []
-    for d in config["bound_d"]:
-        for stream in ("ball", "clustered"):
-            for c in config["constants"]:
-                t, s = subgen_parameters(eps, delta, r, n, d, c_t=c, c_s=c)
-                ratios, memory = [], []
-                for trial in range(config["trials"]):
-                    if stream == "ball":
-                        K, V = unit_ball_stream(n, d, [seed, d, trial, 4])
-                    else:
-                        K, V = clustered_stream(n, d, 8, delta / 2, [seed, d, trial, 5])
-                    cache = SubGenCache(delta, t, s, seed=trial)
-                    cache.extend(np.zeros_like(K), K, V)
-                    Q, K_own, V_own = _queries(config["queries"], d, r, [seed, d, trial, 6])
-                    ratios.append(bound_ratios(cache, K, V, Q, K_own, V_own))
-                    memory.append(cache.memory_bits)
-                out.append({"stream": stream, "d": d, "constant": c, "t": t, "s": s, "r": r, "n": n, "eps": eps,
-                            "memory_bits": max(memory), **_ratio_stats(np.concatenate(ratios), eps)})
-        tick(1)
-    return out
+    t, s = subgen_parameters(eps, delta, r, n, d, c_t=c, c_s=c)
+    ratios, memory = [], []
+    for trial in range(config["trials"]):
+        if stream == "ball":
+            K, V = unit_ball_stream(n, d, [seed, d, trial, 4])
+        else:
+            K, V = clustered_stream(n, d, 8, delta / 2, [seed, d, trial, 5])
+        cache = SubGenCache(delta, t, s, seed=trial)
+        cache.extend(np.zeros_like(K), K, V)
+        Q, K_own, V_own = _queries(config["queries"], d, r, [seed, d, trial, 6])
+        ratios.append(bound_ratios(cache, K, V, Q, K_own, V_own))
+        memory.append(cache.memory_bits)
+    return {"part": "bound", "stream": stream, "d": d, "constant": c, "t": t, "s": s, "r": r, "n": n, "eps": eps,
+            "memory_bits": max(memory), **_ratio_stats(np.concatenate(ratios), eps)}
 
 
-def _versus(config, seed, bob, tick) -> tuple[list[dict], list[dict], list[dict]]:
-    """SubGen's memory against the capacity lower bound at each d; eq. 17 on the reduction's stream."""
-    eps, delta, rho, eta = config["eps"], config["delta"], config["r_per_d"], config["eta"]
-    rows, bound_rows, trials = [], [], []
-    for d in config["versus_d"]:
-        r = rho * d
-        found = capacity_search(d, r, eta, config["codebook"], seed=seed, bob=bob, trials=1,
-                                grid_ratio=config["grid_ratio"], max_n=config["max_n"])
-        capacity = found["capacity"]
-        tick(1)
-        lower = FANO_99 * d * capacity
-        t, s = subgen_parameters(eps, delta, r, config["versus_n"], d)
-        keys, values = unit_ball_stream(config["versus_n"], d, [seed, d, 7])
-        big = SubGenCache(delta, t, s, seed)
-        big.extend(np.zeros_like(keys), keys, values)
-        # SubGen plays the reduction's INDEX game at n' (its parameters for n' tokens)
-        n_game = max(capacity, 2)
-        t_game, s_game = subgen_parameters(eps, delta, r, n_game, d)
-        game_cache = SubGenCache(delta, t_game, s_game, seed)
-        reduction, x = trial_input(BoundedNormReduction(n_game, d, r, 0.0, config["codebook"]), seed, 0)
-        message = bob.alice(reduction, game_cache, x)
-        accuracy = score(bob, reduction, game_cache, message, x).accuracy
-        rebuilt = SubGenCache.from_bytes(message, **game_cache.params())
-        Q, K_own, V_own = reduction.bob_queries(np.arange(n_game))
-        ratios = bound_ratios(rebuilt, reduction.keys, x.astype(float), Q, K_own, V_own)
-        bound_rows.append({"stream": "reduction", "d": d, "constant": 1.0, "t": t_game, "s": s_game, "r": r,
-                           "n": n_game, "eps": eps, "memory_bits": 8 * len(message), **_ratio_stats(ratios, eps)})
-        rows.append({
-            "d": d, "r": r, "capacity": capacity, "censored": found["censored"], "lower_bound_bits": lower,
-            "subgen_t": t, "subgen_s": s, "subgen_clusters": big.clusters, "subgen_bits": big.memory_bits,
-            "exact_bits": 8 * (9 + 2 * 4 * config["versus_n"] * d), "ratio": big.memory_bits / lower,
-            "game_memory_bits": 8 * len(message), "game_accuracy": accuracy,
-            "game_fano_max_accuracy": float(max_accuracy(8 * len(message), n_game * d)),
-        })
-        trials.append({"d": d, "r": r, "capacity": capacity, "game_accuracy": accuracy,
-                       "game_memory_bits": 8 * len(message), "public_seed": reduction.public_seed})
-        tick(1)
-    return rows, bound_rows, trials
+def _versus(config, d, seed, players) -> list[dict]:
+    """(d) The capacity lower bound at d (:func:`reductions.cor9.capacity_search`) and SubGen playing
+    that reduction's INDEX game at ``n'`` (its parameters for n' tokens), with eq. 17 on its stream."""
+    eps, delta, eta = config["eps"], config["delta"], config["eta"]
+    r = config["r_per_d"] * d
+    found = capacity_search(d, r, eta, config["codebook"], seed=seed, bob=players, trials=1,
+                            grid_ratio=config["grid_ratio"], max_n=config["max_n"])
+    capacity = found["capacity"]
+    n_game = max(capacity, 2)
+    t_game, s_game = subgen_parameters(eps, delta, r, n_game, d)
+    game_cache = SubGenCache(delta, t_game, s_game, seed)
+    reduction, x = trial_input(BoundedNormReduction(n_game, d, r, 0.0, config["codebook"]), seed, 0)
+    message = players.alice(reduction, game_cache, x)
+    accuracy = score(players, reduction, game_cache, message, x).accuracy
+    rebuilt = SubGenCache.from_bytes(message, **game_cache.params())
+    Q, K_own, V_own = reduction.bob_queries(np.arange(n_game))
+    ratios = bound_ratios(rebuilt, reduction.keys, x.astype(float), Q, K_own, V_own)
+    return [{"part": "versus", "d": d, "r": r, "capacity": capacity, "censored": found["censored"],
+             "lower_bound_bits": FANO_99 * d * capacity, "game_memory_bits": 8 * len(message),
+             "game_accuracy": accuracy, "game_fano_max_accuracy": float(max_accuracy(8 * len(message), n_game * d)),
+             "public_seed": reduction.public_seed},
+            {"part": "bound", "stream": "reduction", "d": d, "constant": 1.0, "t": t_game, "s": s_game, "r": r,
+             "n": n_game, "eps": eps, "memory_bits": 8 * len(message), **_ratio_stats(ratios, eps)}]
+
+
+def _subgen_memory(config, d, seed) -> dict:
+    """(d) SubGen's memory after ``versus_n`` keys at d, with Theorem 11's parameters at ``r = r_per_d · d``."""
+    r, n = config["r_per_d"] * d, config["versus_n"]
+    t, s = subgen_parameters(config["eps"], config["delta"], r, n, d)
+    keys, values = unit_ball_stream(n, d, [seed, d, 7])
+    big = SubGenCache(config["delta"], t, s, seed)
+    big.extend(np.zeros_like(keys), keys, values)
+    return {"part": "subgen", "d": d, "subgen_t": t, "subgen_s": s, "subgen_clusters": big.clusters,
+            "subgen_bits": big.memory_bits, "exact_bits": 8 * (9 + 2 * 4 * n * d)}
+
+
+def _without_part(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k != "part"}
 
 
 def _exponents(config, growth, versus) -> dict:
@@ -378,13 +386,38 @@ def _exponents(config, growth, versus) -> dict:
             "subgen_theorem11": None if clusters is None else clusters + sampling}
 
 
-def run_thm15(config: dict, seed: int, bob, progress=None) -> dict:
+def thm15_summary(config: dict, rows: list[dict], seed: int) -> dict:
     """SubGen's memory in n and d, eq. 17, and SubGen against the Corollary 9 lower bound (HO Thm 11, 15)."""
-    tick = progress or (lambda _k: None)
-    memory = _memory_vs_n(config, seed, tick)
-    growth = _memory_vs_d(config, seed, tick)
-    bounds = _bound_checks(config, seed, tick)
-    versus, reduction_bounds, trials = _versus(config, seed, bob, tick)
+    by_part: dict[str, list[dict]] = {}
+    for row in rows:
+        by_part.setdefault(row["part"], []).append(row)
+    memory = []
+    for d in config["memory_d"]:
+        curve = [row for row in by_part.get("memory_vs_n", []) if row["d"] == d]
+        bits = [row["memory_bits"] for row in curve]
+        memory.append({"d": d, "n": [row["n"] for row in curve], "memory_bits": bits,
+                       "clusters": [row["clusters"] for row in curve], "exact_bits": [row["exact_bits"] for row in curve],
+                       "last_doubling_growth": bits[-1] / bits[-2] - 1 if len(bits) > 1 else None})
+    growth_rows = [_without_part(row) for row in by_part.get("memory_vs_d", [])]
+    usable = [(r["d"], math.log(r["clusters"])) for r in growth_rows if r["saturated"] and r["clusters"] > 1]
+    fit = line_fit([d for d, _ in usable], [v for _, v in usable])
+    growth = {"n": config["growth_n"], "delta": config["delta"], "rows": growth_rows,
+              "log_m_slope": None if fit is None else fit[0],
+              "lemma13_slope": math.log(3 / config["delta"]), "volume_slope": math.log(1 / config["delta"])}
+    subgen = {row["d"]: row for row in by_part.get("subgen", [])}
+    versus = []
+    for row in by_part.get("versus", []):
+        big = subgen[row["d"]]
+        versus.append({
+            "d": row["d"], "r": row["r"], "capacity": row["capacity"], "censored": row["censored"],
+            "lower_bound_bits": row["lower_bound_bits"], "subgen_t": big["subgen_t"], "subgen_s": big["subgen_s"],
+            "subgen_clusters": big["subgen_clusters"], "subgen_bits": big["subgen_bits"],
+            "exact_bits": big["exact_bits"], "ratio": big["subgen_bits"] / row["lower_bound_bits"],
+            "game_memory_bits": row["game_memory_bits"], "game_accuracy": row["game_accuracy"],
+            "game_fano_max_accuracy": row["game_fano_max_accuracy"],
+        })
+    bound = [row for row in by_part.get("bound", []) if row["stream"] != "reduction"]
+    bound += [row for row in by_part.get("bound", []) if row["stream"] == "reduction"]
     points = [
         {"cache": repr(SubGenCache(config["delta"], row["subgen_t"], row["subgen_s"], seed)), "family": "SubGenCache",
          "d": row["d"], "memory_bits": row["game_memory_bits"], "bits_encoded": row["capacity"] * row["d"],
@@ -392,18 +425,17 @@ def run_thm15(config: dict, seed: int, bob, progress=None) -> dict:
          "trials": 1, "fano_max_accuracy": row["game_fano_max_accuracy"]}
         for row in versus
     ]
-    summary = {
+    return {
         "experiment": "thm15",
         "exponents": _exponents(config, growth, versus),
         "delta": config["delta"], "t": config["t"], "s": config["s"], "eps": config["eps"],
         "r_per_d": config["r_per_d"], "eta": config["eta"],
         "memory_vs_n": memory,
         "memory_vs_d": growth,
-        "bound": bounds + reduction_bounds,
+        "bound": [_without_part(row) for row in bound],
         "versus": versus,
         "points": points,
     }
-    return {"summary": summary, "trials": trials + [{"section": "bound", **b} for b in bounds + reduction_bounds]}
 
 
 def thm15_headline(summary: dict) -> str:
@@ -449,6 +481,6 @@ EXPERIMENTS = [
     Experiment(
         "thm15", "HO Theorems 11, 15", "thm15",
         "SubGen: memory flat in n and exponential in d, eq. 17, memory vs the capacity lower bound",
-        THM15_PRESETS, run_thm15, thm15_steps, "plots.lowdim:thm15_figure", headline="reductions.thm15:thm15_headline",
+        THM15_PRESETS, thm15_sweep, thm15_measure, thm15_summary, "plots.lowdim:thm15_figure", headline="reductions.thm15:thm15_headline",
     ),
 ]

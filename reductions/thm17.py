@@ -50,6 +50,7 @@ from caches.adversary import AdversarialApproximation
 from caches.eviction import RandomEvictionCache, WindowCache
 from caches.exact import ExactCache
 from caches.params import check_int
+from caches.spec import build
 from caches.sliding import (
     WINDOW_CACHES,
     Algorithm1Cache,
@@ -59,8 +60,8 @@ from caches.sliding import (
 )
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
-from protocols.fano import frontier_for, min_memory_ratio
-from protocols.game import play, trial_input
+from protocols.fano import min_memory_ratio
+from protocols.game import frozen_spec, outcome_rows, play, play_trial, points_from_rows, trial_input
 from reductions.certify import claim
 from reductions.jl import CODEBOOKS
 from reductions.spike_lemmas import (
@@ -81,12 +82,12 @@ from reductions.spike import (
     SUCCESS_ACCURACY,
     Delta_bound,
     SpikeQueryReduction,
-    c_grid,
-    c_sweep,
-    c_sweep_top,
+    c_curves,
+    c_sweep_trial,
     delta_bound,
-    sweep_games,
+    sweep_c_grid,
     threshold_C,
+    trial_eps,
 )
 
 
@@ -461,65 +462,90 @@ def window_players(W: int) -> list[tuple[str, object]]:
     return players
 
 
-def window_steps(config: dict) -> int:
-    return (len(window_players(config["W"])) + len(zoo_players(config["n"], config["d"]))
-            + len(config["etas"]) * config["c_points"])
+def window_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per player and trial of the INDEX game, then one per trial of the C sweep (Alice's
+    exact message once, Bob at every η and C of the grid)."""
+    players = window_players(config["W"]) + [("zoo", cache) for cache in zoo_players(config["n"], config["d"])]
+    games = [{"part": "budget", "role": role, "cache": frozen_spec(cache), "trial": trial}
+             for role, cache in players for trial in range(config["trials"])]
+    return games + [{"part": "threshold", "trial": trial} for trial in range(config["trials"])]
 
 
-def run_window(config: dict, seed: int, bob, progress=None) -> dict:
-    """Accuracy vs memory for the window algorithms and the zoo; accuracy vs C for the worst (1±η) output."""
+def window_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """One game of HO Theorem 26's INDEX (the unit's player on the unit's trial instance), or one
+    trial of the C sweep (:func:`threshold_rows`)."""
+    if unit["part"] == "threshold":
+        return threshold_rows(config, unit["trial"], seed, players)
+    reduction = SlidingWindowReduction(config["n"], config["W"], config["d"], codebook=config["codebook"])
+    outcome = play_trial(reduction, unit["cache"], seed, unit["trial"], players)
+    return [{"part": "budget", "role": unit["role"], **row} for row in outcome_rows(build(unit["cache"]), [outcome])]
+
+
+def threshold_base(config: dict) -> SlidingWindowReduction:
+    """The C sweep's reduction before its public seed, query scale and η are set."""
+    return SlidingWindowReduction(config["n"], config["W"], config["d"], C=1.0, codebook=config["codebook"])
+
+
+def threshold_grid(config: dict, seed: int) -> list[float]:
+    """The C sweep's grid, fixed from the trials' public codebooks alone (:func:`reductions.spike.sweep_c_grid`)."""
+    n = config["n"]
+    return sweep_c_grid(threshold_base(config), seed, config["trials"], n, config["etas"], threshold_C,
+                        0.1 * math.log(n), config["c_points"])
+
+
+def threshold_rows(config: dict, trial: int, seed: int, players) -> list[dict]:
+    """One trial of the C sweep: the exact running sum's message, read by the worst ``(1±η)`` output
+    at every η and C (:func:`reductions.spike.c_sweep_trial`); Bob decodes the W·d bits, one query per row."""
     n, W, d = config["n"], config["W"], config["d"]
-    reduction = SlidingWindowReduction(n, W, d, codebook=config["codebook"])
-    players = window_players(W) + [("zoo", cache) for cache in zoo_players(n, d)]
-    points, trials = [], []
-    for role, cache in players:
-        point, outcomes = play(reduction, cache, trials=config["trials"], seed=seed, bob=bob)
-        point["role"] = role
-        if role.startswith("window W"):
-            point["family"] = "RunningSumWindowCache, window W"
-        points.append(point)
-        trials.extend(
-            {"part": "budget", "cache": point["cache"], "role": role, "trial": o.trial, "public_seed": o.public_seed,
-             "memory_bits": o.memory_bits, "bits_encoded": o.bits_encoded, "correct": o.correct,
-             "accuracy": o.correct / o.bits_encoded}
-            for o in outcomes
-        )
-        if progress:
-            progress(1)
-    curves = threshold_curves(config, seed, bob, trials, progress)
-    summary = {
-        "experiment": "window", "n": n, "W": W, "d": d, "codebook": config["codebook"],
-        "attention_window": W + 1, "bits_encoded": W * d, "points": points, "curves": curves,
-        "frontier": frontier_for(points),
-    }
-    return {"summary": summary, "trials": trials}
+    records = c_sweep_trial(players, threshold_base(config), RunningSumWindowCache(window=W + 1), seed, trial,
+                            config["etas"], threshold_grid(config, seed),
+                            lambda r, C, eta: SlidingWindowReduction(n, W, d, C, eta, r.codebook, r.public_seed),
+                            adversary_for, np.arange(W))
+    return [{"part": "threshold", **record} for record in records]
 
 
-def threshold_curves(config: dict, seed: int, bob, trials: list, progress=None) -> list[dict]:
-    """Accuracy vs C of the worst ``(1±η)`` output of the exact running sum, one curve per η.
+def threshold_curves(config: dict, rows: list[dict], seed: int) -> list[dict]:
+    """Accuracy vs C of the worst ``(1±η)`` output of the exact running sum, one curve per η
+    (:func:`reductions.spike.c_curves`), with the thresholds at the trials' largest measured ε.
 
-    Each point reports Bob's accuracy, the flipped decoder's (``1 - accuracy`` from the same
-    decoded bits) and the fraction of coordinates hidden (output exactly at Bob's threshold).
-    Below the hiding limit the adversary hides rather than inverts, so *both* accuracies are
-    near 1/2 (:class:`caches.adversary.AdversarialApproximation`); an accuracy near 0 would mean
-    the bits were inverted, which a decoder that flips its answers reads off.
+    Each point reports Bob's accuracy, the flipped decoder's (``1 - accuracy`` from the same decoded
+    bits) and the fraction of coordinates hidden (output exactly at Bob's threshold). Below the
+    hiding limit the adversary hides rather than inverts, so *both* accuracies are near 1/2
+    (:class:`caches.adversary.AdversarialApproximation`); an accuracy near 0 would mean the bits were
+    inverted, which a decoder that flips its answers reads off.
     """
-    n, W, d = config["n"], config["W"], config["d"]
-    base = SlidingWindowReduction(n, W, d, C=1.0, codebook=config["codebook"])
-    games, messages, eps = sweep_games(bob, base, RunningSumWindowCache(window=W + 1), seed, config["trials"])
+    n, W = config["n"], config["W"]
+    records = [row for row in rows if row["part"] == "threshold"]
+    eps = max(trial_eps(records))
     eps_ok = eps < 0.5
-    grid = c_grid(0.1 * math.log(n), c_sweep_top(n, eps, config["etas"], threshold_C), config["c_points"])
-    curves, records = c_sweep(  # Bob decodes the W·d bits, one query per row
-        bob, games, messages, config["etas"], grid,
-        lambda r, C, eta: SlidingWindowReduction(n, W, d, C, eta, r.codebook, r.public_seed), adversary_for,
-        np.arange(W), progress)
-    trials.extend({"part": "threshold", **record} for record in records)
+    curves = c_curves(records, config["etas"], threshold_grid(config, seed))
     for curve in curves:
         eta = curve["eta"]
         curve.update(eps_measured=eps, corrected_threshold=threshold_C(n, eps, eta) if eps_ok else None,
                      printed_eq84=printed_eq84_C(n, eps, eta) if eps_ok else None,
                      hiding_limit=window_hiding_limit_C(W, eta))
     return curves
+
+
+def window_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per player: accuracy (99% Wilson) and memory over the W·d bits, its role; the threshold curves."""
+    n, W, d = config["n"], config["W"], config["d"]
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if row["part"] == "budget":
+            groups.setdefault((row["role"], row["cache"]), []).append(row)
+    points = []
+    for (role, _), group in groups.items():
+        point = points_from_rows(group)[0]
+        point["role"] = role
+        if role.startswith("window W"):
+            point["family"] = "RunningSumWindowCache, window W"
+        points.append(point)
+    return {
+        "experiment": "window", "n": n, "W": W, "d": d, "codebook": config["codebook"],
+        "attention_window": W + 1, "bits_encoded": W * d, "points": points,
+        "curves": threshold_curves(config, rows, seed),
+    }
 
 
 # --- experiment: window_memory ----------------------------------------------------------------------
@@ -563,19 +589,22 @@ def smallest_size(make_cache, low: int, high: int, reduction, trials: int, seed:
     """Integer bisection for the smallest size in ``[low, high]`` whose cache reaches ``target`` accuracy.
 
     Assumes accuracy grows with the size (true for windows; for the random reservoir only on
-    average, so its answer is approximate). Returns ``(size, point)`` or ``(None, point at high)``.
+    average, so its answer is approximate). Returns ``(size, cache, outcomes)`` of the smallest
+    size reached, or ``(None, cache, outcomes)`` at ``high``.
     """
-    best, _ = play(reduction, make_cache(high), trials=trials, seed=seed, bob=bob)
-    if best["accuracy"] < target:
-        return None, best
+    best = make_cache(high)
+    point, outcomes = play(reduction, best, trials=trials, seed=seed, bob=bob)
+    if point["accuracy"] < target:
+        return None, best, outcomes
     while low < high:
         middle = (low + high) // 2
-        point, _ = play(reduction, make_cache(middle), trials=trials, seed=seed, bob=bob)
+        cache = make_cache(middle)
+        point, played = play(reduction, cache, trials=trials, seed=seed, bob=bob)
         if point["accuracy"] >= target:
-            high, best = middle, point
+            high, best, outcomes = middle, cache, played
         else:
             low = middle + 1
-    return high, best
+    return high, best, outcomes
 
 
 def memory_configs(config: dict) -> list[tuple[str, int, int]]:
@@ -584,30 +613,48 @@ def memory_configs(config: dict) -> list[tuple[str, int, int]]:
     return sweep_n + sweep_W
 
 
-def run_window_memory(config: dict, seed: int, bob, progress=None) -> dict:
-    """Memory for 99% accuracy against n (fixed W) and against W·d (fixed n), per cache family."""
+def window_memory_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per ``(n, W)`` of the two sweeps and family: the bisection for the family's smallest
+    size reaching the target, or the exact cache's games."""
+    families = [family for family, _, _ in MEMORY_FAMILIES] + ["ExactCache"]
+    return [{"sweep": sweep, "n": n, "W": W, "family": family}
+            for sweep, n, W in memory_configs(config) for family in families]
+
+
+def window_memory_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """The games of the unit's family at its smallest size reaching the target (HO Theorem 26's
+    INDEX on W·d bits), with that size (None: not even the largest) and whether it was reached."""
+    n, W, target = unit["n"], unit["W"], config["target"]
+    reduction = SlidingWindowReduction(n, W, config["d"], codebook=config["codebook"])
+    if unit["family"] == "ExactCache":
+        cache = ExactCache("float16")
+        point, outcomes = play(reduction, cache, trials=config["trials"], seed=seed, bob=players)
+        size, reached = n, point["accuracy"] >= target
+    else:
+        make, bounds = next((make, bounds) for family, make, bounds in MEMORY_FAMILIES if family == unit["family"])
+        size, cache, outcomes = smallest_size(make, *bounds(n, W), reduction, config["trials"], seed, players, target)
+        reached = size is not None
+    return [{"sweep": unit["sweep"], "n": n, "W": W, "size": size, "reached": reached, **row}
+            for row in outcome_rows(cache, outcomes)]
+
+
+def window_memory_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Memory for the target accuracy against n (fixed W) and against W·d (fixed n), per cache family."""
     d, target = config["d"], config["target"]
-    points, trials = [], []
-    for sweep, n, W in memory_configs(config):
-        reduction = SlidingWindowReduction(n, W, d, codebook=config["codebook"])
-        for family, make, bounds in MEMORY_FAMILIES:
-            size, point = smallest_size(make, *bounds(n, W), reduction, config["trials"], seed, bob, target)
-            point.update({"sweep": sweep, "n": n, "W": W, "d": d, "size": size, "reached": size is not None,
-                          "family": family})
-            points.append(point)
-            trials.append({k: point[k] for k in ("sweep", "n", "W", "family", "size", "memory_bits", "accuracy")})
-        point, _ = play(reduction, ExactCache("float16"), trials=config["trials"], seed=seed, bob=bob)
-        point.update({"sweep": sweep, "n": n, "W": W, "d": d, "size": n, "reached": point["accuracy"] >= target})
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["sweep"], row["n"], row["W"], row["family"]), []).append(row)
+    points = []
+    for (sweep, n, W, family), group in groups.items():
+        point = points_from_rows(group)[0]
+        point.update({"sweep": sweep, "n": n, "W": W, "d": d, "size": group[0]["size"],
+                      "reached": group[0]["reached"], "family": family})
         points.append(point)
-        trials.append({k: point[k] for k in ("sweep", "n", "W", "family", "size", "memory_bits", "accuracy")})
-        if progress:
-            progress(1)
-    summary = {
+    return {
         "experiment": "window_memory", "d": d, "target": target, "W_fixed": config["W_fixed"],
         "n_fixed": config["n_fixed"], "n_values": config["n_values"], "W_values": config["W_values"],
         "fano_min_ratio": float(min_memory_ratio(target)), "points": points,
     }
-    return {"summary": summary, "trials": trials}
 
 
 def window_headline(summary: dict) -> str:
@@ -687,13 +734,13 @@ EXPERIMENTS = [
     Experiment(
         "window", "HO Theorems 17/26", "thm17",
         "INDEX on W·d bits through sliding-window attention: accuracy vs memory/(W·d), and vs C",
-        WINDOW_PRESETS, run_window, window_steps, "plots.window:window_figure",
+        WINDOW_PRESETS, window_sweep, window_measure, window_summary, "plots.window:window_figure",
         headline="reductions.thm17:window_headline",
     ),
     Experiment(
         "window_memory", "HO Theorems 17/26", "thm17",
         "memory for 99% accuracy grows with W·d, not with n",
-        MEMORY_PRESETS, run_window_memory, lambda config: len(memory_configs(config)),
+        MEMORY_PRESETS, window_memory_sweep, window_memory_measure, window_memory_summary,
         "plots.window:window_memory_figure", headline="reductions.thm17:window_memory_headline",
     ),
 ]

@@ -582,110 +582,129 @@ def _rate(successes: int, total: int) -> dict:
     return {"rate": successes / total, "low": low, "high": high}
 
 
-def run_nonadaptive(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """Can a reader whose positions are fixed before the data beat ``(1 + s/n)/2``? Success vs ``s/n``
-    on ``H(i)`` and ``σ``, the reads the target needs vs ``n``, and the constant (zero-read) answers."""
+def _spikes(config: dict, seed: int, tag: int, n: int) -> np.ndarray:
+    """The planted position ``i`` of ``H(i)`` in each trial, from ``default_rng([seed, tag, n])``: the
+    same ``i`` in trial ``t`` for every reader at that ``n``."""
+    return np.random.default_rng([seed, tag, n]).integers(n, size=config["trials"])
+
+
+def nonadaptive_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per ``(n, reader, estimator, s/n)``: the reader's ``trials`` games on ``H(i)`` and ``σ``."""
+    return [{"n": n, "reader": reader, "estimator": estimator, "fraction": fraction}
+            for n in config["n_values"] for reader in READERS for estimator in ESTIMATORS
+            for fraction in config["fractions"]]
+
+
+def nonadaptive_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """Per trial: does a reader whose ``s`` positions are fixed before the data (HO Theorem 19) answer
+    ``H(i)`` and ``σ`` within ``(1±η)``? The pattern comes from ``default_rng([seed, 1, n, trial, reader, s])``."""
+    n, reader, estimator = unit["n"], unit["reader"], unit["estimator"]
+    d, eta = config["d"], config["eta"]
+    s = int(round(unit["fraction"] * n))
+    sigma = instance_sigma(n, d)
+    exact_sigma = sigma.output()
+    value_sum = sigma.values.sum(axis=0)
+    spikes = _spikes(config, seed, 0, n)
+    rows = []
+    for t in range(config["trials"]):
+        rng = np.random.default_rng([seed, 1, n, t, READERS.index(reader), s])
+        positions, inclusion = read_pattern(reader, n, s, rng)  # fixed before the data
+        i = int(spikes[t])
+        inst = instance_H(n, d, i)
+        est_H = nonadaptive_estimate(ScoreOracle(inst), positions, inclusion, inst.values, value_sum, estimator)
+        est_sigma = nonadaptive_estimate(ScoreOracle(sigma), positions, inclusion, sigma.values, value_sum, estimator)
+        rows.append({"n": n, "reader": reader, "estimator": estimator, "fraction": unit["fraction"], "s": s,
+                     "trial": t, "i": i,
+                     "success_H": within(est_H, inst.output(), eta), "success_sigma": within(est_sigma, exact_sigma, eta)})
+    return rows
+
+
+def nonadaptive_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Success on ``H(i)`` and ``σ`` (99% Wilson) per ``(n, reader, estimator, s)`` against
+    ``(1 + s/n)/2``, the reads the uniform baseline reader needs for the target vs ``n``, and the
+    constant (zero-read) answers at the largest ``n``."""
     d, eta, trials_n = config["d"], config["eta"], config["trials"]
-    points, trials = [], []
+    games: dict[tuple, list[dict]] = {}
+    for row in rows:
+        games.setdefault((row["n"], row["reader"], row["estimator"], row["fraction"]), []).append(row)
+    points = []
+    for (n, reader, estimator, _), group in games.items():
+        s = group[0]["s"]
+        H = _rate(sum(r["success_H"] for r in group), trials_n)
+        S = _rate(sum(r["success_sigma"] for r in group), trials_n)
+        points.append({"kind": "non-adaptive", "reader": reader, "estimator": estimator, "n": n, "s": s,
+                       "s_over_n": s / n, "reads": s, "success_H": H["rate"], "success_H_low": H["low"],
+                       "success_H_high": H["high"], "success_sigma": S["rate"], "success_sigma_low": S["low"],
+                       "success_sigma_high": S["high"], "success_mixture": (H["rate"] + S["rate"]) / 2,
+                       "bound_mixture": (1 + s / n) / 2, "trials": trials_n})
     needed = []
     for n in config["n_values"]:
-        sigma = instance_sigma(n, d)
-        exact_sigma = sigma.output()
-        value_sum = sigma.values.sum(axis=0)
-        spikes = np.random.default_rng([seed, 0, n]).integers(n, size=trials_n)
-        exact_H: dict[int, np.ndarray] = {}
-        for kind_index, kind in enumerate(READERS):
-            for estimator in ESTIMATORS:
-                for fraction in config["fractions"]:
-                    s = int(round(fraction * n))
-                    hits_H = hits_sigma = 0
-                    for t in range(trials_n):
-                        rng = np.random.default_rng([seed, 1, n, t, kind_index, s])
-                        positions, inclusion = read_pattern(kind, n, s, rng)  # fixed before the data
-                        i = int(spikes[t])
-                        inst = instance_H(n, d, i)
-                        if i not in exact_H:
-                            exact_H[i] = inst.output()
-                        est_H = nonadaptive_estimate(ScoreOracle(inst), positions, inclusion, inst.values,
-                                                     value_sum, estimator)
-                        est_sigma = nonadaptive_estimate(ScoreOracle(sigma), positions, inclusion, sigma.values,
-                                                         value_sum, estimator)
-                        hits_H += within(est_H, exact_H[i], eta)
-                        hits_sigma += within(est_sigma, exact_sigma, eta)
-                    H, S = _rate(hits_H, trials_n), _rate(hits_sigma, trials_n)
-                    point = {"kind": "non-adaptive", "reader": kind, "estimator": estimator, "n": n, "s": s,
-                             "s_over_n": s / n, "reads": s, "success_H": H["rate"], "success_H_low": H["low"],
-                             "success_H_high": H["high"], "success_sigma": S["rate"], "success_sigma_low": S["low"],
-                             "success_sigma_high": S["high"], "success_mixture": (H["rate"] + S["rate"]) / 2,
-                             "bound_mixture": (1 + s / n) / 2, "trials": trials_n}
-                    points.append(point)
-                    trials.append(dict(point))
         ok = sorted(p["s"] for p in points if p["n"] == n and p["reader"] == "uniform" and p["estimator"] == "baseline"
                     and p["success_H"] >= TARGET_SUCCESS and p["success_sigma"] >= TARGET_SUCCESS)
         needed.append({"n": n, "reads": ok[0] if ok else None})
-        if progress:
-            progress(1)
 
     n_const = max(config["n_values"])
+    root = math.isqrt(n_const)
     constant = []
     for e in config["constant_etas"]:
         x = best_constant_answer(n_const, e)
-        root = math.isqrt(n_const)
         ok_first = x is not None
         success_H = (n_const - root) / n_const if ok_first else 0.0
         constant.append({"eta": e, "answer": x, "success_sigma": 1.0 if ok_first else 0.0, "success_H": success_H,
                          "eta_star": separation_eta(n_const)})
 
-    summary = {
+    return {
         "experiment": "nonadaptive", "d": d, "eta": eta, "eta_star": {str(n): separation_eta(n) for n in config["n_values"]},
         "target_success": TARGET_SUCCESS, "points": points, "needed": needed,
         "constant_answer": {"n": n_const, "rows": constant},
         "slopes": {"non-adaptive": fit_slope([r["n"] for r in needed], [r["reads"] for r in needed])},
     }
-    return {"summary": summary, "trials": trials}
 
 
-def run_adaptive(config: dict, seed: int, bob=None, progress=None) -> dict:
-    """Do readers that choose positions from the data (index + lazy Gumbel) succeed with ``O(sqrt(n))``
-    reads, escaping Theorem 19? Success on ``H(i)`` and ``σ`` and score reads vs ``n``."""
-    d, eta = config["d"], config["eta"]
-    adaptive, trials = [], []
-    for n in config["n_values"]:
-        k = sqrt_k(n)
-        sigma = instance_sigma(n, d)
-        value_sum = sigma.values.sum(axis=0)
-        spikes = np.random.default_rng([seed, 2, n]).integers(n, size=config["trials"])
-        for method in ADAPTIVE:
-            results = {"H": [], "sigma": []}
-            for t in range(config["trials"]):
-                for which, inst in (("H", instance_H(n, d, int(spikes[t]))), ("sigma", sigma)):
-                    rng = np.random.default_rng([seed, 3, n, t, which == "H", method == "knn+tail"])
-                    index = build_index(inst)
-                    if method == "knn-sampling":
-                        est, reads = knn_sampling_estimate(inst, index, rng, k=k, samples=config["samples"],
-                                                           groups=config["groups"])
-                    else:
-                        est, reads = knn_tail_estimate(inst, index, rng, k=k, tail_samples=k, value_sum=value_sum)
-                    results[which].append((within(est, inst.output(), eta), reads))
-            H_ok = sum(ok for ok, _ in results["H"])
-            S_ok = sum(ok for ok, _ in results["sigma"])
-            reads_all = [r for rows in results.values() for _, r in rows]
-            H, S = _rate(H_ok, len(results["H"])), _rate(S_ok, len(results["sigma"]))
-            row = {"kind": "adaptive", "method": method, "n": n, "k": k, "success_H": H["rate"],
-                   "success_H_low": H["low"], "success_sigma": S["rate"], "success_sigma_low": S["low"],
-                   "reads_mean": float(np.mean(reads_all)), "reads_max": int(max(reads_all)),
-                   "reads_H_mean": float(np.mean([r for _, r in results["H"]])),
-                   "reads_sigma_mean": float(np.mean([r for _, r in results["sigma"]])),
-                   "trials": config["trials"]}
-            adaptive.append(row)
-            trials.append(dict(row))
-        if progress:
-            progress(1)
+def adaptive_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per ``(n, method, trial)``: one instance ``H(i)`` and ``σ``, each read by the method."""
+    return [{"n": n, "method": method, "trial": t} for n in config["n_values"] for method in ADAPTIVE
+            for t in range(config["trials"])]
 
+
+def adaptive_measure(config: dict, unit: dict, seed: int, players=None) -> list[dict]:
+    """An adaptive reader (index + lazy Gumbel, or index + uniform tail) on ``H(i)`` and ``σ``: within
+    ``(1±η)``, and its score reads (HO Theorem 19 binds non-adaptive readers only)."""
+    n, method, t = unit["n"], unit["method"], unit["trial"]
+    d, k = config["d"], sqrt_k(n)
+    sigma = instance_sigma(n, d)
+    value_sum = sigma.values.sum(axis=0)
+    row = {"n": n, "method": method, "k": k, "trial": t, "i": int(_spikes(config, seed, 2, n)[t])}
+    for which, inst in (("H", instance_H(n, d, row["i"])), ("sigma", sigma)):
+        rng = np.random.default_rng([seed, 3, n, t, which == "H", method == "knn+tail"])
+        index = build_index(inst)
+        if method == "knn-sampling":
+            est, reads = knn_sampling_estimate(inst, index, rng, k=k, samples=config["samples"], groups=config["groups"])
+        else:
+            est, reads = knn_tail_estimate(inst, index, rng, k=k, tail_samples=k, value_sum=value_sum)
+        row[f"success_{which}"] = within(est, inst.output(), config["eta"])
+        row[f"reads_{which}"] = reads
+    return [row]
+
+
+def adaptive_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per ``(n, method)``: success on ``H(i)`` and ``σ`` (99% Wilson) and the score reads; the reads-vs-n slopes."""
+    games: dict[tuple, list[dict]] = {}
+    for row in rows:
+        games.setdefault((row["n"], row["method"]), []).append(row)
+    adaptive = []
+    for (n, method), group in games.items():
+        reads_H, reads_sigma = [r["reads_H"] for r in group], [r["reads_sigma"] for r in group]
+        H = _rate(sum(r["success_H"] for r in group), len(group))
+        S = _rate(sum(r["success_sigma"] for r in group), len(group))
+        adaptive.append({"kind": "adaptive", "method": method, "n": n, "k": group[0]["k"], "success_H": H["rate"],
+                         "success_H_low": H["low"], "success_sigma": S["rate"], "success_sigma_low": S["low"],
+                         "reads_mean": float(np.mean(reads_H + reads_sigma)), "reads_max": int(max(reads_H + reads_sigma)),
+                         "reads_H_mean": float(np.mean(reads_H)), "reads_sigma_mean": float(np.mean(reads_sigma)),
+                         "trials": config["trials"]})
     slopes = {m: fit_slope([r["n"] for r in adaptive if r["method"] == m],
                            [r["reads_mean"] for r in adaptive if r["method"] == m]) for m in ADAPTIVE}
-    summary = {"experiment": "adaptive", "d": d, "eta": eta, "adaptive": adaptive, "slopes": slopes}
-    return {"summary": summary, "trials": trials}
+    return {"experiment": "adaptive", "d": config["d"], "eta": config["eta"], "adaptive": adaptive, "slopes": slopes}
 
 
 def nonadaptive_headline(summary: dict) -> str:
@@ -749,13 +768,11 @@ EXPERIMENTS = [
     Experiment(
         "nonadaptive", "HO Theorems 19/27", "thm19",
         "can readers fixed before the data beat (1 + s/n)/2? success vs s/n on H(i) and σ, reads needed vs n",
-        NONADAPTIVE_PRESETS, run_nonadaptive, lambda c: len(c["n_values"]),
-        "plots.time:nonadaptive_figure", headline="reductions.thm19:nonadaptive_headline", uses_game=False,
+        NONADAPTIVE_PRESETS, nonadaptive_sweep, nonadaptive_measure, nonadaptive_summary, "plots.time:nonadaptive_figure", headline="reductions.thm19:nonadaptive_headline", uses_game=False,
     ),
     Experiment(
         "adaptive", "HO Theorems 19/27", "thm19",
         "do adaptive readers (index + lazy Gumbel) escape Theorem 19? success and score reads vs n",
-        ADAPTIVE_PRESETS, run_adaptive, lambda c: len(c["n_values"]),
-        "plots.time:adaptive_figure", headline="reductions.thm19:adaptive_headline", uses_game=False,
+        ADAPTIVE_PRESETS, adaptive_sweep, adaptive_measure, adaptive_summary, "plots.time:adaptive_figure", headline="reductions.thm19:adaptive_headline", uses_game=False,
     ),
 ]

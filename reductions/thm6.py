@@ -242,40 +242,41 @@ PHASE_PRESETS = {
 }
 
 
-def run_phase(config: dict, seed: int, bob, progress=None) -> dict:
-    """Decoding success over ``(log2 n, d)`` for the exact cache (HO Theorem 6, Lemma 3)."""
+def phase_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per cell ``(log2 n, d)`` and trial, cells in row-major order."""
+    return [{"log2_n": log2_n, "d": d, "trial": trial} for log2_n in config["log2_n_values"]
+            for d in config["d_values"] for trial in range(config["trials"])]
+
+
+def phase_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """One trial of one cell (HO Theorem 6): the exact cache's message, Bob's accuracy at the paper's
+    C (where the measured ε < 1/2 gives one) and the smallest working C (bisection in log C)."""
     cache = ExactCache("float64")
-    points, trials = [], []
-    for log2_n in config["log2_n_values"]:
-        for d in config["d_values"]:
-            n = 2**log2_n
-            base = ExactOutputReduction(n, d, C=1.0, codebook=config["codebook"])
-            results = []
-            for trial in range(config["trials"]):
-                reduction, x = trial_input(base, seed, trial)
-                message = bob.alice(reduction, cache, x)
-                eps = reduction.eps
+    log2_n, d = unit["log2_n"], unit["d"]
+    n = 2**log2_n
+    reduction, x = trial_input(ExactOutputReduction(n, d, C=1.0, codebook=config["codebook"]), seed, unit["trial"])
+    message = players.alice(reduction, cache, x)
+    eps = reduction.eps
 
-                def accuracy_at(C, reduction=reduction, message=message, x=x):
-                    return score(
-                        bob, ExactOutputReduction(n, d, C, 0.0, reduction.codebook, reduction.public_seed),
-                        cache, message, x,
-                    ).accuracy
+    def accuracy_at(C):
+        return score(players, ExactOutputReduction(n, d, C, 0.0, reduction.codebook, reduction.public_seed),
+                     cache, message, x).accuracy
 
-                theorem_C = paper_C(n, eps) if eps < 0.5 else None
-                acc_theorem = accuracy_at(theorem_C) if theorem_C else None
-                min_C, acc_min = smallest_working_C(accuracy_at, 0.05 * math.log(n), 8 * math.log(n))
-                row = {
-                    "log2_n": log2_n, "n": n, "d": d, "trial": trial, "public_seed": reduction.public_seed,
-                    "eps_measured": eps, "theorem_C": theorem_C, "accuracy_theorem_C": acc_theorem,
-                    "min_C": min_C, "accuracy_min_C": acc_min, "memory_bits": 8 * len(message),
-                }
-                trials.append(row)
-                results.append(row)
-            points.append(_phase_point(cache, results))
-            if progress:
-                progress(1)
-    return {"summary": _phase_summary(config, points), "trials": trials}
+    theorem_C = paper_C(n, eps) if eps < 0.5 else None
+    acc_theorem = accuracy_at(theorem_C) if theorem_C else None
+    min_C, acc_min = smallest_working_C(accuracy_at, 0.05 * math.log(n), 8 * math.log(n))
+    return [{"log2_n": log2_n, "n": n, "d": d, "trial": unit["trial"], "public_seed": reduction.public_seed,
+             "eps_measured": eps, "theorem_C": theorem_C, "accuracy_theorem_C": acc_theorem, "min_C": min_C,
+             "accuracy_min_C": acc_min, "memory_bits": 8 * len(message)}]
+
+
+def phase_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Per cell the point of :func:`_phase_point` over its trials; the empirical boundary and Lemma 3's."""
+    cells: dict[tuple, list[dict]] = {}
+    for row in rows:
+        cells.setdefault((row["log2_n"], row["d"]), []).append(row)
+    cache = ExactCache("float64")
+    return _phase_summary(config, [_phase_point(cache, results) for results in cells.values()])
 
 
 def _mean_or_none(values):
@@ -368,7 +369,7 @@ EXPERIMENTS = [
     Experiment(
         "phase", "HO Theorem 6, Lemma 3", "thm6",
         "decoding success over (log2 n, d) at the paper's C and the smallest working C",
-        PHASE_PRESETS, run_phase, lambda config: len(config["log2_n_values"]) * len(config["d_values"]),
-        "plots.figures:phase_figure", headline="reductions.thm6:phase_headline",
+        PHASE_PRESETS, phase_sweep, phase_measure, phase_summary, "plots.figures:phase_figure",
+        headline="reductions.thm6:phase_headline",
     ),
 ]

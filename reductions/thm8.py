@@ -17,7 +17,9 @@ spike is too light for a ``(1±η)`` output to reveal (:func:`hiding_limit_C`). 
 *chance*, not accuracy 0: an adversary that pushed outputs across τ would invert the bits, and
 a Bob who flips his answers would decode them all. So every point and trial reports Bob's
 accuracy, the flipped decoder's (``1 - accuracy``, from the same decoded bits) and the measured
-fraction of coordinates hidden; below the hiding limit both accuracies sit near 1/2.
+fraction of coordinates hidden; below the hiding limit both accuracies sit near 1/2. The exact
+threshold moves with ε, which is measured on each trial's public codebook: the summary gives ε
+and every threshold as the median over the trials' codebooks with their [min, max].
 """
 
 from __future__ import annotations
@@ -34,7 +36,18 @@ from reductions.certify import claim
 from reductions.elementary import at, exp_sign_certificates
 from reductions.tactics import Cited, Counterexample, Identity, Implies, eta_in_open_unit, ge, gt, le, lt
 from reductions.jl import CODEBOOKS
-from reductions.spike import c_grid, c_sweep, c_sweep_top, sweep_games, threshold_C, threshold_certificates
+from reductions.spike import (
+    SPREAD_NOTE,
+    c_curves,
+    c_sweep_trial,
+    median_interval,
+    spread_shown,
+    sweep_c_grid,
+    threshold_C,
+    threshold_certificates,
+    threshold_spread,
+    trial_eps,
+)
 from reductions.thm6 import ExactOutputReduction
 from protocols.config import ExperimentConfig, param
 from protocols.experiment import Experiment
@@ -209,7 +222,7 @@ class ThresholdConfig(ExperimentConfig):
     etas: list = param([0.0, 0.1, 0.3, 0.5], low=0.0, high=1.0, high_open=True, doc="approximation factors η")
     c_points: int = param(14, low=2, doc="values of C per η")
     codebook: str = param("normalized", choices=CODEBOOKS, doc="public JL codebook")
-    trials: int = param(1, low=1, doc="instances per point")
+    trials: int = param(3, low=1, doc="instances (public codebooks) per point")
 
 
 THRESHOLD_PRESETS = {
@@ -218,41 +231,63 @@ THRESHOLD_PRESETS = {
 }
 
 
-def run_threshold(config: dict, seed: int, bob, progress=None) -> dict:
-    """Accuracy vs C for the adversarial ``(1±η)`` approximation of the exact cache."""
+def threshold_base(config: dict) -> ExactOutputReduction:
+    """The sweep's reduction before its public seed and C are set (HO Theorem 8's stream and query)."""
+    return ExactOutputReduction(config["n"], config["d"], C=1.0, codebook=config["codebook"])
+
+
+def threshold_sweep(config: dict, seed: int) -> list[dict]:
+    """One unit per trial: its exact message serves every ``(η, C)``; the C grid, fixed here from
+    the trials' public codebooks (:func:`reductions.spike.sweep_c_grid`), travels with it."""
+    n = config["n"]
+    grid = sweep_c_grid(threshold_base(config), seed, config["trials"], n, config["etas"], threshold_C,
+                        0.25 * math.log(n), config["c_points"])
+    return [{"trial": trial, "C": grid} for trial in range(config["trials"])]
+
+
+def threshold_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
+    """Bob's accuracy at every ``(η, C)`` against the adversarial ``(1±η)`` approximation of one
+    trial's exact message (:func:`reductions.spike.c_sweep_trial`)."""
     n, d = config["n"], config["d"]
-    base = ExactOutputReduction(n, d, C=1.0, codebook=config["codebook"])
-    games, messages, eps = sweep_games(bob, base, ExactCache("float64"), seed, config["trials"])
-    eps_ok = eps < 0.5
-    grid = c_grid(0.25 * math.log(n), c_sweep_top(n, eps, config["etas"], threshold_C), config["c_points"])
-    curves, trials = c_sweep(
-        bob, games, messages, config["etas"], grid,
-        lambda r, C, eta: ExactOutputReduction(n, d, C, eta, r.codebook, r.public_seed), adversary_for,
-        np.arange(n), progress)
+    return c_sweep_trial(
+        players, threshold_base(config), ExactCache("float64"), seed, unit["trial"], config["etas"], unit["C"],
+        lambda r, C, eta: ExactOutputReduction(n, d, C, eta, r.codebook, r.public_seed), adversary_for, np.arange(n))
+
+
+def threshold_summary(config: dict, rows: list[dict], seed: int) -> dict:
+    """Accuracy vs C per η (HO Theorem 8), the exact threshold at each trial's measured ε (median and
+    [min, max] over the trials' codebooks), the printed form and the hiding limit."""
+    n, d = config["n"], config["d"]
+    grid = list(dict.fromkeys(row["C"] for row in rows))
+    eps_values = trial_eps(rows)
+    eps, eps_interval = median_interval(eps_values)
+    curves = c_curves(rows, config["etas"], grid)
     for curve in curves:
         eta = curve["eta"]
-        curve.update(theorem_threshold=threshold_C(n, eps, eta) if eps_ok else None,
-                     printed_threshold=printed_threshold_C(n, eta), necessary_threshold=hiding_limit_C(n, eta))
-    memory_bits = 8 * len(messages[0])
-    first = games[0][0]
+        theorem, interval = threshold_spread(n, eps_values, eta)
+        curve.update(theorem_threshold=theorem, printed_threshold=printed_threshold_C(n, eta),
+                     necessary_threshold=hiding_limit_C(n, eta), theorem_threshold_interval=interval)
+    memory_bits, first_seed = rows[0]["memory_bits"], rows[0]["public_seed"]
     points = [
-        {"cache": repr(adversary_for(ExactOutputReduction(n, d, curve["C"][k], curve["eta"], first.codebook,
-                                                          first.public_seed))),
+        {"cache": repr(adversary_for(ExactOutputReduction(n, d, curve["C"][k], curve["eta"], config["codebook"],
+                                                          first_seed))),
          "family": "AdversarialApproximation", "eta": curve["eta"], "C": curve["C"][k],
          "memory_bits": memory_bits, "bits_encoded": n * d, "memory_ratio": memory_bits / (n * d),
          "accuracy": curve["accuracy"][k], "flipped_accuracy": curve["flipped_accuracy"][k],
          "hidden_fraction": curve["hidden_fraction"][k], "trials": config["trials"], "fano_max_accuracy": 1.0}
         for curve in curves for k in range(len(grid))
     ]
-    summary = {"experiment": "threshold", "n": n, "d": d, "eps_measured": eps, "codebook": config["codebook"],
-               "curves": curves, "points": points}
-    return {"summary": summary, "trials": trials}
+    return {"experiment": "threshold", "n": n, "d": d, "eps_measured": eps, "codebook": config["codebook"],
+            "curves": curves, "points": points, "trials": config["trials"], "eps_interval": eps_interval,
+            "note": SPREAD_NOTE}
 
 
 def threshold_headline(summary: dict) -> str:
-    """``barriers report``'s line: below the hiding limit (η > 0) the highest accuracy of Bob and of
-    the flipped decoder; at or above the exact threshold Bob's lowest; each with its 99% Wilson
-    interval over the point's n·d·trials bits (or "single draw" where the counts are missing)."""
+    """``barriers report``'s line: the exact thresholds at the smallest and largest η (median [min, max]
+    over the trials' public codebooks, or "single draw" for one); below the hiding limit (η > 0) the
+    highest accuracy of Bob and of the flipped decoder; at or above every trial's exact threshold
+    Bob's lowest; accuracies with their 99% Wilson interval over the point's n·d·trials bits (or
+    "single draw" where the counts are missing)."""
     from protocols.headline import percent, point_interval
 
     def shown(point: dict, key: str) -> str:
@@ -262,16 +297,28 @@ def threshold_headline(summary: dict) -> str:
         low, high = interval if key == "accuracy" else (1.0 - interval[1], 1.0 - interval[0])
         return percent(point[key], low, high)
 
+    curves = summary.get("curves") or []
     hidden, decoded = [], []
-    for curve in summary.get("curves") or []:
+    for curve in curves:
         members = [p for p in summary.get("points") or [] if p.get("eta") == curve["eta"]]
+        above = (curve.get("theorem_threshold_interval") or [curve.get("theorem_threshold")])[-1]
         for point in members:
             point = {**point, "flipped_accuracy": 1.0 - point["accuracy"]}
             if curve.get("necessary_threshold") is not None and point["C"] < curve["necessary_threshold"]:
                 hidden.append(point)
-            if curve.get("theorem_threshold") is not None and point["C"] >= curve["theorem_threshold"]:
+            if above is not None and point["C"] >= above:
                 decoded.append(point)
     parts = []
+    marked = sorted((c for c in curves if c.get("theorem_threshold") is not None and c.get("theorem_threshold_interval")),
+                    key=lambda c: c["eta"])
+    if marked and summary.get("eps_interval"):
+        ends = [spread_shown(c["theorem_threshold"], c["theorem_threshold_interval"]) for c in (marked[0], marked[-1])]
+        span = ends[0] if len(marked) == 1 else f"{ends[0]} at the smallest η to {ends[1]} at the largest"
+        draws = summary.get("trials") or 1
+        parts.append(f"exact threshold C* = [ln n + ln((1+η)/(1−η))]/(1−2ε) {span}, at the measured "
+                     f"ε = {spread_shown(summary['eps_measured'], summary['eps_interval'], 3)} "
+                     + (f"(median [min, max] over the {draws} trials' public codebooks)" if draws > 1
+                        else "(one trial's public codebook)"))
     if hidden:
         bob = max(hidden, key=lambda p: p["accuracy"])
         flipped = max(hidden, key=lambda p: p["flipped_accuracy"])
@@ -279,9 +326,11 @@ def threshold_headline(summary: dict) -> str:
                      f"Bob at most {shown(bob, 'accuracy')}, flipped decoder at most {shown(flipped, 'flipped_accuracy')}")
     if decoded:
         worst = min(decoded, key=lambda p: p["accuracy"])
-        parts.append(f"at or above the exact threshold ({len(decoded)} points): Bob at least {shown(worst, 'accuracy')}")
+        every = " of every trial's codebook" if (summary.get("trials") or 1) > 1 else ""
+        parts.append(f"at or above the exact threshold{every} ({len(decoded)} points): "
+                     f"Bob at least {shown(worst, 'accuracy')}")
     trials = sorted({p.get("trials") for p in hidden + decoded if p.get("trials")})
-    if not parts:
+    if not hidden and not decoded:
         return "see figure"
     return "; ".join(parts) + f" (99% Wilson over n·d bits × {'/'.join(map(str, trials)) or '?'} instance(s) per point)"
 
@@ -290,7 +339,7 @@ EXPERIMENTS = [
     Experiment(
         "threshold", "HO Theorem 8", "thm8",
         "accuracy vs C for the worst (1±η) approximation, exact thresholds marked",
-        THRESHOLD_PRESETS, run_threshold, lambda config: len(config["etas"]) * config["c_points"],
-        "plots.figures:threshold_figure", headline="reductions.thm8:threshold_headline",
+        THRESHOLD_PRESETS, threshold_sweep, threshold_measure, threshold_summary, "plots.figures:threshold_figure",
+        headline="reductions.thm8:threshold_headline",
     ),
 ]

@@ -238,7 +238,10 @@ def test_inner_must_be_a_cache():
 
 def test_threshold_experiment_reports_both_decoders_and_hides_below_the_limit(isolated_bob):
     config = {"n": 256, "d": 128, "etas": [0.0, 0.6], "c_points": 8, "codebook": "normalized", "trials": 1}
-    result = thm8.run_threshold(config, seed=0, bob=isolated_bob)
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import run_sweep
+
+    result = run_sweep(EXPERIMENTS["threshold"], config, 0, isolated_bob)
     for curve in result["summary"]["curves"]:
         accuracy, flipped = np.array(curve["accuracy"]), np.array(curve["flipped_accuracy"])
         np.testing.assert_allclose(accuracy + flipped, 1.0)

@@ -33,7 +33,7 @@ def test_run_writes_the_results_contract(tmp_path):
     assert config["seed"] == 3 and config["config"]["n"] == 64
     assert {"git_revision", "packages", "platform", "command"} <= set(config)
     assert config["packages"]["numpy"]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".trials"]  # no staging left
 
 
 def test_same_seed_same_files(tmp_path):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from barriers.experiments import EXPERIMENTS
 from protocols.game import trial_input
-from reductions.cor16 import PROMISE, guaranteed_offspike, promise_guaranteed, run_cor16, sparsity
+from protocols.runner import run_sweep
+from reductions.cor16 import PROMISE, guaranteed_offspike, promise_guaranteed, sparsity
 from reductions.spike import paper_C
 from reductions.thm6 import ExactOutputReduction
 
@@ -32,7 +34,7 @@ def test_decoding_the_sparse_instances_still_needs_nd_bits(isolated_bob):
     from plots.window import cor16_figure
 
     config = {"log2_n_values": [7, 8], "d_values": [128], "tau": 1e-3, "codebook": "normalized", "trials": 1}
-    summary = run_cor16(config, seed=0, bob=isolated_bob)["summary"]
+    summary = run_sweep(EXPERIMENTS["cor16"], config, 0, isolated_bob)["summary"]
     assert all(cell["promise_holds"] for cell in summary["cells"])
     for point in summary["points"]:
         assert point["accuracy_low"] <= point["fano_max_accuracy"] + 1e-12, point["cache"]

@@ -17,7 +17,6 @@ from reductions.covering import (
     greedy_net,
     lemma13_bound,
     packing_bound,
-    run_covering,
     volume_lower_bound,
 )
 
@@ -74,10 +73,13 @@ def test_blocked_cluster_diameters_match_brute_force(block_elements):
 
 
 def test_covering_experiment_and_figures():
+    from barriers.experiments import EXPERIMENTS
     from plots.lowdim import covering_figure, thm15_figure
+    from protocols.runner import run_sweep
 
     config = {"d_values": [1, 2, 3], "deltas": [0.5, 1.0], "sample_sizes": [500, 2000], "seeds": 1}
-    summary = run_covering(config, seed=0)["summary"]
+    assert len(EXPERIMENTS["covering"].sweep(config, 0)) == 3 * 2 * 1 + 3  # nets (d x δ x sample), Lemma 14 per d
+    summary = run_sweep(EXPERIMENTS["covering"], config, 0, None)["summary"]
     for p in summary["points"]:
         assert 1 <= p["net_size"] <= p["packing"]
         assert p["net_size_by_sample"][0] <= p["net_size_by_sample"][1]  # a net only grows

@@ -131,11 +131,14 @@ def test_nonadaptive():
 
 
 def test_cor9():
-    series = [{"codebook": "packed", "eta": 0.0, "d": [2, 4, 6, 8], "capacity": [5, 10, 30, 57], "censored": [False] * 4},
-              {"codebook": "packed", "eta": 0.1, "d": [2, 4], "capacity": [5, 9], "censored": [False] * 2}]
+    fit = {"c": 0.4912, "c_low": 0.4801, "c_high": 0.5043, "r2": 0.9934, "intercept": 0.3}
+    series = [{"codebook": "packed", "eta": 0.0, "d": [2, 4, 6, 8], "capacity": [5, 10, 30, 57],
+               "capacity_low": [4, 9, 26, 50], "capacity_high": [5, 11, 33, 64], "censored": [False] * 4, "fit": fit},
+              {"codebook": "packed", "eta": 0.1, "d": [2, 4], "capacity": [5, 9], "censored": [False] * 2, "fit": None}]
     fixed = [{"codebook": "packed", "r_value": 2.0, "d": [2, 4, 6], "capacity": [5, 12, 19], "worst_case_cap": 55.598}]
-    text = line("cor9", {"r_per_d": 0.5, "series": series, "fixed_r": fixed, "lemma3": {"c": 0.0102}})
-    assert "‖q‖ = d·1/2" in text and "largest n′ = 57 at d = 8" in text and "0.010 (exact)" in text
+    text = line("cor9", {"r_per_d": 0.5, "trials": 3, "series": series, "fixed_r": fixed, "lemma3": {"c": 0.0102}})
+    assert "‖q‖ = d·1/2" in text and "largest median n′ = 57 (trials 50–64) at d = 8" in text and "0.010 (exact)" in text
+    assert "0.49 [0.48, 0.50] (packed, R² 0.99" in text and "over 3 trials" in text
     assert "5–19 keys" in text and "55.6 (exact)" in text
 
 

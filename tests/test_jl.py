@@ -8,7 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from barriers.experiments import EXPERIMENTS
 from caches.params import ParameterError
+from protocols.runner import run_sweep
 from reductions import jl
 
 
@@ -125,8 +127,8 @@ def test_lemma3_guaranteed_epsilon_inverts_requirement():
 def test_run_jl_structure_and_json():
     config = {"n_values": [16, 64], "d_values": [8, 2048], "codebooks": ["gaussian", "normalized"], "repeats": 2}
     steps = []
-    out = jl.run_jl(config, seed=3, progress=steps.append)
-    assert sum(steps) == jl.jl_total_steps(config) == 2 * 2 * 2 * 2
+    out = run_sweep(EXPERIMENTS["jl"], config, 3, None, progress=steps.append)
+    assert sum(steps) == len(EXPERIMENTS["jl"].sweep(config, 3)) == 2 * 2 * 2 * 2
     trials, summary = out["trials"], out["summary"]
     assert len(trials) == 16
     assert set(trials[0]) == {
@@ -152,9 +154,9 @@ def test_run_jl_structure_and_json():
 
 def test_run_jl_is_deterministic_and_seeded():
     config = {"n_values": [32], "d_values": [16], "codebooks": ["gaussian"], "repeats": 2}
-    a = jl.run_jl(config, seed=11)
-    b = jl.run_jl(config, seed=11)
-    c = jl.run_jl(config, seed=12)
+    a = run_sweep(EXPERIMENTS["jl"], config, 11, None)
+    b = run_sweep(EXPERIMENTS["jl"], config, 11, None)
+    c = run_sweep(EXPERIMENTS["jl"], config, 12, None)
     assert a == b
     assert a["trials"][0]["eps"] != c["trials"][0]["eps"]
     assert a["trials"][0]["eps"] != a["trials"][1]["eps"]  # repeats use different draws
@@ -178,8 +180,8 @@ def test_presets_are_valid_and_quick_is_quick():
     quick, paper = jl.JL_PRESETS["quick"].to_dict(), jl.JL_PRESETS["paper"].to_dict()
     assert max(quick["n_values"]) <= max(paper["n_values"])
     assert quick["repeats"] <= paper["repeats"]
-    out = jl.run_jl(quick, seed=0)
-    assert len(out["trials"]) == jl.jl_total_steps(quick)
+    out = run_sweep(EXPERIMENTS["jl"], quick, 0, None)
+    assert len(out["trials"]) == len(quick["codebooks"]) * len(quick["n_values"]) * len(quick["d_values"]) * quick["repeats"]
     # the quick preset reaches dimensions where Lemma 3 guarantees something
     assert any(row["lemma3_guaranteed_eps_printed"] is not None for row in out["summary"]["rows"])
 

@@ -215,3 +215,27 @@ def test_sample_counts_give_the_promised_failure_rate(problem):
     estimates = np.median(draws.mean(axis=2), axis=1)
     assert np.mean(np.abs(estimates) > 0.5 * math.sqrt(3)) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 400)
 
+
+
+def test_experiments_sweep_one_unit_per_measurement_and_units_are_independent(isolated_bob):
+    """Each kNN experiment's units (input family; n; samples × gradient; cache × trial) give the same
+    rows measured in any order, and the summary reads them back."""
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import measure_unit, run_sweep
+
+    small = {"knn_error": ({"n": 256, "queries": 8, "k_values": [1, 16], "samples_values": [1, 4, 16]}, 2),
+             "knn_forward": ({"n_values": [64, 128], "samples": 4}, 2),
+             "knn_gradients": ({"n": 32, "samples": [4, 16], "repeats": 3}, 4),
+             "knn_game": ({"n": 32, "d": 128, "trials": 2}, 6)}
+    for name, (overrides, units) in small.items():
+        experiment = EXPERIMENTS[name]
+        config = {**experiment.presets["quick"].to_dict(), **overrides}
+        sweep = experiment.sweep(config, 3)
+        assert len(sweep) == units, name
+        forward = [measure_unit(experiment, config, unit, 3, isolated_bob) for unit in sweep]
+        backward = [measure_unit(experiment, config, unit, 3, isolated_bob) for unit in reversed(sweep)][::-1]
+        assert forward == backward, name
+        summary = run_sweep(experiment, overrides, 3, isolated_bob)["summary"]
+        assert summary["experiment"] == name
+    assert all(p["accuracy"] == 1.0 and p["memory_ratio"] > 1.0 for p in summary["points"][:2])
+    assert "frontier" in summary

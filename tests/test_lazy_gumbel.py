@@ -15,7 +15,7 @@ from caches.attention import softmax
 from caches.lazy_gumbel import lazy_gumbel, sample_softmax, tail_probability, top_k, truncated_gumbel
 from caches.params import ParameterError
 from protocols.stats import fit_slope
-from reductions.appE import GUMBEL_PRESETS, chi_square_test, run_gumbel, score_family
+from reductions.appE import GUMBEL_PRESETS, chi_square_test, score_family
 
 ALPHA = 1e-3  # false-alarm rate of each chi-square test
 
@@ -111,11 +111,13 @@ def test_a_wrong_sampler_fails_and_a_right_one_passes():
 
 def test_gumbel_experiment_reports_untestable_rows_apart():
     """Seed 5's heavy-tailed scores at n = 32 put all 400 draws' expected mass on one cell."""
+    from barriers.experiments import EXPERIMENTS
     from plots.scalar import gumbel_figure
+    from protocols.runner import run_sweep
 
     config = {"n": 32, "k_values": [2], "families": ["gaussian", "heavy"], "draws": 400, "alpha": ALPHA,
               "tail_n_values": [64], "tail_draws": 100, "cost_n_values": [64, 256], "cost_draws": 100}
-    summary = run_gumbel(config, seed=5)["summary"]
+    summary = run_sweep(EXPERIMENTS["gumbel"], config, 5, None)["summary"]
     status = {p["family"]: p["status"] for p in summary["points"]}
     assert status == {"gaussian": "passed", "heavy": "not testable"}  # false alarm 1e-3
     assert [p["passed"] for p in summary["points"]] == [True, False]
@@ -185,9 +187,13 @@ def test_bad_arguments_are_parameter_errors():
 
 
 def test_gumbel_experiment_quick_shape():
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import run_sweep
+
     config = {"n": 32, "k_values": [1, 4], "families": ["gaussian", "flat"], "draws": 4000, "alpha": ALPHA,
               "tail_n_values": [64, 256], "tail_draws": 200, "cost_n_values": [64, 256, 1024], "cost_draws": 200}
-    summary = run_gumbel(config, seed=0)["summary"]
+    assert len(EXPERIMENTS["gumbel"].sweep(config, 0)) == 2 * 2 + 2 * 4 * 2 + 3 * 2  # chi-square, tail, cost units
+    summary = run_sweep(EXPERIMENTS["gumbel"], config, 0, None)["summary"]
     assert summary["all_passed"]  # 4 tests at 1e-3 each: false alarm < 0.4%
     assert len(summary["points"]) == 4
     assert 0.35 <= summary["cost_slope"]["flat"] <= 0.65

@@ -23,9 +23,9 @@ from reductions.cor9 import (
     BoundedNormReduction,
     Cor9Config,
     capacity_search,
+    cor9_sweep,
     fit_exponent,
     game_accuracy,
-    run_cor9,
     worst_case_cap,
 )
 
@@ -94,7 +94,7 @@ def test_no_codebook_has_a_worst_case_gap_above_the_cap():
     """Certificate 'bounded query norm caps the reduction', checked on real codebooks."""
     r, eta = 1.5, 0.1
     n = int(2 * worst_case_cap(r, eta))
-    for kind in ("gaussian", "random", "packed"):
+    for kind in ("random", "packed"):  # the unit-ball codebooks (Gaussian keys have median norm 1)
         spike, rest = BoundedNormReduction(n, 16, r, eta, kind).weights(np.arange(n))
         assert np.all((1 + eta) * rest >= (1 - eta) * spike)
 
@@ -125,6 +125,8 @@ def test_fit_exponent_recovers_a_slope():
     fit = fit_exponent(ds, [round(math.exp(0.5 * d + 0.3)) for d in ds])
     assert fit["c"] == pytest.approx(0.5, abs=0.02)
     assert fit_exponent([2, 4], [3, 9], censored=[False, True]) is None
+    noisy = fit_exponent(ds * 2, [3, 7, 20, 55, 2, 8, 19, 60], groups=[0] * 4 + [1] * 4, seed=1)
+    assert noisy["c_low"] <= noisy["c"] <= noisy["c_high"] and 0.9 < noisy["r2"] < 1.0
 
 
 @pytest.mark.parametrize(
@@ -153,12 +155,41 @@ def _small_config() -> dict:
     }
 
 
-def test_cor9_experiment_and_figure(isolated_bob):
-    from plots.lowdim import cor9_figure
+def test_gaussian_keys_have_median_norm_one():
+    keys = BoundedNormReduction(101, 6, 3.0, codebook="gaussian", public_seed=2).keys
+    norms = np.linalg.norm(keys, axis=1)
+    assert np.median(norms) == pytest.approx(1.0) and norms.max() > 1.0
+    directions = BoundedNormReduction(101, 6, 3.0, codebook="random", public_seed=2).keys
+    np.testing.assert_allclose(keys / norms[:, None], directions)  # the same rows as "random"
 
-    summary = run_cor9(_small_config(), seed=0, bob=isolated_bob)["summary"]
+
+def test_cor9_units_are_searches_and_independent(isolated_bob):
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import measure_unit
+
+    config = {**COR9_PRESETS["quick"].to_dict(), **_small_config(), "trials": 2}
+    units = cor9_sweep(config, 0)
+    # (2 codebooks x 2 regimes + 1 fixed r) x 3 d x 2 trials searches, the coherence unit, 1 Theorem 1 unit
+    assert len(units) == (2 * 2 + 1) * 3 * 2 + 1 + 1
+    unit = {"part": "capacity", "codebook": "random", "eta": 0.1, "d": 4, "trial": 1}
+    first = measure_unit(EXPERIMENTS["cor9"], config, unit, 0, isolated_bob)
+    measure_unit(EXPERIMENTS["cor9"], config, {**unit, "trial": 0}, 0, isolated_bob)
+    assert measure_unit(EXPERIMENTS["cor9"], config, unit, 0, isolated_bob) == first
+    assert all(row["decoded"] for row in first if row["n"] <= max(r["n"] for r in first if r["decoded"]))
+
+
+def test_cor9_experiment_and_figure(isolated_bob):
+    from barriers.experiments import EXPERIMENTS
+    from plots.lowdim import cor9_figure
+    from protocols.runner import run_sweep
+
+    summary = run_sweep(EXPERIMENTS["cor9"], {**_small_config(), "trials": 2}, 0, isolated_bob)["summary"]
     packed = [s for s in summary["series"] if s["codebook"] == "packed"]
     assert all(s["fit"] is not None and s["fit"]["c"] > 0 for s in packed)
+    fit = packed[0]["fit"]
+    assert fit["c_low"] <= fit["c"] <= fit["c_high"] and 0.0 <= fit["r2"] <= 1.0 and fit["points"] == 6
+    assert all(low <= n <= high for s in packed for low, n, high in zip(s["capacity_low"], s["capacity"], s["capacity_high"]))
+    assert "Wilson" in summary["note"] and summary["trials"] == 2
     exact, approx = (next(s for s in packed if s["eta"] == e) for e in (0.0, 0.1))
     assert sum(approx["capacity"]) <= sum(exact["capacity"])  # the worst (1±η) outputs cost capacity
     assert summary["lemma3"]["c"] < 0.02 < packed[0]["fit"]["c"]

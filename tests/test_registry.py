@@ -85,14 +85,14 @@ def test_make_figures_runs_exactly_the_registry(tmp_path, monkeypatch):
 
 def test_a_new_experiment_without_target_figure_or_row_is_caught(monkeypatch):
     template = EXPERIMENTS["threshold"]
-    fake = Experiment("fake_result", "HO nothing", "fake_target", "nothing", template.presets, template.run,
-                      template.steps, "plots.figures:no_such_figure")
+    fake = Experiment("fake_result", "HO nothing", "fake_target", "nothing", template.presets, template.sweep,
+                      template.measure, template.summarize, "plots.figures:no_such_figure")
     monkeypatch.setitem(EXPERIMENTS, fake.name, fake)
     problems = [p for p in registry_problems(EXPERIMENTS) if p.startswith("fake_result:")]
     assert len(problems) == 3, problems
     assert "Makefile" in problems[0] and "figure" in problems[1] and "README" in problems[2]
     # an existing target that does not run it is caught too
     monkeypatch.setitem(EXPERIMENTS, fake.name, Experiment(
-        "fake_result", "HO nothing", "thm8", "nothing", template.presets, template.run, template.steps,
-        template.figure))
+        "fake_result", "HO nothing", "thm8", "nothing", template.presets, template.sweep, template.measure,
+        template.summarize, template.figure))
     assert registry_problems(EXPERIMENTS) == ["fake_result: `make thm8` does not run `$(RUN) fake_result`"]

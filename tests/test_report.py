@@ -78,7 +78,7 @@ def test_every_experiment_names_a_callable_headline():
 
     for name, experiment in EXPERIMENTS.items():
         assert experiment.headline, f"{name} names no headline"
-        assert experiment.headline.split(":")[0] == experiment.run.__module__, f"{name}: headline not beside its run"
+        assert experiment.headline.split(":")[0] == experiment.summarize.__module__, f"{name}: headline not beside its summary"
         assert callable(load_object(experiment.headline)), name
 
 

@@ -248,11 +248,12 @@ def test_alg1_experiment_and_figure():
     from matplotlib.figure import Figure
 
     from plots.window import alg1_figure
-    from reductions.alg1 import run_alg1
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import run_sweep
 
     config = {"n": 96, "W": 8, "d": 3, "runs": 500, "alpha": ALPHA, "copies": [1, 16], "groups": [1, 3],
               "reps": 3, "eps": 0.1, "along_copies": 8, "along_groups": 1, "along_reps": 2}
-    summary = run_alg1(config, seed=0)["summary"]
+    summary = run_sweep(EXPERIMENTS["alg1"], config, 0, None)["summary"]
     streams = {s["stream"]: s for s in summary["streams"]}
     assert all(s["bias"]["alg1_unbiased"] for s in streams.values())
     assert streams["signed"]["variance"]["violations"] > 0

@@ -117,14 +117,24 @@ def test_a_foreign_or_damaged_store_is_a_clear_error(tmp_path, capsys):
     assert main(["run", "budget", "--out", str(out), "--fresh", *SMALL]) == 0
 
 
-def test_one_and_two_workers_write_the_same_files(tmp_path):
-    one, two = tmp_path / "one", tmp_path / "two"
+def test_no_one_and_two_workers_write_the_same_files(tmp_path):
+    none, one, two = tmp_path / "none", tmp_path / "one", tmp_path / "two"
+    assert main(["run", "budget", "--out", str(none), *SMALL]) == 0
     assert main(["run", "budget", "--out", str(one), "--workers", "1", *SMALL]) == 0
     assert main(["run", "budget", "--out", str(two), "--workers", "2", *SMALL]) == 0
-    first, second = files(one), files(two)
-    assert _without_out(first.pop("config.json"), one) == _without_out(second.pop("config.json"), two)
-    assert first == second
-    assert b"--workers" not in files(one)["config.json"]
+    written = {out: files(out) for out in (none, one, two)}
+    configs = {_without_out(found.pop("config.json"), out) for out, found in written.items()}
+    assert len(configs) == 1 and b"--workers" not in configs.pop()
+    assert written[none] == written[one] == written[two]
+
+
+def test_workers_compute_with_the_callers_blas_threads(monkeypatch):
+    from protocols.cluster import same_threads_environ
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    environ = same_threads_environ()
+    assert environ["OPENBLAS_NUM_THREADS"] == "3" and "OMP_NUM_THREADS" not in environ
 
 
 @pytest.mark.parametrize("args, message", [

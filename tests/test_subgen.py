@@ -8,12 +8,14 @@ import mpmath
 import numpy as np
 import pytest
 
+from barriers.experiments import EXPERIMENTS
 from caches.codec import MessageError, Reader, Writer
 from caches.params import ParameterError
 from caches.subgen import OnlineClustering, SubGenCache, ValueNormSampler, subgen_parameters
 from protocols.game import play
+from protocols.runner import run_sweep
 from reductions.cor9 import unit_ball_stream
-from reductions.thm15 import bound_ratios, clustered_stream, run_thm15
+from reductions.thm15 import bound_ratios, clustered_stream
 from reductions.thm6 import ExactOutputReduction
 
 
@@ -272,7 +274,7 @@ def test_thm15_experiment(isolated_bob):
         "versus_d": [2, 4], "r_per_d": 0.5, "eta": 0.1, "versus_n": 4000, "codebook": "packed",
         "grid_ratio": 1.3, "max_n": 256,
     }
-    summary = run_thm15(config, seed=0, bob=isolated_bob)["summary"]
+    summary = run_sweep(EXPERIMENTS["thm15"], config, 0, isolated_bob)["summary"]
     memory = summary["memory_vs_n"][0]
     assert memory["last_doubling_growth"] <= 0.02 and memory["exact_bits"][-1] > 2 * memory["exact_bits"][-2] * 0.99
     big = {(b["stream"], b["constant"]): b for b in summary["bound"] if b["d"] == 2}

@@ -33,11 +33,6 @@ from reductions.tensor import (
     TENSOR_SUBGEN_PRESETS,
     TENSOR_THRESHOLD_PRESETS,
     TensorIndexReduction,
-    run_tensor_capacity,
-    run_tensor_game,
-    run_tensor_memory,
-    run_tensor_subgen,
-    run_tensor_threshold,
     subgen_guarantee,
     tensor_adversary_for,
     tensor_delta,
@@ -431,22 +426,22 @@ def test_subgen_in_the_game_decodes_only_what_it_sampled(isolated_bob):
 
 
 SMALL = {
-    "tensor_game": (run_tensor_game, {**TENSOR_GAME_PRESETS["quick"].to_dict(), "n": 64, "d": 128,
-                                      "subgen": [[2.0, 1, 1], [0.5, 1, 64]]}),
-    "tensor_threshold": (run_tensor_threshold, {**TENSOR_THRESHOLD_PRESETS["quick"].to_dict(), "n": 64, "d": 128,
-                                                "etas": [0.0, 0.3], "c_points": 4}),
-    "tensor_capacity": (run_tensor_capacity, {**TENSOR_CAPACITY_PRESETS["quick"].to_dict(), "d_values": [4, 12],
-                                              "log2_n_max": 6, "rows": 32}),
-    "tensor_memory": (run_tensor_memory, {**TENSOR_MEMORY_PRESETS["quick"].to_dict(), "n_values": [8, 16], "d": 8}),
-    "tensor_subgen": (run_tensor_subgen, {**TENSOR_SUBGEN_PRESETS["quick"].to_dict(), "n": 64,
-                                          "settings": [[0.5, 4, 16]], "queries": 8}),
+    "tensor_game": {**TENSOR_GAME_PRESETS["quick"].to_dict(), "n": 64, "d": 128, "subgen": [[2.0, 1, 1], [0.5, 1, 64]]},
+    "tensor_threshold": {**TENSOR_THRESHOLD_PRESETS["quick"].to_dict(), "n": 64, "d": 128,
+                         "etas": [0.0, 0.3], "c_points": 4},
+    "tensor_capacity": {**TENSOR_CAPACITY_PRESETS["quick"].to_dict(), "d_values": [4, 12], "log2_n_max": 6, "rows": 32},
+    "tensor_memory": {**TENSOR_MEMORY_PRESETS["quick"].to_dict(), "n_values": [8, 16], "d": 8},
+    "tensor_subgen": {**TENSOR_SUBGEN_PRESETS["quick"].to_dict(), "n": 64, "settings": [[0.5, 4, 16]], "queries": 8},
 }
 
 
 @pytest.fixture(scope="module")
 def small_run(isolated_bob):
     """Each tensor experiment's ``{"summary", "trials"}`` on its small config, by name."""
-    return {name: run(dict(config), seed=0, bob=isolated_bob) for name, (run, config) in SMALL.items()}
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import run_sweep
+
+    return {name: run_sweep(EXPERIMENTS[name], dict(config), 0, isolated_bob) for name, config in SMALL.items()}
 
 
 def test_experiment_points_respect_the_frontier(small_run):
@@ -464,16 +459,32 @@ def test_experiment_points_respect_the_frontier(small_run):
 
 def test_experiment_capacity_and_timing(small_run):
     capacity = {(r["d"], r["reduction"]): r for r in small_run["tensor_capacity"]["summary"]["rows"]}
-    for d in SMALL["tensor_capacity"][1]["d_values"]:
+    for d in SMALL["tensor_capacity"]["d_values"]:
         tensor, standard = capacity[d, "tensor"]["capacity"], capacity[d, "standard"]["capacity"]
         assert tensor is not None and standard is not None
         assert abs(math.log2(tensor / standard)) <= 0.5  # the same capacity up to one grid step
     assert capacity[12, "tensor"]["capacity"] >= capacity[4, "tensor"]["capacity"]
     rows = {(r["family"], r["n"]): r for r in small_run["tensor_memory"]["summary"]["rows"]}
-    for n in SMALL["tensor_memory"][1]["n_values"]:
+    for n in SMALL["tensor_memory"]["n_values"]:
         assert rows["ExactTwoCache", n]["memory_bits"] > n / 4 * rows["ExactFourCache", n]["memory_bits"]
     for setting in small_run["tensor_subgen"]["summary"]["settings"]:
         assert setting["denominator_within_limit"] and setting["within_bound"] >= 0.9
+
+
+def test_experiment_sweeps_count_their_units(small_run):
+    """tensor_game: cache × trial; tensor_capacity: d × reduction (each walks n to its first failure);
+    tensor_memory: n; tensor_subgen: setting."""
+    from barriers.experiments import EXPERIMENTS
+
+    units = {"tensor_game": 10, "tensor_capacity": 4, "tensor_memory": 2, "tensor_subgen": 1}
+    for name, count in units.items():
+        assert len(EXPERIMENTS[name].sweep(SMALL[name], 0)) == count, name
+    capacity = small_run["tensor_capacity"]
+    success = capacity["summary"]["success_accuracy"]
+    for curve in capacity["summary"]["rows"]:
+        walk = [r for r in capacity["trials"] if r["d"] == curve["d"] and r["reduction"] == curve["reduction"]]
+        assert [r["n"] for r in walk] == curve["n"]
+        assert curve["censored"] or walk[-1]["accuracy"] < success <= min(r["accuracy"] for r in walk[:-1] or [1.0])
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))

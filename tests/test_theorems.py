@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -11,8 +12,10 @@ from caches import ExactCache
 from caches.params import ParameterError
 from protocols.game import score, trial_input
 from reductions.spike import Delta_bound, delta_bound, paper_C, threshold_C
-from reductions.thm6 import ExactOutputReduction, run_phase
-from reductions.thm8 import adversary_for, run_threshold
+from barriers.experiments import EXPERIMENTS
+from protocols.runner import run_sweep
+from reductions.thm6 import ExactOutputReduction
+from reductions.thm8 import adversary_for
 
 N, D = 256, 128
 
@@ -90,8 +93,8 @@ def test_paper_C_undefined_when_eps_too_large():
 
 
 def test_phase_experiment_finds_the_boundary(isolated_bob):
-    result = run_phase({"log2_n_values": [6, 8], "d_values": [8, 128], "codebook": "normalized", "trials": 1},
-                       seed=0, bob=isolated_bob)
+    result = run_sweep(EXPERIMENTS["phase"], {"log2_n_values": [6, 8], "d_values": [8, 128], "codebook": "normalized",
+                                              "trials": 1}, 0, isolated_bob)
     points = {(p["log2_n"], p["d"]): p for p in result["summary"]["points"]}
     assert points[(8, 128)]["success_theorem_C"] is True
     assert points[(8, 8)]["theorem_C"] is None  # eps >= 1/2 at d = 8
@@ -100,7 +103,7 @@ def test_phase_experiment_finds_the_boundary(isolated_bob):
 
 def test_threshold_experiment_curves(isolated_bob):
     config = {"n": 128, "d": 128, "etas": [0.0, 0.3], "c_points": 6, "codebook": "normalized", "trials": 1}
-    summary = run_threshold(config, seed=0, bob=isolated_bob)["summary"]
+    summary = run_sweep(EXPERIMENTS["threshold"], config, 0, isolated_bob)["summary"]
     for curve in summary["curves"]:
         accuracies = np.array(curve["accuracy"])
         above = np.array(curve["C"]) > curve["theorem_threshold"]
@@ -108,20 +111,41 @@ def test_threshold_experiment_curves(isolated_bob):
 
 
 def test_the_three_c_sweeps_share_keys_and_counts(isolated_bob):
-    """threshold, window and tensor_threshold build their curves with reductions.spike.c_sweep."""
-    from reductions.tensor import run_tensor_threshold
-    from reductions.thm17 import threshold_curves
+    """threshold, window and tensor_threshold build their curves with reductions.spike's C sweep."""
+    from reductions.thm17 import threshold_curves, threshold_rows
 
     small = {"d": 64, "etas": [0.0, 0.3], "c_points": 3, "codebook": "normalized", "trials": 1}
-    sweeps = [run_threshold({**small, "n": 32}, seed=0, bob=isolated_bob)["summary"]["curves"],
-              threshold_curves({**small, "n": 32, "W": 8}, 0, isolated_bob, []),
-              run_tensor_threshold({**small, "n": 16}, seed=0, bob=isolated_bob)["summary"]["curves"]]
+    sweeps = [run_sweep(EXPERIMENTS["threshold"], {**small, "n": 32}, 0, isolated_bob)["summary"]["curves"],
+              threshold_curves({**small, "n": 32, "W": 8}, threshold_rows({**small, "n": 32, "W": 8}, 0, 0, isolated_bob), 0),
+              run_sweep(EXPERIMENTS["tensor_threshold"], {**small, "n": 16}, 0, isolated_bob)["summary"]["curves"]]
     for curves in sweeps:
         for curve in curves:
             assert {"eta", "C", "accuracy", "flipped_accuracy", "hidden_fraction", "correct", "total"} <= set(curve)
             for accuracy, flipped, correct, total in zip(curve["accuracy"], curve["flipped_accuracy"],
                                                          curve["correct"], curve["total"]):
                 assert accuracy == correct / total and flipped == 1.0 - accuracy
+
+
+def test_threshold_reports_eps_and_thresholds_over_the_trials_codebooks(isolated_bob):
+    """Each trial has its own public codebook: ε and the exact thresholds are medians with [min, max]
+    over the trials, and a unit's rows depend on that unit alone (the grid is fixed by the sweep)."""
+    experiment = EXPERIMENTS["threshold"]
+    config = {**experiment.presets["quick"].to_dict(), "n": 32, "d": 64, "etas": [0.0, 0.3], "c_points": 3,
+              "trials": 3}
+    units = experiment.sweep(config, 0)
+    assert [u["trial"] for u in units] == [0, 1, 2] and all(u["C"] == units[0]["C"] for u in units)
+    result = run_sweep(experiment, config, 0, isolated_bob)
+    summary, rows = result["summary"], result["trials"]
+    eps = sorted({row["trial"]: row["eps_measured"] for row in rows}.values())
+    assert len(set(eps)) == 3
+    assert summary["eps_measured"] == eps[1] and summary["eps_interval"] == [eps[0], eps[2]]
+    for curve in summary["curves"]:
+        low, high = curve["theorem_threshold_interval"]
+        assert low < curve["theorem_threshold"] < high
+        assert [low, high] == [threshold_C(32, eps[0], curve["eta"]), threshold_C(32, eps[2], curve["eta"])]
+        assert curve["total"] == [3 * 32 * 64] * len(curve["C"])
+    alone = experiment.measure(config, json.loads(json.dumps(units[1])), 0, isolated_bob)
+    assert json.loads(json.dumps(alone)) == [row for row in rows if row["trial"] == 1]
 
 
 def test_success_probability_range_is_exactly_n_at_least_5():

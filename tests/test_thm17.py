@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from caches.params import ParameterError
+from barriers.experiments import EXPERIMENTS
 from caches.sliding import Algorithm1Cache, RunningSumWindowCache
 from protocols.game import BobRequest, play, score, trial_input
+from protocols.runner import run_sweep
 from reductions.spike import Delta_bound, delta_bound, threshold_C
 from reductions.thm17 import (
     SlidingWindowReduction,
     adversary_for,
     printed_eq84_C,
-    run_window,
-    run_window_memory,
 )
 
 N, W, D = 512, 16, 128
@@ -114,7 +114,7 @@ def test_window_experiment_has_no_point_above_the_frontier(isolated_bob):
     from plots.window import window_figure
 
     config = {"n": 64, "W": 8, "d": 64, "trials": 1, "codebook": "normalized", "etas": [0.3], "c_points": 3}
-    summary = run_window(config, seed=0, bob=isolated_bob)["summary"]
+    summary = run_sweep(EXPERIMENTS["window"], config, 0, isolated_bob)["summary"]
     for point in summary["points"]:
         assert {"cache", "memory_bits", "bits_encoded", "accuracy", "trials", "fano_max_accuracy"} <= set(point)
         assert point["bits_encoded"] == 8 * 64
@@ -130,7 +130,7 @@ def test_memory_for_99_percent_grows_with_W_not_n(isolated_bob):
 
     config = {"n_values": [64, 256], "W_fixed": 8, "W_values": [4, 8], "n_fixed": 128, "d": 64, "trials": 1,
               "codebook": "normalized", "target": 0.99}
-    summary = run_window_memory(config, seed=0, bob=isolated_bob)["summary"]
+    summary = run_sweep(EXPERIMENTS["window_memory"], config, 0, isolated_bob)["summary"]
 
     def needed(sweep, family):
         return {(p["n"], p["W"]): p["memory_bits"] for p in summary["points"]

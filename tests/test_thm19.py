@@ -23,8 +23,6 @@ from reductions.thm19 import (
     knn_tail_estimate,
     nonadaptive_estimate,
     read_pattern,
-    run_adaptive,
-    run_nonadaptive,
     separation_eta,
     within,
 )
@@ -160,14 +158,19 @@ def test_separation_certificate_is_not_vacuous():
 
 
 def test_experiments_run_and_adaptive_reads_scale_as_sqrt_n():
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import run_sweep
+
     config = {"n_values": [256], "d": 2, "eta": ETA, "trials": 40, "fractions": [0.125, 0.5, 1.0],
               "constant_etas": [0.2, 0.4]}
-    summary = run_nonadaptive(config, seed=0)["summary"]
+    assert len(EXPERIMENTS["nonadaptive"].sweep(config, 0)) == 1 * 3 * 2 * 3  # n x reader x estimator x s/n
+    summary = run_sweep(EXPERIMENTS["nonadaptive"], config, 0, None)["summary"]
     for p in summary["points"]:
         if p["estimator"] == "baseline":
             assert p["success_sigma"] == 1.0
     config = {"n_values": [256, 1024, 4096, 16384], "d": 2, "eta": ETA, "trials": 5, "samples": 4, "groups": 3}
-    summary = run_adaptive(config, seed=0)["summary"]
+    assert len(EXPERIMENTS["adaptive"].sweep(config, 0)) == 4 * 2 * 5  # n x method x trial
+    summary = run_sweep(EXPERIMENTS["adaptive"], config, 0, None)["summary"]
     tail = [r for r in summary["adaptive"] if r["method"] == "knn+tail"]
     assert all(r["success_H"] == 1.0 and r["success_sigma"] == 1.0 for r in tail)
     assert 0.45 <= summary["slopes"]["knn+tail"] <= 0.55  # 2·sqrt(n) reads: slope 1/2

@@ -1,0 +1,80 @@
+"""Time and memory of ``make PRESET=paper figures`` (targets: 45 minutes, 8 GiB on 2 cores).
+
+Runs the command under ``/usr/bin/time -v`` and prints its wall time and "Maximum resident set
+size" (the largest single process of the run). Workers, sandboxed players and the command itself
+are separate processes, so the script also samples, twice a second, the summed resident memory
+of the whole process tree and prints its peak. ``--target TARGET`` times another Make target
+(e.g. ``--target budget --preset scale`` for the budget scale preset: 20 minutes, 8 GiB).
+Run: ``python benchmarks/paper.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Summed resident memory of ``root`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            pages = int(Path(f"/proc/{entry}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", default="figures", help="Make target (default: figures)")
+    parser.add_argument("--preset", default="paper")
+    parser.add_argument("--minutes", type=float, default=45.0, help="time target in minutes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as out:
+        command = ["/usr/bin/time", "-v", "make", "-C", str(ROOT), f"PRESET={args.preset}", f"OUT={out}", args.target]
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        peak = [0]
+
+        def sample():
+            while process.poll() is None:
+                peak[0] = max(peak[0], tree_rss_bytes(process.pid))
+                time.sleep(0.5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, report = process.communicate()
+        seconds = time.perf_counter() - start
+        sampler.join()
+    largest = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
+    largest_gib = int(largest.group(1)) / 2**20 if largest else float("nan")
+    status = "finished" if process.returncode == 0 else f"FAILED (exit {process.returncode})"
+    print(f"make PRESET={args.preset} {args.target}: {status} in {seconds / 60:.1f} min "
+          f"(target <= {args.minutes:g}); largest process {largest_gib:.2f} GiB (/usr/bin/time -v), "
+          f"whole process tree at most {peak[0] / 2**30:.2f} GiB (target <= 8)")
+    if process.returncode != 0:
+        print(report[-2000:])
+
+
+if __name__ == "__main__":
+    main()

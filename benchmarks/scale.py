@@ -1,0 +1,102 @@
+"""The scale targets, measured in one run and printed as ratios (run: ``python benchmarks/scale.py``).
+
+1. Workers: wall time of ``barriers run budget`` (quick preset) with ``--workers 1`` over
+   ``--workers 2`` (target >= 1.6 on 2 cores). Both write the same files (checked).
+2. Resume: wall time of running that command again on its finished trial store (every unit read
+   back, the files rewritten) over running it (target <= 5%).
+3. Window caches: tokens per second of ``extend`` for the O(W)-state window caches, against a bare
+   numpy ring buffer keeping the same last W rows (the least any window cache must do), on the
+   same chunks (target: within 2x).
+4. Bob's decoding at n = 8192, d = 256 against the bare numpy floor (``benchmarks/decode.py``;
+   target <= 1.3).
+
+Each timing is the fastest of ``--repeats`` runs (least disturbed by other load on the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from decode import decode_ratio
+from timing import best_of
+
+from caches.eviction import SinkWindowCache, WindowCache
+from caches.sliding import Algorithm1Cache, RunningSumWindowCache
+
+BARRIERS = [sys.executable, "-m", "barriers.cli"]
+FILES = ("summary.json", "trials.csv", "budget.pdf", "budget.png")
+
+
+def timed_run(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([*BARRIERS, "run", "budget", *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def workers_and_resume(repeats: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        out = {count: Path(scratch) / f"workers{count}" for count in (1, 2)}
+        seconds = {count: best_of_runs(repeats, lambda c=count: timed_run(
+            ["--out", str(out[c]), "--workers", str(c), "--fresh"])) for count in (1, 2)}
+        same = all((out[1] / "budget" / f).read_bytes() == (out[2] / "budget" / f).read_bytes() for f in FILES)
+        print(f"budget quick, --workers 1: {seconds[1]:.1f} s, --workers 2: {seconds[2]:.1f} s, "
+              f"speed-up {seconds[1] / seconds[2]:.2f} (target >= 1.6); same files: {same}")
+        fresh = best_of_runs(repeats, lambda: timed_run(["--out", str(out[1]), "--fresh"]))
+        resumed = best_of_runs(repeats, lambda: timed_run(["--out", str(out[1])]))
+        print(f"budget quick, run {fresh:.1f} s, resume of the finished run {resumed:.2f} s: "
+              f"{100 * resumed / fresh:.1f}% (target <= 5%)")
+
+
+def best_of_runs(repeats: int, run) -> float:
+    return min(run() for _ in range(repeats))
+
+
+def ring_buffer_extend(chunks, window: int, d: int) -> None:
+    """The floor: the last ``window`` key and value rows in two ring buffers."""
+    keys, values = np.empty((window, d)), np.empty((window, d))
+    seen = 0
+    for K, V in chunks:
+        m = K.shape[0]
+        tail = min(m, window)
+        slots = (seen + m - tail + np.arange(tail)) % window
+        keys[slots], values[slots] = K[-tail:], V[-tail:]
+        seen += m
+
+
+def window_extend(repeats: int, n: int = 65536, d: int = 128, window: int = 256, chunk: int = 4096) -> None:
+    rng = np.random.default_rng([0, 13])
+    K, V = rng.standard_normal((n, d)), rng.standard_normal((n, d))
+    Q = np.zeros_like(K)
+    chunks = [(K[s : s + chunk], V[s : s + chunk]) for s in range(0, n, chunk)]
+    floor = best_of(repeats, lambda: ring_buffer_extend(chunks, window, d))
+    print(f"window extend, n={n} d={d} W={window} in chunks of {chunk}: numpy ring buffer "
+          f"{n / floor / 1e6:.1f} M tokens/s")
+    for cache_class in (WindowCache, SinkWindowCache, RunningSumWindowCache, Algorithm1Cache):
+        def feed(cache_class=cache_class):
+            cache = cache_class(window=window)
+            for start in range(0, n, chunk):
+                cache.extend(Q[start : start + chunk], K[start : start + chunk], V[start : start + chunk])
+        seconds = best_of(repeats, feed)
+        print(f"  {cache_class.__name__:22s} {n / seconds / 1e6:6.2f} M tokens/s, "
+              f"{seconds / floor:.2f}x the floor (target <= 2)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    workers_and_resume(args.repeats)
+    window_extend(args.repeats + 1)
+    bob, floor = decode_ratio(8192, 256, args.repeats + 1)
+    print(f"decode n=8192 d=256 (all n·d bits): Bob {bob * 1e3:.0f} ms, numpy floor {floor * 1e3:.0f} ms, "
+          f"ratio {bob / floor:.2f} (target <= 1.3)")
+
+
+if __name__ == "__main__":
+    main()
