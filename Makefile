@@ -7,10 +7,13 @@ PRESET ?= quick
 SEED ?= 0
 OUT ?= results
 WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
-RUN := $(BIN)/barriers run --preset $(PRESET) --seed $(SEED) --out $(OUT) --workers $(WORKERS)
+# One BLAS thread per worker process: the workers share the cores (a sum's last bits depend on the
+# thread count, so runs compare byte for byte under the same setting; docs/results are made so).
+THREADS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+RUN := $(THREADS) $(BIN)/barriers run --preset $(PRESET) --seed $(SEED) --out $(OUT) --workers $(WORKERS)
 
 .PHONY: venv venv-torch test test-hf test-kvpress figures readme proofs bench clean \
-	budget thm6 thm8 jl cor9 thm15 appE alg1 thm17 cor16 thm19 knn tensor
+	budget thm6 thm8 jl cor9 thm15 appE alg1 thm17 cor16 thm19 knn tensor nonuniform
 
 venv: $(VENV)/.installed
 
@@ -70,6 +73,11 @@ clean:
 # --- one target per result (HO = Haris & Onak; TA = tensor attention) ---
 budget: venv  # HO Theorems 5-6: the compressor zoo against the Fano frontier
 	$(RUN) budget
+	$(RUN) budget_c
+	$(RUN) designed_memory
+
+nonuniform: venv  # HO Theorem 6 with a popular-row index: eviction rules against the water-filling frontier
+	$(RUN) nonuniform
 
 thm6: venv  # HO Theorem 6, Lemma 3
 	$(RUN) phase
@@ -85,6 +93,7 @@ cor9: venv  # HO Corollary 9, Theorem 1
 
 thm15: venv  # HO Theorems 11, 15 (SubGen), Lemmas 13-14
 	$(RUN) thm15
+	$(RUN) subgen_operating
 	$(RUN) covering
 
 appE: venv  # HO Algorithm 2 and Appendix E (d = 1)
@@ -97,6 +106,7 @@ alg1: venv  # HO Algorithm 1, Theorems 24-25
 thm17: venv  # HO Theorems 17/26
 	$(RUN) window
 	$(RUN) window_memory
+	$(RUN) window_outside
 
 cor16: venv  # HO Corollary 16
 	$(RUN) cor16
@@ -104,12 +114,14 @@ cor16: venv  # HO Corollary 16
 thm19: venv  # HO Theorems 19/27
 	$(RUN) nonadaptive
 	$(RUN) adaptive
+	$(RUN) adaptive_index
 
 knn: venv  # kNN attention
 	$(RUN) knn_error
 	$(RUN) knn_forward
 	$(RUN) knn_gradients
 	$(RUN) knn_game
+	$(RUN) knn_index
 
 tensor: venv  # TA
 	$(RUN) tensor_game

@@ -258,9 +258,25 @@ def command_run(args) -> int:
     configs = [experiment.config(args.preset, overrides) for experiment in experiments]
     check_out(Path(args.out), [experiment.name for experiment in experiments])
     with preloaded(experiments, configs), executor(workers, args.scheduler) as cluster:
+        if cluster is not None:
+            for experiment, config in zip(experiments, configs):
+                queue_units(cluster, experiment, config, seed, Path(args.out), args.fresh)
         for experiment, config in zip(experiments, configs):
             run_one(experiment, config, args.preset, seed, Path(args.out), cluster, args.fresh)
     return 0
+
+
+def queue_units(cluster, experiment, config: dict, seed: int, out: Path, fresh: bool) -> None:
+    """Queue on ``cluster`` the units of ``experiment`` that its trial store does not hold yet."""
+    from protocols.runner import unit_key
+    from protocols.store import TrialStore, store_path
+
+    finished: dict = {}
+    if not fresh:
+        with TrialStore(store_path(out, experiment.name, config, seed), experiment.name, config, seed) as store:
+            finished = store.finished()
+    units = [unit for unit in experiment.sweep(config, seed) if unit_key(unit) not in finished]
+    cluster.submit(experiment, config, units, seed)
 
 
 @contextlib.contextmanager

@@ -64,7 +64,8 @@ def attention_with_own_token(
         if log_weights is not None:
             scores += log_weights
         top = np.maximum(scores.max(axis=1), own_scores[rows])
-        np.exp(scores - top[:, None], out=scores)
+        scores -= top[:, None]
+        np.exp(scores, out=scores)
         own = np.exp(own_scores[rows] - top)
         denominator = scores.sum(axis=1) + own
         out[rows] = (scores @ V + own[:, None] * V_own[rows]) / denominator[:, None]

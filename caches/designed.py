@@ -59,14 +59,27 @@ def binarize(block: np.ndarray) -> tuple[np.ndarray, float, float]:
     return (block > 0.5 * (low + high)).astype(np.uint8), low, high
 
 
-def hashed_attention(Q, K_own, V_own, hashes, norms, values, projection) -> np.ndarray:
-    """Row ``r``: softmax attention of ``Q[r]`` with SimHash angle scores, plus its own token exactly."""
+def hashed_attention(Q, K_own, V_own, hashes, norms, values, projection, outside_count: int = 0,
+                     outside_sum=None) -> np.ndarray:
+    """Row ``r``: softmax attention of ``Q[r]`` with SimHash angle scores, plus its own token exactly.
+
+    ``outside_count > 0`` adds HO eq. 20's out-of-window tokens: each scores 0 (weight ``e^0``), and
+    together they add ``outside_sum`` to the numerator (:class:`caches.window_designed.WindowHashedBitsCache`).
+    """
     Q = np.asarray(Q, dtype=np.float64)
     own_scores = np.einsum("rd,rd->r", Q, np.asarray(K_own, dtype=np.float64))
     out = np.empty((Q.shape[0], np.shape(V_own)[1]), dtype=np.float64)
-    if hashes.shape[0] == 0:
+    if outside_count:
+        d = np.shape(V_own)[1]
+        hashes = np.vstack([hashes.reshape(-1, projection.shape[0]), np.zeros((1, projection.shape[0]), np.uint8)])
+        norms = np.concatenate([norms, [0.0]])  # a norm-0 pseudo-token scores exactly 0 ...
+        values = np.vstack([values.reshape(-1, d), np.asarray(outside_sum, dtype=np.float64)[None, :] / outside_count])
+        multiplicity = np.concatenate([np.ones(norms.size - 1), [float(outside_count)]])  # ... with count copies
+    elif hashes.shape[0] == 0:
         out[:] = V_own
         return out
+    else:
+        multiplicity = None
     m = projection.shape[0]
     signs = 2.0 * hashes.astype(np.float64) - 1.0
     for start in range(0, Q.shape[0], CHUNK_ROWS):
@@ -76,6 +89,8 @@ def hashed_attention(Q, K_own, V_own, hashes, norms, values, projection) -> np.n
         scores = np.cos(np.pi * distance / m) * norms[None, :] * np.linalg.norm(Q[rows], axis=1)[:, None]
         top = np.maximum(scores.max(axis=1), own_scores[rows])
         np.exp(scores - top[:, None], out=scores)
+        if multiplicity is not None:
+            scores *= multiplicity[None, :]
         own = np.exp(own_scores[rows] - top)
         out[rows] = (scores @ values + own[:, None] * V_own[rows]) / (scores.sum(axis=1) + own)[:, None]
     return out

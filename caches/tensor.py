@@ -29,6 +29,10 @@ rows) and :class:`TensorSidesCache` (state = two possibly weighted sides). The m
   :func:`caches.quantized.quantize` / :func:`caches.quantized.dequantize`.
 * :class:`SubGenFourCache`: online clustering of ``K1`` and ``K2``, product clusters for the pair
   softmax's denominator, value-norm samples of each side for its numerator.
+* :class:`PooledQuantizedFourCache`: the four caches averaged over blocks of ``pool`` coordinates,
+  then quantized at ``bits`` bits (below one bit per entry: memory ratios ≈ 0.2-2 in the game).
+* :class:`HashedBitsFourCache`: the designed cache (:mod:`caches.designed`'s SimHash keys for
+  ``K1``, one-bit values with an optional covering code for ``K2, V1, V2``), near the Fano frontier.
 
 Wrappers compose with them as with any cache: the ``(1±η)`` adversary of HO Theorem 8
 (:class:`caches.adversary.AdversarialApproximation`) and lossless compression of the message
@@ -47,8 +51,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from caches.base import ProbeThenExtend
+from caches.bitcode import BLOCK, blocks_of, covering_code, rows_of
 from caches.codec import FLOAT_DTYPES, Reader, Writer
+from caches.designed import LEVEL_DTYPE, binarize
 from caches.params import ParameterError, check_choice, check_int, check_real
+from caches.qjl import jl_projection, sign_sketch
 from caches.quantized import SCALE_DTYPE, dequantize, quantize
 from caches.rows import RowBuffer
 from caches.subgen import OnlineClustering, ValueNormSampler
@@ -671,4 +678,248 @@ class SubGenFourCache(TensorAdmitCache):
                 for side in (0, 1))
         reader.done()
         cache._seen = reader.tokens
+        return cache
+
+
+# ---------------------------------------------------------------------------------------
+# 6. Below n·d bits (docs/theory.md §8): pooled quantization, and hashed keys with one-bit values
+
+
+def pool_rows(rows: np.ndarray, pool: int) -> np.ndarray:
+    """Each row's means over consecutive blocks of ``pool`` coordinates (the last block may be shorter)."""
+    rows = _f64(rows)
+    starts = np.arange(0, rows.shape[1], pool)
+    counts = np.minimum(starts + pool, rows.shape[1]) - starts
+    return np.add.reduceat(rows, starts, axis=1) / counts if rows.shape[1] else rows
+
+
+def unpool_rows(pooled: np.ndarray, pool: int, dim: int) -> np.ndarray:
+    """Inverse of :func:`pool_rows` up to the averaging: every coordinate takes its block's mean."""
+    return np.repeat(pooled, pool, axis=1)[:, :dim]
+
+
+@dataclass
+class PooledQuantizedFourCache(TensorSidesCache):
+    """The four caches averaged over blocks of ``pool`` coordinates, then quantized at ``bits`` bits.
+
+    Every array (``K1, K2, V1, V2``) is pooled to ``ceil(d/pool)`` coordinates per token (the block
+    means) and quantized per channel over groups of ``group_size`` tokens, KIVI-key style, by the
+    same code as :class:`QuantizedFourCache` (float16 minimum and scale per group and channel, the
+    open group in float16). A coordinate decodes as its block's mean. Memory
+    ``≈ 4 n ceil(d/pool) (bits + 32/group_size)`` bits: ``bits/pool`` bits per entry of each array
+    reaches below one bit per entry, for a ratio to ``n·d`` of about ``4 (bits + 0.5)/pool``.
+    """
+
+    bits: int = 1
+    pool: int = 8
+    group_size: int = 64
+
+    def __post_init__(self) -> None:
+        self.bits = check_int("bits", self.bits, 1, 8)
+        self.pool = check_int("pool", self.pool, 1)
+        self.group_size = check_int("group_size", self.group_size, 1)
+        self._arrays = [_ChannelQuantized(self.bits, self.group_size) for _ in range(4)]  # K1, K2, V1, V2
+        self._seen, self._dims = 0, (0, 0)
+        self._decoded = None
+
+    def _widths(self) -> list[int]:
+        dim, dv = self._dims
+        return [-(-w // self.pool) for w in (dim, dim, dv, dv)]
+
+    def _admit(self, K1, K2, V1, V2) -> None:
+        if K1.shape[0] == 0:
+            return
+        for part, rows in zip(self._arrays, (K1, K2, V1, V2)):
+            part.append(pool_rows(rows, self.pool))
+        self._seen += K1.shape[0]
+        self._dims = (K1.shape[1], V1.shape[1])
+        self._decoded = None
+
+    def _sides(self):
+        if self._decoded is None:
+            dim, dv = self._dims
+            K1, K2, V1, V2 = (unpool_rows(part.decoded(width), self.pool, full)
+                              for part, width, full in zip(self._arrays, self._widths(), (dim, dim, dv, dv)))
+            self._decoded = ((K1, V1, None), (K2, V2, None))
+        return self._decoded
+
+    def to_bytes(self) -> bytes:
+        writer = Writer(self._seen, self._dims[0]).uint32(self._dims[1])
+        for part, width in zip(self._arrays, self._widths()):
+            part.write(writer, width)
+        return writer.finish()
+
+    @classmethod
+    def from_bytes(cls, data, **params) -> "PooledQuantizedFourCache":
+        cache, reader = cls(**params), Reader(data)
+        n, (dim, dv) = reader.tokens, _dims(reader)
+        cache._seen, cache._dims = n, (dim, dv)
+        for part, width in zip(cache._arrays, cache._widths()):
+            part.read(reader, n, width)
+        reader.done()
+        return cache
+
+
+class _BinarizedRows:
+    """Rows at one bit per entry, two float16 levels per group of ``group`` rows (as
+    :class:`caches.designed.HashedBitsCache`'s values, through :func:`caches.designed.binarize`),
+    optionally under the covering code with ``parity`` parity bits (:mod:`caches.bitcode`). A group
+    whose two levels coincide (a constant block) stores no bits: it decodes exactly from its level.
+    The rows of the open group wait at float16.
+    """
+
+    def __init__(self, parity: int, group: int) -> None:
+        self.parity, self.group = parity, group
+        self.info: list[np.ndarray | None] = []
+        self.levels: list[tuple[float, float]] = []
+        self.residual: np.ndarray | None = None
+
+    def per_row(self, dim: int) -> int:
+        return dim if self.parity == 0 else -(-dim // BLOCK) * covering_code(self.parity).info
+
+    def append(self, rows: np.ndarray) -> None:
+        held = self.residual if self.residual is not None else np.empty((0, rows.shape[1]), dtype=LEVEL_DTYPE)
+        pending = np.concatenate([held, rows.astype(LEVEL_DTYPE)]).astype(np.float64)
+        groups = pending.shape[0] // self.group
+        for g in range(groups):
+            bits, low, high = binarize(pending[g * self.group : (g + 1) * self.group])
+            if low == high:
+                bits = None
+            elif self.parity:
+                bits = covering_code(self.parity).encode(blocks_of(bits)).reshape(self.group, -1)
+            self.info.append(bits)
+            self.levels.append((low, high))
+        self.residual = pending[groups * self.group :].astype(LEVEL_DTYPE)
+
+    def decoded(self, dim: int) -> np.ndarray:
+        parts = []
+        for info, (low, high) in zip(self.info, self.levels):
+            if info is None:
+                parts.append(np.full((self.group, dim), low))
+                continue
+            bits = info
+            if self.parity:
+                code = covering_code(self.parity)
+                bits = rows_of(code.decode(info.reshape(-1, code.info)), self.group, dim)
+            parts.append(low + (high - low) * bits.astype(np.float64))
+        if self.residual is not None:
+            parts.append(self.residual.astype(np.float64))
+        return np.concatenate(parts) if parts else _empty(dim)
+
+    def write(self, writer: Writer, dim: int) -> None:
+        writer.array(np.asarray(self.levels, dtype=LEVEL_DTYPE).reshape(-1, 2), LEVEL_DTYPE)
+        stored = [info for info in self.info if info is not None]
+        writer.codes(np.concatenate(stored) if stored else np.empty((0,), np.uint8), 1)
+        writer.array(self.residual if self.residual is not None else np.empty((0, dim)), LEVEL_DTYPE)
+
+    def read(self, reader: Reader, n: int, dim: int) -> None:
+        groups, rest = divmod(n, self.group)
+        levels = reader.array(LEVEL_DTYPE, (groups, 2)).astype(np.float64)
+        varying = [bool(low != high) for low, high in levels]
+        per_row = self.per_row(dim)
+        bits = reader.codes(1, sum(varying) * self.group * per_row).reshape(sum(varying), self.group, per_row)
+        stored = iter(bits)
+        self.info = [next(stored) if v else None for v in varying]
+        self.levels = [(float(low), float(high)) for low, high in levels]
+        self.residual = reader.array(LEVEL_DTYPE, (rest, dim)) if n else None
+
+
+@dataclass
+class HashedBitsFourCache(TensorAdmitCache):
+    """The designed tensor cache: :class:`caches.designed.HashedBitsCache`'s machinery on the four caches.
+
+    * ``K1``: an ``hash_bits``-bit SimHash per token (norm taken as 1), as HashedBitsCache's keys;
+    * ``K2``, ``V1``, ``V2``: one bit per entry with two float16 levels per group of ``group_size``
+      tokens, optionally under the covering code with ``parity`` parity bits (rate
+      ``1 - parity/32``); a constant group stores only its levels (:class:`_BinarizedRows`).
+
+    **Output.** The pair ``(a, b)`` scores ``<q, k1_a ∘ k2_b> = <q ∘ k2_b, k1_a>``; with ``k2_b`` decoded,
+    the SimHash estimate ``||q ∘ k2_b|| cos(pi h / m)``, ``h`` the Hamming distance between the
+    hashes of ``q ∘ k2_b`` and ``k1_a``. Pairs with the query's own token use its exact ``k1``
+    (its own ``k2`` enters the hashed estimate); the softmax over all ``(n+1)^2`` pairs is exact
+    given these scores. Tuned for the tensor INDEX game (``K2 = V2 = 1``, two-valued ``V1``), where
+    the memory is ``≈ n (hash_bits + d (1 - parity/32))`` bits; on other streams it is a crude
+    approximation, all of it counted.
+    """
+
+    hash_bits: int = 14
+    parity: int = 0
+    group_size: int = 64
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.hash_bits = check_int("hash_bits", self.hash_bits, 1, 1 << 12)
+        self.parity = check_int("parity", self.parity, 0, 12)
+        self.group_size = check_int("group_size", self.group_size, 1)
+        self.seed = check_int("seed", self.seed, 0)
+        self._hashes = np.empty((0, self.hash_bits), dtype=np.uint8)
+        self._binarized = [_BinarizedRows(self.parity, self.group_size) for _ in range(3)]  # K2, V1, V2
+        self._seen, self._dims = 0, (0, 0)
+        self._decoded = None
+
+    def _projection(self) -> np.ndarray:
+        return jl_projection(self.seed, self.hash_bits, self._dims[0])
+
+    def _admit(self, K1, K2, V1, V2) -> None:
+        if K1.shape[0] == 0:
+            return
+        self._dims = (K1.shape[1], V1.shape[1])
+        self._hashes = np.concatenate([self._hashes, sign_sketch(K1, self._projection())])
+        for part, rows in zip(self._binarized, (K2, V1, V2)):
+            part.append(rows)
+        self._seen += K1.shape[0]
+        self._decoded = None
+
+    def _stored(self):
+        if self._decoded is None:
+            dim, dv = self._dims
+            self._decoded = tuple(part.decoded(w) for part, w in zip(self._binarized, (dim, dv, dv)))
+        return self._decoded
+
+    def probe(self, Q, K1, K2, V1, V2) -> np.ndarray:
+        Q, K1o, K2o, V1o, V2o = (np.atleast_2d(_f64(a)) for a in (Q, K1, K2, V1, V2))
+        if self._seen == 0:
+            return tensor_pair_sums(Q, (_empty(Q.shape[1]), _empty(V1o.shape[1])),
+                                    (_empty(Q.shape[1]), _empty(V1o.shape[1])), own=(K1o, K2o, V1o, V2o)).output()
+        K2s, V1s, V2s = self._stored()
+        projection, m = self._projection(), self.hash_bits
+        signs1 = 2.0 * self._hashes.astype(np.float64) - 1.0  # (n1, m)
+        n2 = K2s.shape[0]
+        out = np.empty((Q.shape[0], V1o.shape[1]))
+        span = max(1, min(CHUNK_ROWS, BLOCK_ELEMENTS // max(1, (self._seen + 1) * (n2 + 1) * 4)))
+        for start in range(0, Q.shape[0], span):
+            r = slice(start, start + span)
+            rows = Q[r].shape[0]
+            side2 = np.concatenate([np.broadcast_to(K2s, (rows, *K2s.shape)), K2o[r][:, None, :]], axis=1)
+            mixed = Q[r][:, None, :] * side2  # q ∘ k2_b, (rows, n2 + 1, d)
+            signs2 = 2.0 * sign_sketch(mixed.reshape(-1, mixed.shape[2]), projection).reshape(rows, n2 + 1, m) - 1.0
+            distance = 0.5 * (m - (signs2.reshape(-1, m) @ signs1.T).reshape(rows, n2 + 1, -1).transpose(0, 2, 1))
+            scores = np.cos(np.pi * distance / m) * np.linalg.norm(mixed, axis=2)[:, None, :]
+            own = np.einsum("rbd,rd->rb", mixed, K1o[r])[:, None, :]  # exact <q ∘ k2_b, k1_o>
+            scores = np.concatenate([scores, own], axis=1)  # (rows, n1 + 1, n2 + 1)
+            scores -= scores.max(axis=(1, 2), keepdims=True)
+            weights = np.exp(scores)
+            # sum_b W_ab v2_b: the stored rows in one product, the own token's column added
+            paired = (weights[:, :, :n2].reshape(-1, n2) @ V2s).reshape(rows, weights.shape[1], -1)
+            paired += weights[:, :, n2:] * V2o[r][:, None, :]
+            numerator = np.einsum("aj,raj->rj", V1s, paired[:, :-1]) + V1o[r] * paired[:, -1]
+            out[r] = numerator / weights.sum(axis=(1, 2))[:, None]
+        return out
+
+    def to_bytes(self) -> bytes:
+        dim, dv = self._dims
+        writer = Writer(self._seen, dim).uint32(dv).codes(self._hashes, 1)
+        for part, width in zip(self._binarized, (dim, dv, dv)):
+            part.write(writer, width)
+        return writer.finish()
+
+    @classmethod
+    def from_bytes(cls, data, **params) -> "HashedBitsFourCache":
+        cache, reader = cls(**params), Reader(data)
+        n, (dim, dv) = reader.tokens, _dims(reader)
+        cache._hashes = reader.codes(1, n * cache.hash_bits).reshape(n, cache.hash_bits)
+        for part, width in zip(cache._binarized, (dim, dv, dv)):
+            part.read(reader, n, width)
+        reader.done()
+        cache._seen, cache._dims = n, (dim, dv)
         return cache

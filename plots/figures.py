@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from plots.data import family_name, group_by, number, title
-from plots.panels import accuracy_vs_memory
+from plots.panels import ACCURACY_LABEL, MEMORY_RATIO_LABEL, accuracy_vs_memory, chance_line
 from plots.style import (
     FAILURE_COLOR,
     MARKERS,
@@ -72,17 +72,22 @@ def _budget_panel(ax, summary: Summary, groups: Mapping[str, list], styles: Mapp
     from matplotlib.ticker import FuncFormatter
 
     points = [p for members in groups.values() for p in members]
+    # Families of one kind (the eviction rules, the sliding windows) reach nearly the same accuracies
+    # at the same memories. They are drawn where they are; each later family of a kind gets a smaller,
+    # white-filled marker on top of the earlier ones, so every one stays visible as a ring.
+    shown = {}
+    for f, (c, m, ls, index) in styles.items():
+        shown[f] = {"color": c, "marker": m, "ls": ls, "ms": max(2.0, 5.2 - 0.8 * index),
+                    "mfc": "white" if index else None, "zorder": 3 + 0.1 * index}
     # Always show ratios 0.5 to 1, where the frontier bends and the n*d line (with its label) stands.
-    accuracy_vs_memory(ax, summary, points=points, series=family_name,
-                       styles={f: {"color": c, "marker": m, "ls": ls} for f, (c, m, ls) in styles.items()},
+    accuracy_vs_memory(ax, summary, points=points, series=family_name, styles=shown,
                        label=lambda family, members: _family_label(members[0]), ylim=ACCURACY_LIMITS,
-                       always_shown=(0.5 * 1.6, 1.0), xlabel=r"memory / $n d$ bits")
+                       always_shown=(0.5 * 1.6, 1.0))
     # Just left of ratio 1 and below accuracy ~0.97 lies inside the infeasible region,
     # where no honest point can be: the label never hides data.
     ax.text(1.0, 0.72, r"$n{\cdot}d$ bits ", rotation=90, ha="right", va="center",
             fontsize="x-small", color=REFERENCE_COLOR)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.set_ylabel("fraction of bits decoded correctly")
     ax.set_title(title("INDEX game", summary, ("n", "d")))
 
 
@@ -128,7 +133,7 @@ def _ratio_for_target_panel(ax, summary: Summary, points, groups: Mapping[str, l
     ax.set_ylim(-0.7, len(table) - 0.1 + 0.6)
     ax.tick_params(axis="y", length=0)
     ax.grid(axis="y", visible=False)
-    ax.set_xlabel(r"memory / $n d$ bits")
+    ax.set_xlabel(MEMORY_RATIO_LABEL)
     ax.set_ylabel("method")
     ax.set_title(rf"memory needed for $\geq${target:.0%} of bits")
 
@@ -142,6 +147,7 @@ KIND_COLORS = {
     "low rank": "#009E73",
     "lossless": "#CC79A7",
     "designed": "#C00000",
+    "sliding window (eq. 20)": "#6A3D9A",
 }
 #: Colours for kinds not in :data:`KIND_COLORS`, in order of appearance.
 EXTRA_KIND_COLORS = ("#56B4E9", "#8C564B", "#7F7F7F", "#BCBD22", "#17BECF")
@@ -149,7 +155,8 @@ _LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
 
 
 def _family_styles(groups: Mapping[str, list]) -> dict[str, tuple]:
-    """``family -> (colour, marker, line style)``: colour by kind, marker and line style within it."""
+    """``family -> (colour, marker, line style, index within its kind)``: colour by kind, marker and
+    line style within it."""
     styles, seen_in_kind, extra = {}, {}, {}
     for k, (family, members) in enumerate(groups.items()):
         kind = members[0].get("kind")
@@ -160,7 +167,7 @@ def _family_styles(groups: Mapping[str, list]) -> dict[str, tuple]:
             color = extra.setdefault(key, EXTRA_KIND_COLORS[len(extra) % len(EXTRA_KIND_COLORS)])
         index = seen_in_kind.get(kind if kind is not None else family, 0)
         seen_in_kind[kind if kind is not None else family] = index + 1
-        styles[family] = (color, MARKERS[(k + index) % len(MARKERS)], _LINE_STYLES[index % len(_LINE_STYLES)])
+        styles[family] = (color, MARKERS[(k + index) % len(MARKERS)], _LINE_STYLES[index % len(_LINE_STYLES)], index)
     return styles
 
 
@@ -252,15 +259,20 @@ def _phase_map(ax, summary: Summary, points, log2_ns: list[int], ds: list[int]) 
     for spine in ax.spines.values():
         spine.set_visible(False)
 
+    present = {int(v) for v in grid[np.isfinite(grid)]}
     handles = [Patch(facecolor=_tint(c, 0.55), edgecolor="none", label=label)
-               for label, c in _PHASE_CATEGORIES]
+               for k, (label, c) in enumerate(_PHASE_CATEGORIES) if k in present or not present]
+    # The boundaries are drawn along the lower edge of the first decoding cell of each column, in
+    # colours of their own (never black, which the right panel uses for eq. 16); one at the grid's
+    # bottom edge means the smallest grid d already decodes, so it is drawn unclipped over the edge.
     boundary = summary.get("empirical_boundary") or {}
-    for key, style, label in (("d_theorem_C", "-", "smallest $d$ decoding, theorem's $C$"),
-                              ("d_min_C", "--", "smallest $d$ decoding, best $C$")):
+    for key, style, color, label in (("d_theorem_C", "-", "#000000", "smallest $d$ decoding, theorem's $C$"),
+                                     ("d_min_C", "--", PALETTE[0], "smallest $d$ decoding, best $C$")):
         xs, ys = _boundary_steps(boundary.get("log2_n") or [], boundary.get(key) or [], col, ds)
         if np.isfinite(ys).any():
-            ax.plot(xs, ys, color="black", ls=style, lw=1.1, solid_capstyle="butt")
-            handles.append(Line2D([], [], color="black", ls=style, lw=1.1, label=label))
+            line, = ax.plot(xs, ys, color=color, ls=style, lw=1.4, solid_capstyle="butt", clip_on=False,
+                            zorder=4, label=label)
+            handles.append(line)
 
     lemma3 = summary.get("lemma3") or {}
     lemma3_log2_n = lemma3.get("log2_n") or [
@@ -367,13 +379,17 @@ def _min_c_panel(ax, points, log2_ns: list[int], ds: list[int]) -> None:
         xs = np.linspace(min(log2_ns), max(log2_ns), 50)
         ax.plot(xs, xs * math.log(2), color="black", ls="--", lw=0.9,
                 label=r"$\ln n$ (eq. 16, $\varepsilon=0$)")
+        # Average case: with random bits the other n-1 weights add up to about half their total, and
+        # the spike e^C must beat the ~sqrt(n) spread of that sum, i.e. C > (1/2) ln n.
+        ax.plot(xs, 0.5 * xs * math.log(2), color="#666666", ls="-.", lw=0.9,
+                label=r"$\frac{1}{2}\ln n$ (average case)")
         ax.set_xticks(log2_ns)
     ax.set_xlabel(r"$\log_2 n$")
     ax.set_ylabel(r"smallest working $C$")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.15)
     ax.set_title(rf"smallest $C$ decoding $\geq${TARGET_ACCURACY:.0%} of bits")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", ncol=2)
+        ax.legend(loc="upper left", ncol=2, fontsize="x-small")
 
 
 # ---------------------------------------------------------------------------
@@ -412,6 +428,7 @@ def threshold_figure(summary: Summary):
         ax = fig.add_subplot()
         ax.set_ylim(bottom, ACCURACY_LIMITS[1])
         ax.axhline(TARGET_ACCURACY, color="#888888", lw=0.6, zorder=1)
+        chance_line(ax)
         handles = []
         has_necessary = False
         for k, curve, pairs in curves:
@@ -447,7 +464,7 @@ def threshold_figure(summary: Summary):
         else:
             ax.set_xlim(left=0)
         ax.set_xlabel(r"query scale $C$ ($q = C\,k_i$)")
-        ax.set_ylabel("fraction of bits decoded correctly")
+        ax.set_ylabel(ACCURACY_LABEL)
         eps = number(summary.get("eps_measured"))
         extra = rf", $\varepsilon={eps:.2f}$" if eps is not None else ""
         ax.set_title(title("Theorem 8", summary, ("n", "d")) + extra)

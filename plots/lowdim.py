@@ -49,7 +49,7 @@ def _pairs(xs, ys):
 
 
 def cor9_figure(summary: Summary):
-    """HO Corollary 9 and Theorem 1 in four panels.
+    """HO Corollary 9 and Theorem 1 in six panels.
 
     (a) measured capacity ``n'`` (log scale) against ``d`` at ``||q|| = r_per_d · d``: one colour per
     codebook, solid for exact outputs and dashed for the worst ``(1±η)`` approximation, fitted
@@ -58,26 +58,30 @@ def cor9_figure(summary: Summary):
     one ``d`` with the Welch bound. (c) Theorem 1's lower bound ``0.92 d min(n, e^{cd})`` against
     ``n`` beside the measured memory of the exact, quantized and SubGen caches. (d) the same bound
     against ``d`` at the largest ``n``: ``Ω(d e^{cd})`` below ``d* = ln n / c``, ``Ω(nd)`` above.
+    (e) the r/d sweep, exact outputs: capacity against ``d``, one colour per codebook and one line
+    style and marker per ``r/d``, error bars over trials, fit lines over the fitted ``d``. (f) ``c``
+    against ``r/d`` with its 99% bootstrap interval, the proved ceiling ``2 r/d`` and the random-code
+    heuristic. Error bars in (a) and (e) span the smallest to the largest trial capacity.
     """
-    aspect = 0.78
+    aspect = 1.17
     with paper(columns=2, aspect=aspect):
         fig = new_figure(2, aspect)
-        (a, b), (c, d) = fig.subplots(2, 2)
+        (a, b), (c, d), (e, f) = fig.subplots(3, 2)
         _capacity_panel(a, summary)
         _coherence_panel(b, summary.get("coherence") or {})
         _theorem1_n_panel(c, summary.get("theorem1") or {})
         _theorem1_d_panel(d, summary)
+        _r_sweep_capacity_panel(e, summary)
+        _r_sweep_c_panel(f, summary)
     return fig
 
 
 def _capacity_panel(ax, summary: Summary) -> None:
     from matplotlib.lines import Line2D
 
-    codebooks = list(summary.get("codebooks") or [])
-    series = list(summary.get("series") or [])
-    for s in series:
-        if s.get("codebook") not in codebooks:
-            codebooks.append(s.get("codebook"))
+    codebooks = _codebooks(summary)
+    reference = summary.get("r_per_d")
+    series = [s for s in summary.get("series") or [] if s.get("r_over_d", reference) == reference]
     ax.set_yscale("log")
     handles = []
     for s in series:
@@ -87,16 +91,9 @@ def _capacity_panel(ax, summary: Summary) -> None:
         if not pts:
             continue
         style = "-" if eta == 0 else "--"
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=_color(k), ls=style, lw=0.9, marker=_marker(k),
-                ms=3, mfc="white" if eta else None)
-        cut = [(x, y) for (x, y), c in zip(pts, s.get("censored") or []) if c]
-        if cut:
-            ax.plot([p[0] for p in cut], [p[1] for p in cut], ls="none", marker="^", ms=5, mfc="none",
-                    color=_color(k))
+        _capacity_series(ax, s, color=_color(k), ls=style, marker=_marker(k), mfc="white" if eta else None,
+                         fit_line=eta == 0)
         fit = s.get("fit") or {}
-        if number(fit.get("c")) is not None and eta == 0:
-            xs = np.linspace(min(p[0] for p in pts), max(p[0] for p in pts), 50)
-            ax.plot(xs, np.exp(fit["c"] * xs + fit["intercept"]), color=_color(k), lw=0.5, alpha=0.6)
         if eta == 0 or not any(h.get_label() == _label(s.get("codebook")) for h in handles):
             c_text = f", c={fit['c']:.2f}" if number(fit.get("c")) is not None else ""
             label = f"{_label(s.get('codebook'))}{c_text}" if eta == 0 else None
@@ -135,6 +132,99 @@ def _capacity_panel(ax, summary: Summary) -> None:
     ax.set_title(r"(a) Corollary 9: $n' \approx e^{cd}$" + (rf" at $\|q\| = {rho:g}\,d$" if rho else ""))
     if handles:
         ax.legend(handles=handles, loc="upper left", fontsize=5.5)
+
+
+def _codebooks(summary: Summary) -> list:
+    """The codebooks in the summary's order (then any other a series names): the colour index."""
+    codebooks = list(summary.get("codebooks") or [])
+    for s in [*(summary.get("series") or []), *((summary.get("r_sweep") or {}).get("series") or [])]:
+        if s.get("codebook") not in codebooks:
+            codebooks.append(s.get("codebook"))
+    return codebooks
+
+
+def _capacity_series(ax, s: Mapping, *, color, ls, marker, mfc=None, fit_line: bool = True) -> None:
+    """One capacity curve: median over trials with [smallest, largest] trial error bars, open triangles
+    where the search hit ``max_n`` (censored), and the fitted ``e^{cd}`` over the ``d`` the fit used."""
+    rows = [(number(x), number(y), number(lo, y), number(hi, y), cut) for x, y, lo, hi, cut in zip(
+        s.get("d") or [], s.get("capacity") or [], s.get("capacity_low") or s.get("capacity") or [],
+        s.get("capacity_high") or s.get("capacity") or [], s.get("censored") or [False] * len(s.get("d") or []))]
+    rows = [r for r in rows if r[0] is not None and r[1] is not None]
+    if not rows:
+        return
+    xs, ys = [r[0] for r in rows], [r[1] for r in rows]
+    err = [[max(y - r[2], 0.0) for y, r in zip(ys, rows)], [max(r[3] - y, 0.0) for y, r in zip(ys, rows)]]
+    ax.errorbar(xs, ys, yerr=err, color=color, ls=ls, lw=0.9, marker=marker, ms=3, mfc=mfc, capsize=1.5,
+                elinewidth=0.6)
+    cut = [(r[0], r[1]) for r in rows if r[4]]
+    if cut:
+        ax.plot([p[0] for p in cut], [p[1] for p in cut], ls="none", marker="^", ms=5, mfc="none", color=color)
+    fit = s.get("fit") or {}
+    if fit_line and number(fit.get("c")) is not None:
+        low, high = number(fit.get("d_min"), min(xs)), number(fit.get("d_max"), max(xs))
+        grid = np.linspace(low, high, 50)
+        ax.plot(grid, np.exp(fit["c"] * grid + fit["intercept"]), color=color, lw=0.5, alpha=0.6)
+
+
+_RHO_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
+
+
+def _r_sweep_capacity_panel(ax, summary: Summary) -> None:
+    from matplotlib.lines import Line2D
+
+    sweep = summary.get("r_sweep") or {}
+    rhos = [number(v) for v in sweep.get("r_over_d") or [] if number(v) is not None]
+    codebooks = _codebooks(summary)
+    ax.set_yscale("log")
+    for s in sweep.get("series") or []:
+        rho = number(s.get("r_over_d"))
+        if rho not in rhos:
+            continue
+        ls, marker = _RHO_STYLES[rhos.index(rho) % len(_RHO_STYLES)]
+        _capacity_series(ax, s, color=_color(codebooks.index(s.get("codebook"))), ls=ls, marker=marker)
+    handles = [Line2D([], [], color=_color(k), lw=0.9, label=_label(kind)) for k, kind in enumerate(codebooks)
+               if any(s.get("codebook") == kind for s in sweep.get("series") or [])]
+    handles += [Line2D([], [], color="#555555", ls=_RHO_STYLES[j % len(_RHO_STYLES)][0],
+                       marker=_RHO_STYLES[j % len(_RHO_STYLES)][1], ms=3, lw=0.9, label=f"$r/d={rho:g}$")
+                for j, rho in enumerate(rhos)]
+    ax.set_ylim(bottom=0.8)
+    _integer_ticks(ax)
+    ax.set_xlabel(r"dimension $d$")
+    ax.set_ylabel(r"capacity $n'$ (exact outputs)")
+    ax.set_title(r"(e) capacity at $\|q\| = (r/d)\,d$")
+    if handles:
+        ax.legend(handles=handles, loc="upper left", fontsize=5.5, ncol=2)
+
+
+def _r_sweep_c_panel(ax, summary: Summary) -> None:
+    sweep = summary.get("r_sweep") or {}
+    codebooks = _codebooks(summary)
+    series = list(sweep.get("series") or [])
+    rhos = [number(v) for v in sweep.get("r_over_d") or [] if number(v) is not None]
+    for k, kind in enumerate(codebooks):
+        mine = sorted((s for s in series if s.get("codebook") == kind and number(s.get("c")) is not None),
+                      key=lambda s: s.get("r_over_d"))
+        if not mine:
+            continue
+        xs, cs = [s["r_over_d"] for s in mine], [s["c"] for s in mine]
+        err = [[max(c - number(s.get("c_low"), c), 0.0) for c, s in zip(cs, mine)],
+               [max(number(s.get("c_high"), c) - c, 0.0) for c, s in zip(cs, mine)]]
+        ax.errorbar(xs, cs, yerr=err, color=_color(k), marker=_marker(k), ms=3, lw=0.9, capsize=2, elinewidth=0.7,
+                    label=_label(kind))
+    pts = _pairs(rhos, sweep.get("ceiling_c"))
+    if pts:
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=REFERENCE_COLOR, lw=0.8, ls=":",
+                label=r"ceiling $c \leq 2r/d$ (proved)")
+    curve = sweep.get("random_code_curve") or {}
+    pts = _pairs(curve.get("r_over_d"), curve.get("c"))
+    if pts:
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", lw=0.7, ls="--",
+                label="random code, heuristic")
+    ax.set_xlabel(r"$r/d$")
+    ax.set_ylabel(r"exponent $c$ in $n' \approx e^{cd}$")
+    ax.set_title(r"(f) $c$ against $r/d$ (99% bootstrap)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=5.5)
 
 
 def _coherence_panel(ax, panel: Mapping) -> None:
@@ -221,14 +311,20 @@ def _theorem1_d_panel(ax, summary: Summary) -> None:
         n = max(ns)
         d_star = (math.log(n) - b) / c
         xs = np.linspace(min(ds), max(max(ds), 1.4 * d_star), 200)
-        cap = np.exp(c * xs + b)
-        ax.plot(xs, factor * xs * np.minimum(n, np.maximum(cap, 1.0)), color="black", lw=1.2,
+        bound = factor * xs * np.minimum(n, np.maximum(np.exp(c * xs + b), 1.0))
+        # The fitted c is drawn as data only over the measured d; beyond, thin dotted grey, as a fit.
+        inside = xs <= max(ds)
+        ax.plot(xs[inside], bound[inside], color="black", lw=1.2,
                 label=rf"$0.92\,d\min(n, e^{{cd}})$, $n=2^{{{int(round(math.log2(n)))}}}$")
+        if (~inside).any():
+            beyond = np.concatenate([[int(inside.sum()) - 1], np.flatnonzero(~inside)])
+            ax.plot(xs[beyond], bound[beyond], color="#888888", ls=":", lw=0.8,
+                    label=rf"same, fit $c={c:.2f}$ extrapolated past measured $d$")
         ax.plot(xs, 2 * 32 * n * xs, color=_color(0), lw=0.9, label="ExactCache (float32)")
         if min(xs) <= d_star <= max(xs):
             ax.axvline(d_star, color=REFERENCE_COLOR, ls=":", lw=0.7)
-            ax.text(d_star, 0.04, r" $d^*=\ln(n)/c$", transform=ax.get_xaxis_transform(), fontsize="x-small",
-                    color=REFERENCE_COLOR)
+            ax.text(d_star, 0.97, r" $d^*=\ln(n)/c$", transform=ax.get_xaxis_transform(), fontsize="x-small",
+                    va="top", color=REFERENCE_COLOR)
     measured = [p for p in summary.get("points") or []
                 if number(p.get("eta"), 0.0) > 0 and p.get("codebook") == (theorem1.get("from") or {}).get("codebook")]
     pts = _pairs([p.get("d") for p in measured], [p.get("lower_bound_bits") for p in measured])
@@ -239,7 +335,9 @@ def _theorem1_d_panel(ax, summary: Summary) -> None:
     ax.set_ylabel("memory (bits)")
     ax.set_title(r"(d) Theorem 1: $\Omega(d e^{cd})$ then $\Omega(nd)$")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="center right", fontsize=5.5)
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high * 10)  # a free band on top for the d* label
+        ax.legend(loc="lower right", fontsize=5.5)  # below the curves, right of the measured d
 
 
 # ---------------------------------------------------------------------------
@@ -388,6 +486,107 @@ def _subgen_versus_panel(ax, summary: Summary) -> None:
 
 
 # ---------------------------------------------------------------------------
+# subgen_operating: SubGen below its largest cluster
+# ---------------------------------------------------------------------------
+
+
+def subgen_operating_figure(summary: Summary):
+    """SubGen at its operating point (experiment ``subgen_operating``).
+
+    (a) how often eq. 17's denominator estimate misses the ``(1 ± ε)`` band against the cache's memory as
+    ``t`` runs from 1 to the largest cluster (99% Wilson bars, design-effect sample size), one series per
+    ``(d, ε)`` (streams share their series' style), with storing all keys (float32) marked per ``d``;
+    (b) memory against ``n`` at ``t = ceil(c ln n)`` with the fitted slope, beside all keys ``32 n d``.
+    """
+    aspect = 0.42
+    with paper(columns=2, aspect=aspect):
+        fig = new_figure(2, aspect)
+        a, b = fig.subplots(1, 2)
+        _operating_failure_panel(a, summary)
+        _operating_growth_panel(b, summary.get("growth") or {})
+    return fig
+
+
+def _operating_failure_panel(ax, summary: Summary) -> None:
+    from matplotlib.lines import Line2D
+
+    from plots.panels import default_style
+
+    curves = [c for c in summary.get("curves") or [] if c.get("t")]
+    keys = sorted({(c.get("d"), c.get("eps")) for c in curves}, key=lambda k: (k[0] or 0, -(k[1] or 0)))
+    handles = []
+    for k, key in enumerate(keys):
+        style = default_style(k)
+        for c in (c for c in curves if (c.get("d"), c.get("eps")) == key):
+            pts = _pairs(c.get("memory_bits"), c.get("failure_rate"))
+            low = [number(x) for x in c.get("failure_low") or []]
+            high = [number(x) for x in c.get("failure_high") or []]
+            if not pts:
+                continue
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            ax.plot(xs, ys, color=style["color"], marker=style["marker"], ls=style["ls"], ms=3, lw=0.9)
+            if len(low) == len(xs) == len(high) and None not in low and None not in high:
+                ax.errorbar(xs, ys, yerr=[np.maximum(0, np.subtract(ys, low)), np.maximum(0, np.subtract(high, ys))],
+                            color=style["color"], ls="none", lw=0.6, capsize=1.5)
+        handles.append(Line2D([], [], color=style["color"], marker=style["marker"], ls=style["ls"], ms=3, lw=0.9,
+                              label=rf"$d={key[0]}$, $\varepsilon={number(key[1]) or 0:g}$"))
+    for j, d in enumerate(sorted({c.get("d") for c in curves if number(c.get("keys_bits")) is not None})):
+        bits = next(number(c.get("keys_bits")) for c in curves if c.get("d") == d)
+        ax.axvline(bits, color=REFERENCE_COLOR, lw=0.7, ls=(0, (1, 1 + j)))
+        ax.text(bits, 0.06, f"all keys, $d={d}$ ", transform=ax.get_xaxis_transform(), rotation=90, va="bottom",
+                ha="right", fontsize=5, color=REFERENCE_COLOR)
+    ax.axhline(0.01, color=REFERENCE_COLOR, lw=0.6, ls="--")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("SubGen's memory (bits), $t = 1$ to the largest cluster")
+    ax.set_ylabel(r"fraction of queries with $|\hat Z/Z - 1| > \varepsilon$")
+    n, s = summary.get("n"), summary.get("s")
+    ax.set_title("(a) eq. 17's denominator band" + (f" ($n={_si(n)}$, $s={s}$)" if n and s else ""))
+    if handles:
+        ax.legend(handles=handles, loc="center", fontsize=5, ncol=2 if len(handles) > 4 else 1)
+
+
+def _operating_growth_panel(ax, growth: Mapping) -> None:
+    from plots.panels import default_style
+
+    points = list(growth.get("points") or [])
+    series = (("memory_bits", "SubGen, $t=\\lceil c\\ln n\\rceil$"), ("keys_bits", "all keys $32\\,nd$ bits"),
+              ("exact_bits", "ExactCache (float32)"))
+    for k, (key, label) in enumerate(series):
+        pts = sorted(_pairs([p.get("n") for p in points], [p.get(key) for p in points]))
+        if not pts:
+            continue
+        style = default_style(k)
+        ls = ("-", "--", ":")[k]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        if k == 0:  # one point per stream, and the least-squares power law through them
+            ax.plot(xs, ys, color=style["color"], marker=style["marker"], ls="none", ms=3)
+            fit = np.polyfit(np.log(xs), np.log(ys), 1) if len(set(xs)) > 1 else None
+            if fit is not None:
+                grid = np.array([min(xs), max(xs)])
+                ax.plot(grid, np.exp(np.polyval(fit, np.log(grid))), color=style["color"], ls=ls, lw=0.9)
+            ax.plot([], [], color=style["color"], marker=style["marker"], ls=ls, ms=3, lw=0.9,
+                    label=label + " (streams, fit)")
+        else:
+            ax.plot(xs, ys, color=style["color"], marker=style["marker"], ls=ls, ms=3, lw=0.9, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel(r"tokens $n$")
+    ax.set_ylabel("memory (bits)")
+    slope, low, high = (number(growth.get(k)) for k in ("slope", "slope_low", "slope_high"))
+    c, d = number(growth.get("log_constant")), growth.get("d")
+    title = "(b) memory vs $n$"
+    if c is not None and d is not None:
+        title += f" ($t=\\lceil {c:g}\\ln n\\rceil$, $d={d}$)"
+    ax.set_title(title)
+    if slope is not None:
+        text = f"slope {slope:.2f}" + (f" [{low:.2f}, {high:.2f}] (99% bootstrap)" if low is not None and high is not None else "")
+        ax.text(0.98, 0.04, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=6)
+    if points:
+        ax.legend(loc="upper left", fontsize=5.5)
+
+
+# ---------------------------------------------------------------------------
 # covering: Lemmas 13-14
 # ---------------------------------------------------------------------------
 
@@ -458,6 +657,8 @@ def _covering_lemma14(ax, rows) -> None:
                 ax.annotate(f"{diam:.2f}", (r["d"], y), textcoords="offset points", xytext=(0, dy), ha="center",
                             fontsize=5.5, color=color)
     ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    ax.set_ylim(low / 1.6, high)  # room for the labels under the lowest points
     _integer_ticks(ax)
     ax.set_xlabel(r"dimension $d$")
     ax.set_ylabel(r"clusters $m$ (labels: largest diameter)")

@@ -30,6 +30,11 @@ ALWAYS_SHOWN = (1e-3, 1.6)
 MARGIN = 1.6
 #: Samples of the analytic extension beyond the stored grid, per decade.
 EXTENSION_PER_DECADE = 64
+#: Chance accuracy of the INDEX game (a thin labelled line wherever the accuracy axis shows it).
+CHANCE = 0.5
+#: The axis vocabulary every figure shares for these two quantities.
+MEMORY_RATIO_LABEL = r"memory ratio (bits / $n{\cdot}d$)"
+ACCURACY_LABEL = "accuracy (fraction of bits decoded)"
 
 
 def memory_ratio(point: Mapping[str, Any], summary: Summary | None = None) -> float | None:
@@ -48,6 +53,14 @@ def default_style(k: int) -> dict:
     colours = len(PALETTE)
     return {"color": PALETTE[k % colours], "marker": MARKERS[(k + k // colours) % len(MARKERS)],
             "ls": LINE_STYLES[(k // (colours * len(MARKERS))) % len(LINE_STYLES)]}
+
+
+def chance_line(ax, level: float = CHANCE) -> None:
+    """A thin grey horizontal line at chance accuracy, labelled "chance" just below its left end
+    (below chance is where the fewest points lie)."""
+    ax.axhline(level, color="#9A9A9A", ls="-", lw=0.5, zorder=0.8)
+    ax.text(0.01, level - 0.004, "chance", transform=ax.get_yaxis_transform(), ha="left", va="top",
+            fontsize="xx-small", color="#777777", zorder=0.8)
 
 
 def stored_frontier(summary: Summary, points: Sequence[Mapping] = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -103,19 +116,20 @@ def accuracy_vs_memory(ax, summary: Summary, *, points: Sequence[Mapping] | None
                        series: Callable[[Mapping], Any] = family_name, styles: Mapping[Any, Mapping] | None = None,
                        label: Callable[[Any, list], str] | None = None, xlim: tuple[float, float] | None = None,
                        ylim: tuple[float, float] = ACCURACY_LIMITS, always_shown: Sequence[float] = ALWAYS_SHOWN,
-                       spread: float = 1.0, ratio_one: bool = True, xlabel: str = r"memory / $n d$ bits",
-                       ylabel: str = "fraction of bits decoded correctly", frontier_label: bool = True) -> dict:
+                       ratio_one: bool = True, xlabel: str = MEMORY_RATIO_LABEL,
+                       ylabel: str = ACCURACY_LABEL, frontier_label: bool = True) -> dict:
     """Accuracy vs memory ratio of ``points`` (default ``summary["points"]``) under the Fano frontier.
 
     One series per ``series(point)`` in first-appearance order, points joined in order of memory,
     with error bars from ``accuracy_low``/``accuracy_high``. ``styles[group]`` may set ``color``,
-    ``marker``, ``ls``, ``ms``, ``lw``, ``label``, ``zorder``, ``alpha``; other series get
+    ``marker``, ``ls``, ``ms``, ``mfc``, ``lw``, ``label``, ``zorder``, ``alpha``; other series get
     :func:`default_style`. No two series share (colour, marker, line style): a clash moves the
     later series to the next free marker. ``label(group, members)`` names a series (default the
-    group). ``spread > 1`` nudges series apart on the x-axis (``spread ** offset``) when memories
-    coincide. The x-range covers every point (``MARGIN`` either side) and ``always_shown`` unless
+    group). Points are drawn where they are: series that coincide are told apart by marker, fill and
+    line style, never by moving them. The x-range covers every point (``MARGIN`` either side) and ``always_shown`` unless
     ``xlim`` is given; the impossible region ("impossible (Fano)" in the legend) is shaded over all
-    of it, under the frontier line (labelled "Fano frontier" if ``frontier_label``). Returns
+    of it, under the frontier line (labelled "Fano frontier" if ``frontier_label``); a thin line
+    marks chance (``CHANCE``) where the accuracy range shows it. Returns
     ``group -> style`` of the series drawn.
     """
     ax.set_xscale("log")
@@ -131,8 +145,21 @@ def accuracy_vs_memory(ax, summary: Summary, *, points: Sequence[Mapping] | None
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
 
+    # Series whose points are exactly equal (memory, accuracy and interval) are drawn once, under one
+    # legend entry naming them all; series that merely come close are kept apart.
+    def _key(members):
+        return tuple(sorted((r, number(p.get("accuracy")), number(p.get("accuracy_low")),
+                             number(p.get("accuracy_high"))) for r, p in members))
+
+    twins: dict = {}
+    for group, members in groups.items():
+        twins.setdefault(_key(members), []).append(group)
+    same = {names[0]: names[1:] for names in twins.values()}
+
     used, drawn = set(), {}
     for k, (group, members) in enumerate(groups.items()):
+        if group not in same:
+            continue  # drawn with its identical twin
         style = {**default_style(k), **dict((styles or {}).get(group) or {})}
         combo = (style["color"], style["marker"], str(style.get("ls", "-")))
         shift = 1
@@ -145,18 +172,27 @@ def accuracy_vs_memory(ax, summary: Summary, *, points: Sequence[Mapping] | None
             shift += 1
         used.add(combo)
         members = sorted(members, key=lambda rp: rp[0])
-        nudge = spread ** (k - (len(groups) - 1) / 2)
-        xs = [r * nudge for r, _ in members]
+        xs = [r for r, _ in members]
         ys = [float(p["accuracy"]) for _, p in members]
         lo = [max(0.0, y - number(p.get("accuracy_low"), y)) for y, (_, p) in zip(ys, members)]
         hi = [max(0.0, number(p.get("accuracy_high"), y) - y) for y, (_, p) in zip(ys, members)]
-        name = style.get("label") or (label(group, [p for _, p in members]) if label else str(group))
+        def _name(g, style=style):
+            own = dict((styles or {}).get(g) or {}) if g != group else style
+            return own.get("label") or (label(g, [p for _, p in groups[g]]) if label else str(g))
+
+        name = _name(group)
+        if same[group]:
+            name = "\n= ".join([name] + [_name(g) for g in same[group]]) + " (identical)"
         ax.errorbar(xs, ys, yerr=[lo, hi], label=name, color=style["color"], marker=style["marker"],
                     ls=style.get("ls", "-"), ms=style.get("ms", 3.2), lw=style.get("lw", 0.9), elinewidth=0.6,
+                    **({"mfc": style["mfc"]} if style.get("mfc") is not None else {}),
                     alpha=style.get("alpha", 1.0), zorder=style.get("zorder", 3 + 0.01 * k))
         drawn[group] = style
+        drawn.update(dict.fromkeys(same[group], style))
     if ratio_one:
         ax.axvline(1.0, color=REFERENCE_COLOR, ls=":", lw=0.8, zorder=1)
+    if ylim[0] < CHANCE < ylim[1]:
+        chance_line(ax)
     low, high = ax.get_xlim()
     fx, fy = frontier_on_axis(summary, low, high, points)
     ax.fill_between(fx, fy, ylim[1] + 1, color=INFEASIBLE_COLOR, lw=0, zorder=0.5, label="impossible (Fano)")

@@ -126,7 +126,7 @@ def gumbel_figure(summary: Summary):
             c.plot(grid, grid, color=REFERENCE_COLOR, lw=0.8, label="all n scores")
             c.plot(grid, 2 * np.sqrt(grid), color=REFERENCE_COLOR, ls=":", lw=0.8, label=r"$2\sqrt{n}$")
         _loglog(c)
-        c.set_xlabel(r"$n$")
+        c.set_xlabel(r"tokens $n$")
         c.set_ylabel("score reads per sample")
         c.set_title(r"cost at $k=\lceil\sqrt{n}\,\rceil$")
         if ns:
@@ -193,9 +193,7 @@ def scalar_figure(summary: Summary):
         points = [p for p in _rows(summary, "points") if number(p.get("accuracy")) is not None
                   and number(p.get("memory_ratio")) and p["memory_ratio"] > 0]
         accuracy_vs_memory(c, summary, points=points, series=lambda p: str(p.get("family")), ylim=(0.4, 1.05),
-                           always_shown=(1e-3, 10.0), xlabel=r"memory / $n d$ bits ($d=1$)",
-                           ylabel="fraction of bits decoded", frontier_label=False)
-        c.axhline(0.5, color="#888888", lw=0.6, ls=":")
+                           always_shown=(1e-3, 10.0), frontier_label=False)
         game_ns = sorted({int(p["n"]) for p in points if number(p.get("n"))})
         c.set_title("INDEX at d = 1" + (f", n = {'/'.join(map(str, game_ns))}" if game_ns else ""))
         if points:

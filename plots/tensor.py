@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, group_by, number, series_style, title
-from plots.panels import accuracy_vs_memory
+from plots.panels import ACCURACY_LABEL, accuracy_vs_memory, chance_line
 from plots.style import (
     REFERENCE_COLOR,
     new_figure,
@@ -38,7 +38,7 @@ TARGET_ACCURACY = 0.99
 
 def game_panel(ax, summary: Summary) -> None:
     """INDEX accuracy vs memory ratio for the tensor caches, under the Fano frontier (HO Theorem 5)."""
-    accuracy_vs_memory(ax, summary, ylim=ACCURACY_LIMITS, ylabel="fraction of bits decoded")
+    accuracy_vs_memory(ax, summary, ylim=ACCURACY_LIMITS)
     ax.set_title(title("INDEX game, tensor caches", summary, ("n", "d")))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize="x-small")
@@ -83,10 +83,11 @@ def threshold_panel(ax, summary: Summary) -> None:
         empty_note(ax)
     ax.set_ylim(0.0, ACCURACY_LIMITS[1])  # the adversary can push accuracy below chance
     ax.axhline(TARGET_ACCURACY, color="#999999", lw=0.5)
+    chance_line(ax)
     eps = number(block.get("eps_measured"))
     extra = rf", $\varepsilon={eps:.2f}$" if eps is not None else ""
     ax.set_xlabel(r"query scale $C$ ($q = C\,k1_i$)")
-    ax.set_ylabel("fraction of bits decoded")
+    ax.set_ylabel(ACCURACY_LABEL)
     ax.set_title(title("threshold on $C$", block, ("n", "d")) + extra)
 
 

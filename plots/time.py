@@ -129,6 +129,7 @@ def reads_panel(c, summary: Summary) -> None:
         c.plot(grid, grid, color=REFERENCE_COLOR, lw=0.6, ls="-.", label="n")
     c.set_xscale("log")
     c.set_yscale("log")
+    _exact_ticks(c.xaxis, grid)  # ticks at the measured n only: no crowded minor labels
     if everything:
         c.set_ylim(min(everything) / 1.5, max(everything) * 40)  # room for the legend above the data
     c.set_xlabel(r"tokens $n$")
@@ -219,7 +220,7 @@ def knn_forward_panel(d, summary: Summary) -> None:
     d.set_xscale("log")
     d.set_yscale("log")
     _exact_ticks(d.xaxis, [x for x, _ in xy(forward, "n", "n")])
-    d.set_xlabel("tokens n")
+    d.set_xlabel(r"tokens $n$")
     d.set_ylabel("score reads, whole causal pass")
     d.set_title("forward pass")
     if forward and d.get_legend_handles_labels()[0]:
@@ -265,15 +266,18 @@ def knn_game_panel(f, summary: Summary) -> None:
         p = members[0]
         return f"{label}: {number(p.get('memory_ratio'), 0):.1f}, {p['accuracy']:.3f}"
 
-    # side by side (spread) when the memories coincide
-    accuracy_vs_memory(f, summary, points=points, series=variant, label=shown, ylim=(0.45, 1.05), spread=1.35,
-                       always_shown=(1e-3, 10.0), xlabel="memory / n d bits", ylabel="fraction of bits decoded",
-                       frontier_label=False)
+    # Where the memories coincide the variants overlap at their true positions: each is drawn a size
+    # smaller and hollow over the one before, so every marker stays visible (the labels give the values).
+    variants = list(dict.fromkeys(variant(p) for p in points))
+    styles = {v: {"ms": max(2.0, 6.0 - 1.6 * k), "mfc": "none" if k else None, "zorder": 3 + k}
+              for k, v in enumerate(variants)}
+    accuracy_vs_memory(f, summary, points=points, series=variant, label=shown, ylim=(0.45, 1.05), styles=styles,
+                       always_shown=(1e-3, 10.0), frontier_label=False)
     game = summary.get("game") if isinstance(summary.get("game"), Mapping) else {}
     f.set_title("INDEX game" + (f", n={game.get('n')}, d={game.get('d')}" if game.get("n") else ""))
     probes = number(game.get("index_probes_mean"))
     if probes is not None:
-        f.text(0.97, 0.08, f"norm index probes/query: {probes:.0f} of {game.get('n')}", transform=f.transAxes,
+        f.text(0.97, 0.13, f"norm index probes/query: {probes:.0f} of {game.get('n')}", transform=f.transAxes,
                ha="right", fontsize="x-small", color=REFERENCE_COLOR)
     if f.get_legend_handles_labels()[0]:
         f.legend(loc="upper left", fontsize=4.5)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, group_by, number, series_style
-from plots.panels import accuracy_vs_memory
+from plots.panels import ACCURACY_LABEL, accuracy_vs_memory, chance_line
 from plots.style import (
     FAILURE_COLOR,
     PALETTE,
@@ -59,6 +59,7 @@ _WINDOW_FAMILIES = {
     "Algorithm1Cache": ("HO Algorithm 1", 1),
     "BoostedWindowCache": ("HO Thm 25 (T=8, Q=3)", 2),
     "WindowCache": ("plain window", 4),
+    "WindowHashedBitsCache": ("designed window (hashes + bits)", 6),
 }
 
 
@@ -91,7 +92,7 @@ def window_figure(summary: Summary):
         styles["zoo"] = {"color": ZOO_COLOR, "marker": "o", "ls": "none", "ms": 2, "zorder": 2,
                          "label": f"zoo ({len(zoo)} caches)"}
         accuracy_vs_memory(left, summary, points=points, series=_window_group, styles=styles, ylim=ACCURACY_LIMITS,
-                           xlabel=r"memory / $W d$ bits")
+                           xlabel=r"memory ratio (bits / $W{\cdot}d$)")
         title = "INDEX through sliding windows"
         if summary.get("W") is not None and summary.get("d") is not None:
             title += f", $W={summary['W']}$, $d={summary['d']}$, $n={summary.get('n', '?')}$"
@@ -116,6 +117,7 @@ def _threshold_panel(ax, summary: Summary) -> None:
             if x is not None and x > 0:
                 ax.axvline(x, color=style["color"], ls=ls, lw=0.8, alpha=0.8)
     ax.axhline(0.99, color=REFERENCE_COLOR, lw=0.5, ls="-", alpha=0.5)
+    chance_line(ax)
     from matplotlib.lines import Line2D
 
     handles = ax.get_legend_handles_labels()[0] + [
@@ -127,7 +129,7 @@ def _threshold_panel(ax, summary: Summary) -> None:
     if not curves:
         empty_note(ax)
     ax.set_xlabel(r"query scale $C$")
-    ax.set_ylabel("fraction of bits decoded correctly")
+    ax.set_ylabel(ACCURACY_LABEL)
     ax.set_title(r"worst $(1\pm\eta)$ output of the exact running sum")
 
 
@@ -170,7 +172,7 @@ def window_memory_figure(summary: Summary):
             if not chosen:
                 empty_note(ax)
             ax.set_ylabel(f"memory (bits) for {100 * target:g}% accuracy")
-        left.set_xlabel(r"stream length $n$")
+        left.set_xlabel(r"tokens $n$")
         left.set_title(rf"fixed $W={summary.get('W_fixed', '?')}$, $d={summary.get('d', '?')}$")
         right.set_xlabel(r"$W \cdot d$ (bits encoded)")
         right.set_title(rf"fixed $n={summary.get('n_fixed', '?')}$")
@@ -358,13 +360,16 @@ def cor16_figure(summary: Summary):
         left.axhline(summary.get("promise") or 0.99, color=FAILURE_COLOR, lw=0.8, label="0.99 promise")
         if not cells:
             empty_note(left)
-        left.set_xlabel(r"stream length $n$")
+        left.set_xlabel(r"tokens $n$")
         left.set_ylabel(rf"fraction of weights $\leq \tau = {summary.get('tau', 'tau')}$")
         left.set_title("Bob's attention row (min over rows)")
         _legend(left, loc="lower right", fontsize=5.5)
         points = [p for p in summary.get("points") or [] if number(p.get("accuracy")) is not None]
         families = list(group_by(points, family_name))
-        styles = {name: {**series_style(k), "label": name, "lw": 0, "ms": 4} for k, name in enumerate(families)}
+        # Families at the same memory and accuracy overlap where they are: each later one is drawn
+        # smaller and white-filled on top, so every marker stays visible as a ring.
+        styles = {name: {**series_style(k), "label": name, "lw": 0, "ms": max(2.2, 5.2 - 0.8 * k),
+                         "mfc": "white" if k else None, "zorder": 3 + 0.1 * k} for k, name in enumerate(families)}
         accuracy_vs_memory(right, summary, points=points, styles=styles, ylim=ACCURACY_LIMITS)
         right.set_title("decoding the same sparse instances")
         _legend(right, loc="upper left", fontsize=5.5)

@@ -70,6 +70,7 @@ class Cluster:
     def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
         self.workers, self.scheduler = workers, scheduler
         self.client = self.local = None
+        self.queued: dict[tuple[str, str], object] = {}  # (experiment, unit key) -> future (submit)
 
     def __enter__(self) -> "Cluster":
         try:
@@ -101,12 +102,25 @@ class Cluster:
         found = set(self.client.run(worker_sandbox, uses_game).values())
         return found.pop() if len(found) == 1 else "mixed: " + "; ".join(sorted(found))
 
+    def submit(self, experiment, config: dict, units: list[dict], seed: int) -> None:
+        """Queue ``units`` now, to be collected by :meth:`measure` later: ``barriers run all``
+        queues every experiment's units first, so the workers go on with the next experiments while
+        this process summarizes and draws the finished ones."""
+        from protocols.runner import unit_key
+
+        for unit in units:
+            key = (experiment.name, unit_key(unit))
+            if key not in self.queued:
+                self.queued[key] = self.client.submit(measure_on_worker, experiment, config, unit, seed, pure=False)
+
     def measure(self, experiment, config: dict, units: list[dict], seed: int):
         """Yield ``(unit, rows)`` for every unit as its task finishes (in completion order)."""
         from distributed import as_completed
 
-        futures = {self.client.submit(measure_on_worker, experiment, config, unit, seed, pure=False): unit
-                   for unit in units}
+        from protocols.runner import unit_key
+
+        self.submit(experiment, config, units, seed)
+        futures = {self.queued.pop((experiment.name, unit_key(unit))): unit for unit in units}
         try:
             for future, rows in as_completed(futures, with_results=True):
                 yield futures[future], rows

@@ -33,6 +33,7 @@ __all__ = [
     "min_memory_ratio",
     "frontier_curve",
     "frontier_for",
+    "nonuniform_max_accuracy",
 ]
 
 _LN2 = math.log(2.0)
@@ -109,6 +110,54 @@ def frontier_curve(ratios):
     """
     r = _as_checked_array("ratios", ratios, 0.0, None)
     return np.asarray(max_accuracy(r, 1.0), dtype=float)
+
+
+#: Halvings of the bracket on ``log2 ν`` in :func:`nonuniform_max_accuracy`: the bracket is at most
+#: ~1200 wide, so 90 halvings leave far less than a double's spacing in the allocation.
+_WATER_STEPS = 90
+
+
+def nonuniform_max_accuracy(memory_bits, p, d):
+    """Best p-weighted accuracy of Bob with ``memory_bits`` message bits when the row he is asked
+    follows a public distribution ``p`` over the ``len(p)`` rows of ``d`` uniform bits each.
+
+    The rows are independent, so ``Σ_i I(X_i; M) <= I(X; M) <= M``, and Fano per row (with Jensen over
+    the row's bits) gives ``I(X_i; M) >= d (1 - H_2(a_i))`` for the row's average accuracy ``a_i``.
+    The frontier is ``max Σ_i p_i a_i`` subject to ``Σ_i d (1 - H_2(a_i)) <= M``, ``a_i in [1/2, 1]``,
+    a concave program solved by water-filling: ``a_i = 1/(1 + 2^{-ν p_i / max p})`` with ``ν >= 0``
+    (the KKT point, ``ν`` proportional to ``1/λ``) chosen by bisection on ``log2 ν`` so that the
+    memory constraint binds; ``1`` once ``M >= d · |support of p|`` (docs/theory.md §1).
+
+    ``p`` is a 1-D array of nonnegative weights (normalized here, not all 0); ``d >= 1``. Vectorized
+    over ``memory_bits``; uniform ``p`` gives :func:`max_accuracy` ``(M, len(p) · d)``.
+    """
+    m = _as_checked_array("memory_bits", memory_bits, 0.0, None)
+    weights = _as_checked_array("p", np.asarray(p, dtype=float).reshape(-1), 0.0, None) if np.size(p) else None
+    if weights is None or not weights.sum() > 0:
+        raise ParameterError("p must be a non-empty array of nonnegative weights, not all 0")
+    d = float(check_real("d", d, 1.0, None))
+    probs = weights / weights.sum()
+    values, multiplicity = np.unique(probs[probs > 0], return_counts=True)  # rows of equal p share a_i
+    shape = values / values.max()  # in (0, 1]
+    full = d * multiplicity.sum()  # memory that decodes every asked row exactly
+    flat = np.minimum(m.reshape(-1), full)
+
+    def excess(log_nu):  # t_i = a_i - 1/2 and the memory they cost, per memory value
+        x = np.exp2(log_nu)[:, None] * shape[None, :]
+        t = 0.5 * np.tanh(0.5 * _LN2 * x)
+        return t, d * (_deficit(t) @ multiplicity)
+
+    lo = np.full(flat.shape, -80.0)
+    hi = np.full(flat.shape, math.log2(1100.0 / shape.min()))
+    for _ in range(_WATER_STEPS):
+        mid = 0.5 * (lo + hi)
+        below = excess(mid)[1] < flat
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    t, _ = excess(lo)  # the feasible side of the bracket
+    acc = 0.5 + t @ (values * multiplicity)
+    acc = np.where(flat >= full, 1.0, np.where(flat <= 0.0, 0.5, np.minimum(acc, 1.0)))
+    return _like_input(acc.reshape(m.shape), memory_bits)
 
 
 #: The grid :func:`frontier_for` stores: ratios per decade, the range it always covers, and the

@@ -12,7 +12,7 @@ than the message, through a hole in the harness. Every path that scores Bob's bi
 
 from __future__ import annotations
 
-from protocols.fano import max_accuracy, min_memory_ratio
+from protocols.fano import max_accuracy, min_memory_ratio, nonuniform_max_accuracy
 from protocols.stats import wilson_interval
 
 
@@ -46,3 +46,27 @@ def check_point(cache: str, memory_bits: int, bits_encoded: int, correct: int, t
             f"(99% lower bound {low:.4f}) but the Fano frontier allows at most {frontier:.4f} for "
             f"{int(bits_encoded)} bits (HO Theorem 5): information reached Bob outside the message"
         )
+
+
+def weighted_wilson(accuracy: float, effective_units: float) -> tuple[float, float]:
+    """99% Wilson interval of a weighted mean accuracy at ``effective_units`` (Kish: ``1 / Σ w²``)."""
+    effective = float(effective_units)
+    return wilson_interval(float(accuracy) * effective, effective)
+
+
+def check_weighted_point(cache: str, memory_bits: int, p, d: int, accuracy: float, effective_units: float) -> float:
+    """Raise :class:`InformationLeak` if a p-weighted accuracy provably beats the non-uniform frontier.
+
+    Bob's row follows the public distribution ``p`` over rows of ``d`` uniform bits; the frontier is
+    :func:`protocols.fano.nonuniform_max_accuracy` (Fano per row, water-filling; docs/theory.md §1),
+    the test its 99% weighted Wilson lower bound (:func:`weighted_wilson`). Returns the frontier.
+    """
+    frontier = float(nonuniform_max_accuracy(int(memory_bits), p, d))
+    low, _ = weighted_wilson(accuracy, effective_units)
+    if low > frontier:
+        raise InformationLeak(
+            f"{cache} with {int(memory_bits)} bits of memory decoded a p-weighted {accuracy:.2%} of its rows "
+            f"(99% lower bound {low:.4f}) but the non-uniform Fano frontier allows at most {frontier:.4f}: "
+            f"information reached Bob outside the message"
+        )
+    return frontier

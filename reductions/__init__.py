@@ -17,17 +17,20 @@ RESULT_MODULES = (
     "covering",
     "thm15",
     "knn",
+    "nonuniform",
 )
 
 #: Modules that declare ``EXPERIMENTS`` (``barriers list`` and ``make figures`` use this order).
 EXPERIMENT_MODULES = (
     "budget",
+    "budget_limits",
     "thm6",
     "thm8",
     "jl",
     "tensor",
     "alg1",
     "thm17",
+    "window_outside",
     "cor16",
     "appE",
     "thm19",
@@ -35,4 +38,5 @@ EXPERIMENT_MODULES = (
     "thm15",
     "covering",
     "knn",
+    "nonuniform",
 )

@@ -42,12 +42,28 @@ module measures the constant in the exponent.
 4. **Limits.** With ``||q|| <= r`` and ``||k|| <= 1`` every score lies in ``[-r, r]``, so the
    worst-case gap needs ``n' < 1 + e^{2r}(1-η)/(1+η)`` whatever the codebook (certificate below):
    at a fixed ``r`` the reduction saturates, and an ``e^{Θ(d)}`` capacity needs ``r`` to grow with
-   ``d``. The experiment therefore measures at ``r = r_per_d · d`` and shows fixed ``r`` beside it.
-5. **Experiment** ``cor9``: ``ln n'`` against ``d`` for three codebooks, exact and ``(1±η)``, with
-   the fitted slope ``c``, Lemma 3's promise, coherence against the Welch bound, and Theorem 1's
+   ``d``. The experiment therefore measures at ``r = (r/d) · d`` and shows fixed ``r`` beside it.
+   At ``r = ρ d`` the cap reads ``ln(n' - 1) < 2ρd + ln((1-η)/(1+η))``: ``c <= 2ρ`` (the ceiling).
+5. **Experiment** ``cor9``: ``ln n'`` against ``d`` for three codebooks, exact and ``(1±η)`` at the
+   reference ``r_per_d``, exact at every ``r/d`` of ``r_over_d``, with the fitted slope ``c`` per
+   (codebook, ``r/d``), Lemma 3's promise, coherence against the Welch bound, and Theorem 1's
    lower bound ``(1 - H_2(0.01)) · d · min(n, n'(d))`` beside the measured memory of the exact,
-   quantized and SubGen caches. Its units: one per capacity search (codebook, η, ``d``, trial; then
-   the fixed-``r`` searches), one for the coherence panel, one per ``d`` of Theorem 1's curves.
+   quantized and SubGen caches. Its units: one per capacity search (codebook, ``r/d``, η, ``d``,
+   trial; then the fixed-``r`` searches), one for the coherence panel, one per ``d`` of Theorem 1's
+   curves. The searches of one ``(d, trial)`` share their bits and public seeds across ``r/d``
+   (:func:`probe_input`), so the ``r/d`` comparison is paired.
+6. **What r/d should do** (a heuristic, not certified). A larger ``r`` sharpens the softmax: the
+   spike's weight ``e^r`` grows faster than the other keys' at scores ``r t`` with ``t < 1``, so the
+   capacity grows with ``r/d``, but ``c`` stays below the ceiling ``2 r/d`` of item 4. Bob errs when
+   the other keys' bits move the output by half the spike's weight; that noise has standard
+   deviation ``(Σ_l e^{2 r t_l})^{1/2}/2`` (in units of the normaliser) against the spike's ``e^r``.
+   For ``n' = e^{cd}`` random unit keys, about ``n' (1 - t²)^{d/2}`` of them have ``t_l ≈ t``, so the
+   sum is ``e^{d max_t [c + ln(1 - t²)/2 + 2ρ t]}`` to first order in the exponent, and decoding
+   needs that below ``e^{2ρd}``: ``c = -max_t [ln(1 - t²)/2 + 2ρ(t - 1)]``
+   (:func:`random_code_exponent`), 0.39, 0.62, 0.91 at ``ρ = 1/4, 1/2, 1``: increasing and
+   concave in ``ρ`` (``≈ 2ρ - 2ρ²`` for small ``ρ``, ``≈ (1 + ln 2ρ)/2`` for large). It is an
+   asymptotic rate; at the ``d <= 12`` measured, the 99% requirement and the finite-``d`` shape of
+   ``(1 - t²)^{(d-3)/2}`` lower the slope, and a packed code (fewer large ``t``) raises it.
 """
 
 from __future__ import annotations
@@ -264,6 +280,8 @@ def capacity_search(d: int, r: float, eta: float, codebook: str, *, seed: int, b
 def fit_exponent(ds, capacities, censored=None, groups=None, seed: int = 0) -> dict | None:
     """Least-squares ``ln n' = c d + b`` over the uncensored points; ``None`` with fewer than 2 distinct ``d``.
 
+    ``d_min``, ``d_max``: the range of ``d`` the fit covers (censored points left out).
+
     Also the fit's ``r2`` and, when ``groups`` (each point's trial) has two labels or more, the 99%
     percentile bootstrap interval ``[c_low, c_high]`` of ``c`` resampling whole trials
     (:func:`protocols.stats.bootstrap_slope`, seeded by ``seed``).
@@ -282,7 +300,7 @@ def fit_exponent(ds, capacities, censored=None, groups=None, seed: int = 0) -> d
         _, low, high = bootstrap_slope(x, y, [p[2] for p in kept], seed=seed, level=0.99)
         low, high = (None, None) if math.isnan(low) else (low, high)
     return {"c": fit[0], "intercept": fit[1], "points": len(kept), "r2": r2, "c_low": low, "c_high": high,
-            "level": 0.99}
+            "level": 0.99, "d_min": float(x.min()), "d_max": float(x.max())}
 
 
 def worst_case_cap(r: float, eta: float = 0.0) -> float:
@@ -403,7 +421,13 @@ class Cor9Config(ExperimentConfig):
     """Experiment ``cor9``: capacity n'(d) and Theorem 1's bound beside caches (quick preset = the defaults)."""
 
     d_values: list = param([2, 4, 6, 8, 10], low=2, high=64, doc="dimensions d of the capacity search")
-    r_per_d: float = param(0.5, low=0.0, high=8.0, low_open=True, doc="query-norm bound r / d")
+    r_per_d: float = param(0.5, low=0.0, high=8.0, low_open=True,
+                           doc="reference query-norm bound r / d: the (1±η) regime, coherence, Lemma 3, Theorem 1")
+    r_over_d: list = param([0.25, 0.5, 1.0], low=0.0, high=8.0, low_open=True,
+                           doc="r / d values of the exact-output sweep of c (r_per_d is always run)")
+    r_over_d_codebooks: list = param(["packed"], choices=CODE_KINDS,
+                                     doc="codebooks of the r / d sweep (every codebook runs at r_per_d)")
+    r_over_d_d_max: int = param(6, low=2, high=64, doc="largest d of the r / d sweep (its c and capacities)")
     etas: list = param([0.1], low=0.0, high=1.0, low_open=True, high_open=True,
                        doc="approximation factors η (η = 0 is always run)")
     codebooks: list = param(["gaussian", "random", "packed"], choices=CODE_KINDS, doc="codebooks compared")
@@ -432,7 +456,8 @@ COR9_PRESETS = {
     "quick": Cor9Config(),
     "paper": Cor9Config(
         d_values=[2, 4, 6, 8, 10, 12], r_fixed=[2.0, 3.0], trials=8, grid_ratio=1.15,
-        max_n=1024, coherence_n=[16, 32, 64, 128, 256, 512, 1024], theorem1_d=[2, 3, 4, 5],
+        max_n=2048, r_over_d_codebooks=list(CODE_KINDS), r_over_d_d_max=12,
+        coherence_n=[16, 32, 64, 128, 256, 512, 1024], theorem1_d=[2, 3, 4, 5],
         theorem1_log2_n=[1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16]),
 }
 
@@ -462,14 +487,40 @@ def _fixed_kind(config: dict) -> str:
     return "packed" if "packed" in config["codebooks"] else config["codebooks"][-1]
 
 
+def _rhos(config: dict) -> list[float]:
+    """Every swept ``r/d``, increasing: ``r_over_d`` and the reference ``r_per_d``."""
+    return sorted({float(config["r_per_d"]), *(float(v) for v in config.get("r_over_d") or [])})
+
+
+def _sweep_ds(config: dict) -> list[int]:
+    """The ``d`` of the r/d sweep: ``d_values`` up to ``r_over_d_d_max`` (at least the smallest)."""
+    ds = [d for d in config["d_values"] if d <= config["r_over_d_d_max"]]
+    return ds or [min(config["d_values"])]
+
+
+def _runs(config: dict, kind: str, rho: float) -> bool:
+    """Whether codebook ``kind`` is searched at ``r/d = rho`` (the reference always; else the sweep's codebooks)."""
+    return rho == config["r_per_d"] or kind in config["r_over_d_codebooks"]
+
+
+def _ds(config: dict, rho: float) -> list[int]:
+    return config["d_values"] if rho == config["r_per_d"] else _sweep_ds(config)
+
+
+def _regimes(config: dict, rho: float) -> list[float]:
+    """The ``η`` of the searches at ``r/d = rho``: exact outputs always, the ``(1±η)`` regime at the reference."""
+    return [0.0, *config["etas"]] if rho == config["r_per_d"] else [0.0]
+
+
 def cor9_sweep(config: dict, seed: int) -> list[dict]:
-    """One unit per capacity search (codebook, η, d, trial at ``r = r_per_d · d``; then the fixed-``r``
-    searches), one for the coherence panel and one per ``d`` of Theorem 1's memory curves."""
+    """One unit per capacity search (codebook, r/d, η, d, trial at ``r = (r/d) · d``: exact outputs at
+    every ``r/d``, the ``(1±η)`` regime at the reference ``r_per_d``; then the fixed-``r`` searches),
+    one for the coherence panel and one per ``d`` of Theorem 1's memory curves."""
     trials = range(config["trials"])
     return [
-        *({"part": "capacity", "codebook": kind, "eta": eta, "d": d, "trial": t}
-          for kind in config["codebooks"] for eta in [0.0, *config["etas"]]
-          for d in config["d_values"] for t in trials),
+        *({"part": "capacity", "codebook": kind, "r_over_d": rho, "eta": eta, "d": d, "trial": t}
+          for kind in config["codebooks"] for rho in _rhos(config) if _runs(config, kind, rho)
+          for eta in _regimes(config, rho) for d in _ds(config, rho) for t in trials),
         *({"part": "fixed_r", "codebook": _fixed_kind(config), "r": r, "d": d, "trial": t}
           for r in config["r_fixed"] for d in config["d_values"] for t in trials),
         {"part": "coherence"},
@@ -483,11 +534,12 @@ def cor9_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
     part = unit["part"]
     if part in ("capacity", "fixed_r"):
         d, kind = unit["d"], unit["codebook"]
-        eta, r = (unit["eta"], config["r_per_d"] * d) if part == "capacity" else (0.0, unit["r"])
+        rho = unit.get("r_over_d", config["r_per_d"]) if part == "capacity" else None
+        eta, r = (unit["eta"], rho * d) if part == "capacity" else (0.0, unit["r"])
         found = capacity_search(d, r, eta, kind, seed=seed, bob=players, trial=unit["trial"],
                                 grid_ratio=config["grid_ratio"], max_n=config["max_n"])
-        return [{"part": part, "codebook": kind, "eta": eta, "r": r, "d": d, "trial": unit["trial"], **probe}
-                for probe in found["curve"]]
+        return [{"part": part, "codebook": kind, "eta": eta, "r_over_d": rho, "r": r, "d": d, "trial": unit["trial"],
+                 **probe} for probe in found["curve"]]
     if part == "coherence":
         d = config["coherence_d"]
         rows = []
@@ -510,7 +562,8 @@ def cor9_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
 
 
 def _searches(rows: list[dict]) -> dict[tuple, dict]:
-    """Each search's outcome from its probe rows, keyed ``(part, codebook, eta, r, d) -> {trial: ...}``.
+    """Each search's outcome from its probe rows, keyed ``(part, codebook, eta, r/d, r, d) -> {trial: ...}``
+    (``r/d`` is None for the fixed-``r`` searches).
 
     Every probe below a failing one decodes (:func:`capacity_search`), so a trial's capacity is its
     largest decoding probe (1 when none) and its first failure the smallest failing one.
@@ -519,7 +572,7 @@ def _searches(rows: list[dict]) -> dict[tuple, dict]:
     for row in rows:
         if row["part"] not in ("capacity", "fixed_r"):
             continue
-        cell = out.setdefault((row["part"], row["codebook"], row["eta"], row["r"], row["d"]), {})
+        cell = out.setdefault((row["part"], row["codebook"], row["eta"], row.get("r_over_d"), row["r"], row["d"]), {})
         search = cell.setdefault(row["trial"], {"capacity": 1, "first_failure": None, "at_capacity": None})
         if row["decoded"] and row["n"] > search["capacity"]:
             search.update(capacity=row["n"], at_capacity=row)
@@ -535,8 +588,8 @@ def _pooled(rows: list[dict]) -> tuple[float | None, float | None, float | None]
 
 
 def _cell(key: tuple, trials: dict, max_n: int) -> dict:
-    """One (codebook, η, r, d): the median trial capacity, its order-statistic interval, the probes around it."""
-    part, codebook, eta, r, d = key
+    """One (codebook, η, r/d, r, d): the median trial capacity, its order-statistic interval, the probes around it."""
+    part, codebook, eta, rho, r, d = key
     ordered = sorted((s["capacity"], s["first_failure"] is None, t) for t, s in trials.items())
     n, censored, _ = ordered[(len(ordered) - 1) // 2]
     searches = [trials[t] for t in sorted(trials)]
@@ -548,7 +601,7 @@ def _cell(key: tuple, trials: dict, max_n: int) -> dict:
         "cache": "ExactCache(dtype='float64')" if eta == 0 else "AdversarialApproximation(ExactCache)",
         "family": "ExactCache" if eta == 0 else "AdversarialApproximation",
         "mode": "r_per_d" if part == "capacity" else "r_fixed",
-        "codebook": codebook, "eta": eta, "d": d, "r": r,
+        "codebook": codebook, "eta": eta, "r_over_d": rho, "d": d, "r": r,
         "capacity": n, "log_capacity": math.log(n), "censored": censored,
         "capacity_low": ordered[0][0], "capacity_high": ordered[-1][0],
         "capacity_confidence": 1.0 - 2.0 ** (1 - len(ordered)),
@@ -576,6 +629,7 @@ def _series(cells: list[dict], mode: str, value, seed: int) -> dict:
                        [t for c in cells for t in range(len(c["trial_capacities"]))], seed)
     first = cells[0]
     return {"codebook": first["codebook"], "eta": first["eta"], "mode": mode, "r_value": value,
+            "r_over_d": first["r_over_d"],
             "d": [c["d"] for c in cells], "capacity": [c["capacity"] for c in cells],
             "capacity_low": [c["capacity_low"] for c in cells], "capacity_high": [c["capacity_high"] for c in cells],
             "censored": [c["censored"] for c in cells],
@@ -588,9 +642,12 @@ def cor9_summary(config: dict, rows: list[dict], seed: int) -> dict:
     bootstrap interval over trials, and Theorem 1's lower bound beside real caches."""
     rho, regimes, ds = config["r_per_d"], [0.0, *config["etas"]], config["d_values"]
     cells = {key: _cell(key, trials, config["max_n"]) for key, trials in _searches(rows).items()}
-    series = [_series([cells["capacity", kind, eta, rho * d, d] for d in ds], "r_per_d", rho, seed)
+    series = [_series([cells["capacity", kind, eta, rho, rho * d, d] for d in ds], "r_per_d", rho, seed)
               for kind in config["codebooks"] for eta in regimes]
-    fixed = [{**_series([cells["fixed_r", _fixed_kind(config), 0.0, r, d] for d in ds], "r_fixed", r, seed),
+    swept = {(kind, value): _series([cells["capacity", kind, 0.0, value, value * d, d] for d in _sweep_ds(config)],
+                                    "r_per_d", value, seed)
+             for kind in config["codebooks"] for value in _rhos(config) if kind in config["r_over_d_codebooks"]}
+    fixed = [{**_series([cells["fixed_r", _fixed_kind(config), 0.0, None, r, d] for d in ds], "r_fixed", r, seed),
               "worst_case_cap": worst_case_cap(r)} for r in config["r_fixed"]]
     lemma3 = {"d": ds, "log_n_printed": [lemma3_log_capacity(d, rho * d, "printed") for d in ds],
               "log_n_corrected": [lemma3_log_capacity(d, rho * d, "corrected") for d in ds]}
@@ -617,16 +674,53 @@ def cor9_summary(config: dict, rows: list[dict], seed: int) -> dict:
                  "first failures (99% Wilson over bits). A 99% Wilson lower bound of 0.99 needs at least 657 bits "
                  "at one n', 83 games at d = 2 and n' = 4, so the interval is on the capacity instead. c: least squares "
                  "of ln n' on d over every uncensored trial, 99% percentile bootstrap resampling trials, R^2 of "
-                 "that fit. Gaussian keys are the JL rows scaled to median norm 1."),
+                 "that fit. Gaussian keys are the JL rows scaled to median norm 1. r_sweep: exact outputs at every "
+                 "r/d of r_over_d for the codebooks r_over_d_codebooks, c of each r/d fitted over the same d <= "
+                 "r_over_d_d_max; its ceiling_c = 2 r/d follows from the proved cap 1 + e^(2r), random_code_c is the "
+                 "suite's heuristic (reductions/cor9.py, item 6), not a bound."),
         "series": series,
+        "r_over_d": _rhos(config),
+        "r_sweep": _r_sweep(config, swept),
         "fixed_r": fixed,
         "lemma3": {**lemma3, "c": lemma3_c},
         "worst_case_cap": {"d": ds, "log_n": [math.log(worst_case_cap(rho * d)) for d in ds]},
         "coherence": _coherence_panel(config, rows),
         "theorem1": _theorem1(config, series, rows),
-        "points": [cells["capacity", kind, eta, rho * d, d]
-                   for kind in config["codebooks"] for eta in regimes for d in ds],
+        "points": [cells["capacity", kind, eta, value, value * d, d] for kind in config["codebooks"]
+                   for value in _rhos(config) if _runs(config, kind, value)
+                   for eta in _regimes(config, value) for d in _ds(config, value)],
     }
+
+
+def random_code_exponent(rho: float) -> float:
+    """Heuristic ``c`` of a random unit code at ``r = rho · d`` (module docstring, item 6): ``-max_t g(t)``
+    with ``g(t) = ln(1 - t²)/2 + 2 rho (t - 1)``, at ``t* = (sqrt(1 + 16 rho²) - 1)/(4 rho)``."""
+    rho = check_real("rho", rho, 0.0, low_open=True)
+    t = (math.sqrt(1.0 + 16.0 * rho * rho) - 1.0) / (4.0 * rho)
+    return -(0.5 * math.log1p(-t * t) + 2.0 * rho * (t - 1.0))
+
+
+def _r_sweep(config: dict, swept: dict) -> dict:
+    """``c`` against ``r/d`` per codebook of the sweep (exact outputs, every ``r/d`` fitted over the same
+    ``d <= r_over_d_d_max``), the capacity at that largest ``d`` with its range over trials, the proved
+    ceiling ``c <= 2 r/d`` and the random-code heuristic."""
+    rhos, d_max = _rhos(config), max(_sweep_ds(config))
+    grid = np.linspace(min(rhos), max(rhos), 25).tolist()
+    series = []
+    for (kind, value), s in swept.items():
+        j = s["d"].index(d_max)
+        fit = s["fit"] or {}
+        series.append({"codebook": kind, "r_over_d": value, "d": s["d"], "capacity": s["capacity"],
+                       "capacity_low": s["capacity_low"], "capacity_high": s["capacity_high"],
+                       "censored": s["censored"], "fit": s["fit"],
+                       "c": fit.get("c"), "c_low": fit.get("c_low"), "c_high": fit.get("c_high"), "r2": fit.get("r2"),
+                       "d_max": d_max, "capacity_at_d_max": s["capacity"][j],
+                       "capacity_low_at_d_max": s["capacity_low"][j], "capacity_high_at_d_max": s["capacity_high"][j],
+                       "censored_at_d_max": s["censored"][j]})
+    return {"r_over_d": rhos, "reference": config["r_per_d"], "d_max": d_max,
+            "ceiling_c": [2.0 * v for v in rhos], "random_code_c": [random_code_exponent(v) for v in rhos],
+            "random_code_curve": {"r_over_d": list(grid), "c": [random_code_exponent(v) for v in grid]},
+            "series": series}
 
 
 def _lemma3_slope(ds, log_ns) -> float | None:
@@ -680,9 +774,11 @@ def _theorem1(config: dict, series: list[dict], rows: list[dict]) -> dict:
 
 
 def cor9_headline(summary: dict) -> str:
-    """``barriers report``'s line: per codebook at ‖q‖ = d/2 and η = 0, the fitted capacity exponent c
-    (n′ ≈ e^{cd}) with its 99% bootstrap interval over trials and the fit's R², the largest median
-    capacity with the range over its trials, Lemma 3's c (exact) and the fixed-‖q‖ series against the
+    """``barriers report``'s line: per codebook at the reference ‖q‖ = d·r_per_d and η = 0, the fitted
+    capacity exponent c (n′ ≈ e^{cd}) with its 99% bootstrap interval over trials and the fit's R², the
+    largest median capacity with the range over its trials; the packed code's c at every swept r/d with
+    its interval, R², the proved ceiling 2r/d (exact) and its capacity at the largest d with the range
+    over trials ("≥" when censored at max_n); Lemma 3's c (exact) and the fixed-‖q‖ series against the
     proved cap 1 + e^{2r} (exact)."""
     from fractions import Fraction
 
@@ -704,7 +800,9 @@ def cor9_headline(summary: dict) -> str:
 
     parts = []
     trials = summary.get("trials") or 1
-    exact_series = [s for s in summary.get("series") or [] if not s.get("eta")]
+    reference = summary.get("r_per_d", 0.5)
+    exact_series = [s for s in summary.get("series") or []
+                    if not s.get("eta") and s.get("r_over_d", reference) == reference]
     if exact_series:
         best = max(exact_series, key=lambda s: max(s["capacity"]))
         j = best["capacity"].index(max(best["capacity"]))
@@ -712,6 +810,22 @@ def cor9_headline(summary: dict) -> str:
         parts.append(f"at ‖q‖ = d·{r_per_d}, η = 0, n′ ≈ e^(cd) with c = "
                      + ", ".join(c_of(s) for s in exact_series) + f" (99% bootstrap over {trials} trials); largest median n′ = {ranged(best, j)} at "
                      f"d = {best['d'][j]} ({best['codebook']})")
+    sweep = summary.get("r_sweep") or {}
+    kind = "packed" if any(s["codebook"] == "packed" for s in sweep.get("series") or []) else None
+    swept = sorted((s for s in sweep.get("series") or [] if s["codebook"] == kind), key=lambda s: s["r_over_d"])
+    if len(swept) >= 2:
+        def at(s):
+            rho = Fraction(s["r_over_d"]).limit_denominator(100)
+            c = "n/a" if s.get("c") is None else (
+                f"{s['c']:.2f} " + (f"[{s['c_low']:.2f}, {s['c_high']:.2f}]" if s.get("c_low") is not None
+                                    else "(single draw: one trial)"))
+            r2 = "" if s.get("r2") is None else f", R² {s['r2']:.2f} exact for these trials"
+            n = s["capacity_at_d_max"]
+            cut = "≥" if s.get("censored_at_d_max") else "="
+            return (f"r/d = {rho}: c = {c}{r2}, ceiling 2r/d = {exact(2 * s['r_over_d'], 2)}, n′({s['d_max']}) {cut} {n} "
+                    f"(trials {s['capacity_low_at_d_max']}–{s['capacity_high_at_d_max']})")
+        parts.append(f"{kind} code over r/d (η = 0, d = {min(swept[0]['d'])}..{swept[0]['d_max']}, 99% bootstrap over "
+                     f"{trials} trials): " + "; ".join(at(s) for s in swept))
     lemma3 = (summary.get("lemma3") or {}).get("c")
     if lemma3 is not None:
         parts.append(f"Lemma 3 promises c = {exact(lemma3, 3)}")

@@ -56,6 +56,8 @@ from caches.spec import build
 from caches.tensor import (
     ExactFourCache,
     ExactTwoCache,
+    HashedBitsFourCache,
+    PooledQuantizedFourCache,
     QuantizedFourCache,
     SubGenFourCache,
     tensor_pair_sums,
@@ -697,11 +699,15 @@ TENSOR_SUBGEN_PRESETS = {
 
 
 def default_tensor_caches(subgen=()) -> list:
-    """The tensor players: exact 4-caches, quantized 4-caches, the 2-cache (float16), and one
-    SubGen-style 4-cache (float16) per ``[delta, t, s]`` in ``subgen``."""
+    """The tensor players: exact 4-caches, quantized 4-caches, the 2-cache (float16), one
+    SubGen-style 4-cache (float16) per ``[delta, t, s]`` in ``subgen``, and the players below
+    ``n·d`` bits: pooled quantized 4-caches (ratio ≈ 0.2-2.3) and the designed hashed-keys,
+    one-bit-values 4-cache with a covering code (ratio ≈ 0.75-1.1 at d = 128)."""
     return [
         *(ExactFourCache(dtype) for dtype in ("float64", "float32", "float16")),
         *(QuantizedFourCache(bits=b) for b in (1, 2, 4, 8)),
+        *(PooledQuantizedFourCache(bits=b, pool=p) for b, p in ((1, 32), (1, 16), (1, 8), (2, 8), (4, 8))),
+        *(HashedBitsFourCache(hash_bits=14, parity=p) for p in (0, 4, 8, 12)),
         ExactTwoCache("float16"),
         *(SubGenFourCache(float(delta), int(t), int(s), dtype="float16") for delta, t, s in subgen),
     ]
@@ -963,6 +969,17 @@ def tensor_game_headline(summary: dict) -> str:
         low, high = min(sub, key=lambda p: p["accuracy"]), max(sub, key=lambda p: p["accuracy"])
         parts.append(f"SubGen-style 4-caches only {percent(low['accuracy'], low['accuracy_low'], low['accuracy_high'])} "
                      f"to {percent(high['accuracy'], high['accuracy_low'], high['accuracy_high'])}")
+    below = [p for p in points if p["memory_ratio"] < 1.0]
+    if below:
+        top = max(below, key=lambda p: p["accuracy"])
+        parts.append(f"below n·d bits the best ({top['family']}, ratio {exact(top['memory_ratio'])}) decodes "
+                     f"{percent(top['accuracy'], top['accuracy_low'], top['accuracy_high'])} where Fano allows "
+                     f"{100 * top['fano_max_accuracy']:.1f}% (exact)")
+    designed = [p for p in points if p.get("family") == "HashedBitsFourCache" and p["accuracy_low"] >= SUCCESS_ACCURACY]
+    if designed:
+        first = min(designed, key=lambda p: p["memory_ratio"])
+        parts.append(f"the designed 4-cache reaches {percent(first['accuracy'], first['accuracy_low'], first['accuracy_high'])} "
+                     f"at ratio {exact(first['memory_ratio'])}")
     return "; ".join(parts) or "see figure"
 
 

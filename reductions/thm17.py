@@ -51,6 +51,7 @@ from caches.eviction import RandomEvictionCache, WindowCache
 from caches.exact import ExactCache
 from caches.params import check_int
 from caches.spec import build
+from caches.window_designed import WindowHashedBitsCache
 from caches.sliding import (
     WINDOW_CACHES,
     Algorithm1Cache,
@@ -455,6 +456,7 @@ def window_players(W: int) -> list[tuple[str, object]]:
         ("window algorithm", Algorithm1Cache(window=window, dtype="float16")),
         ("window algorithm", BoostedWindowCache(window=window, copies=8, groups=3, dtype="float16")),
         ("window algorithm", WindowCache(window=W, dtype="float16")),  # attends to its W tokens + Bob's
+        ("window algorithm", WindowHashedBitsCache(window=window, hash_bits=40)),  # near W·d bits (window_outside)
         ("window W: Bob's shift ignored", RunningSumWindowCache(window=W, dtype="float16")),
     ]
     for w in sorted({max(1, W // 8), max(1, W // 4), max(1, W // 2)}):

@@ -136,10 +136,26 @@ def test_cor9():
                "capacity_low": [4, 9, 26, 50], "capacity_high": [5, 11, 33, 64], "censored": [False] * 4, "fit": fit},
               {"codebook": "packed", "eta": 0.1, "d": [2, 4], "capacity": [5, 9], "censored": [False] * 2, "fit": None}]
     fixed = [{"codebook": "packed", "r_value": 2.0, "d": [2, 4, 6], "capacity": [5, 12, 19], "worst_case_cap": 55.598}]
-    text = line("cor9", {"r_per_d": 0.5, "trials": 3, "series": series, "fixed_r": fixed, "lemma3": {"c": 0.0102}})
+    series.append({**series[0], "r_over_d": 1.0, "capacity": [7, 30, 300, 900]})  # another r/d: not the reference's
+    series[0]["r_over_d"] = series[1]["r_over_d"] = 0.5
+
+    def swept(rho, c, low, high, n, n_low, n_high, cut=False):
+        return {"codebook": "packed", "r_over_d": rho, "d": [2, 4, 6], "c": c, "c_low": low, "c_high": high, "r2": 0.97, "d_max": 6,
+                "capacity_at_d_max": n, "capacity_low_at_d_max": n_low, "capacity_high_at_d_max": n_high,
+                "censored_at_d_max": cut}
+    sweep = {"series": [swept(1.0, 0.93, 0.85, 1.01, 512, 512, 512, True), swept(0.25, 0.21, 0.12, 0.33, 6, 4, 7),
+                        swept(0.5, 0.55, 0.50, 0.61, 26, 26, 26),
+                        {**swept(0.5, 0.3, 0.2, 0.4, 9, 9, 9), "codebook": "random"}]}
+    text = line("cor9", {"r_per_d": 0.5, "trials": 3, "series": series, "fixed_r": fixed, "lemma3": {"c": 0.0102},
+                         "r_sweep": sweep})
     assert "‖q‖ = d·1/2" in text and "largest median n′ = 57 (trials 50–64) at d = 8" in text and "0.010 (exact)" in text
-    assert "0.49 [0.48, 0.50] (packed, R² 0.99" in text and "over 3 trials" in text
+    assert "0.49 [0.48, 0.50] (packed, R² 0.99" in text and "over 3 trials" in text and "900" not in text
     assert "5–19 keys" in text and "55.6 (exact)" in text
+    sweep_text = text[text.index("packed code over r/d (η = 0, d = 2..6, 99% bootstrap over 3 trials)"):]
+    assert sweep_text.index("r/d = 1/4: c = 0.21 [0.12, 0.33]") < sweep_text.index("r/d = 1/2: c = 0.55 [0.50, 0.61]") \
+        < sweep_text.index("r/d = 1: c = 0.93 [0.85, 1.01]")
+    assert "ceiling 2r/d = 0.50 (exact), n′(6) = 6 (trials 4–7)" in text and "n′(6) ≥ 512 (trials 512–512)" in text
+    assert "0.30" not in sweep_text  # the random code's sweep is in the summary, the headline shows the packed one
 
 
 def test_thm15():

@@ -25,6 +25,7 @@ from reductions.cor9 import (
     capacity_search,
     cor9_sweep,
     fit_exponent,
+    random_code_exponent,
     game_accuracy,
     worst_case_cap,
 )
@@ -138,6 +139,8 @@ def test_fit_exponent_recovers_a_slope():
         (lambda: BoundedNormReduction(8, 2, r=1.0, codebook="hadamard"), "codebook"),
         (lambda: make_code("packed", 1, 2, 0), "n"),
         (lambda: Cor9Config(**{**_small_config(), "r_per_d": -1}), "r_per_d"),
+        (lambda: Cor9Config(**{**_small_config(), "r_over_d": [0.5, -1.0]}), "r_over_d"),
+        (lambda: Cor9Config(**{**_small_config(), "r_over_d": [0.5, 0.5]}), "r_over_d"),
         (lambda: Cor9Config(**{**_small_config(), "subgen": {"delta": 0.5}}), "subgen"),
         (lambda: COR9_PRESETS["quick"].with_overrides({"subgen": {"delta": -1.0, "t": 8, "s": 32}}), "delta"),
     ],
@@ -149,7 +152,7 @@ def test_bad_parameters(make, name):
 
 def _small_config() -> dict:
     return {
-        "d_values": [2, 4, 6], "r_per_d": 0.5, "etas": [0.1], "codebooks": ["random", "packed"], "r_fixed": [1.5],
+        "d_values": [2, 4, 6], "r_per_d": 0.5, "r_over_d": [0.5], "etas": [0.1], "codebooks": ["random", "packed"], "r_fixed": [1.5],
         "trials": 1, "grid_ratio": 1.3, "max_n": 128, "coherence_d": 4, "coherence_n": [8, 16],
         "theorem1_d": [2], "theorem1_log2_n": [2, 6, 10], "subgen": {"delta": 0.5, "t": 4, "s": 8},
     }
@@ -167,15 +170,50 @@ def test_cor9_units_are_searches_and_independent(isolated_bob):
     from barriers.experiments import EXPERIMENTS
     from protocols.runner import measure_unit
 
-    config = {**COR9_PRESETS["quick"].to_dict(), **_small_config(), "trials": 2}
+    config = {**COR9_PRESETS["quick"].to_dict(), **_small_config(), "trials": 2, "r_over_d": [0.25, 1.0],
+              "r_over_d_codebooks": ["random", "packed"]}
     units = cor9_sweep(config, 0)
-    # (2 codebooks x 2 regimes + 1 fixed r) x 3 d x 2 trials searches, the coherence unit, 1 Theorem 1 unit
-    assert len(units) == (2 * 2 + 1) * 3 * 2 + 1 + 1
-    unit = {"part": "capacity", "codebook": "random", "eta": 0.1, "d": 4, "trial": 1}
+    # (2 codebooks x (2 regimes at r/d = 1/2 + exact at r/d = 1/4 and 1) + 1 fixed r) x 3 d x 2 trials
+    # searches, the coherence unit, 1 Theorem 1 unit
+    assert len(units) == (2 * (2 + 2) + 1) * 3 * 2 + 1 + 1
+    searches = [u for u in units if u["part"] == "capacity"]
+    assert sorted({u["r_over_d"] for u in searches}) == [0.25, 0.5, 1.0]
+    assert {u["eta"] for u in searches if u["r_over_d"] != 0.5} == {0.0}
+    # the r/d sweep's codebooks and d: random only at the reference r/d, the sweep up to d = 4
+    narrow = cor9_sweep({**config, "r_over_d_codebooks": ["packed"], "r_over_d_d_max": 4}, 0)
+    swept = {(u["codebook"], u["d"]) for u in narrow if u["part"] == "capacity" and u["r_over_d"] != 0.5}
+    assert swept == {("packed", 2), ("packed", 4)}
+    assert len(narrow) == len(units) - (3 * 2 + 2 * 1) * 2  # 2 extra r/d x (3 random + 1 packed d) x 2 trials
+    unit = {"part": "capacity", "codebook": "random", "r_over_d": 0.5, "eta": 0.1, "d": 4, "trial": 1}
     first = measure_unit(EXPERIMENTS["cor9"], config, unit, 0, isolated_bob)
     measure_unit(EXPERIMENTS["cor9"], config, {**unit, "trial": 0}, 0, isolated_bob)
     assert measure_unit(EXPERIMENTS["cor9"], config, unit, 0, isolated_bob) == first
     assert all(row["decoded"] for row in first if row["n"] <= max(r["n"] for r in first if r["decoded"]))
+    assert {(row["r_over_d"], row["r"]) for row in first} == {(0.5, 2.0)}
+
+
+def test_random_code_exponent_increases_below_the_ceiling():
+    values = [random_code_exponent(rho) for rho in (0.05, 0.25, 0.5, 1.0, 4.0)]
+    assert values == sorted(values) and all(c < 2 * rho for c, rho in zip(values, (0.05, 0.25, 0.5, 1.0, 4.0)))
+    assert random_code_exponent(0.01) == pytest.approx(2 * 0.01 - 2 * 0.01**2, rel=1e-3)
+    assert random_code_exponent(0.5) == pytest.approx(0.623, abs=1e-3)
+
+
+def test_cor9_capacity_grows_with_r_over_d(isolated_bob):
+    """The packed code at the largest d holds more keys at a larger r/d, every trial of the smaller r/d
+    below every trial of the larger one (median and [min, max] over 3 trials separated)."""
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import run_sweep
+
+    config = {**_small_config(), "d_values": [4, 8], "codebooks": ["packed"], "r_over_d": [0.25, 0.5, 1.0],
+              "r_over_d_codebooks": ["packed"], "r_over_d_d_max": 8, "trials": 3, "max_n": 256}
+    summary = run_sweep(EXPERIMENTS["cor9"], config, 0, isolated_bob)["summary"]
+    sweep = sorted(summary["r_sweep"]["series"], key=lambda s: s["r_over_d"])
+    assert [s["r_over_d"] for s in sweep] == [0.25, 0.5, 1.0] and {s["d_max"] for s in sweep} == {8}
+    for smaller, larger in zip(sweep, sweep[1:]):
+        assert smaller["capacity_high_at_d_max"] < larger["capacity_low_at_d_max"], (smaller, larger)
+    assert not sweep[0]["censored_at_d_max"]  # a censored point would only be a lower bound
+    assert summary["r_sweep"]["ceiling_c"] == [0.5, 1.0, 2.0]
 
 
 def test_cor9_experiment_and_figure(isolated_bob):
@@ -198,5 +236,6 @@ def test_cor9_experiment_and_figure(isolated_bob):
     curve = summary["theorem1"]["curves"][0]
     assert curve["subgen_bits"][-1] < curve["exact_bits"][-1]
     fig = cor9_figure(summary)
-    assert len(fig.axes) == 4 and all(ax.get_title() and ax.get_xlabel() for ax in fig.axes)
-    assert len(cor9_figure({}).axes) == 4  # robust to a missing summary
+    assert len(fig.axes) == 6 and all(ax.get_title() and ax.get_xlabel() for ax in fig.axes)
+    assert len(cor9_figure({}).axes) == 6  # robust to a missing summary
+    assert fit["d_min"] == 2 and fit["d_max"] == 6  # fit lines span the fitted d only

@@ -476,7 +476,7 @@ def test_experiment_sweeps_count_their_units(small_run):
     tensor_memory: n; tensor_subgen: setting."""
     from barriers.experiments import EXPERIMENTS
 
-    units = {"tensor_game": 10, "tensor_capacity": 4, "tensor_memory": 2, "tensor_subgen": 1}
+    units = {"tensor_game": 19, "tensor_capacity": 4, "tensor_memory": 2, "tensor_subgen": 1}
     for name, count in units.items():
         assert len(EXPERIMENTS[name].sweep(SMALL[name], 0)) == count, name
     capacity = small_run["tensor_capacity"]
