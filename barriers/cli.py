@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-h", "--help", action=_RunHelpAction,
                      help="show this help; after an EXPERIMENT, also its parameters and the --cache classes' arguments")
     run.add_argument("experiment", help="experiment name (see `barriers list`), or `all` for every one")
-    run.add_argument("--preset", default="quick", help="quick (default, minutes) or paper (figure quality)")
+    run.add_argument("--preset", default="quick", help="quick (default, minutes), paper (figure quality) or scale (budget only: n = 131,072)")
     run.add_argument("--seed", default="0", help="seed of every random draw (integer >= 0, default 0)")
     run.add_argument("--out", default="results", help="results directory (default: results)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

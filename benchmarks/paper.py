@@ -3,9 +3,10 @@
 Runs the command under ``/usr/bin/time -v`` and prints its wall time and "Maximum resident set
 size" (the largest single process of the run). Workers, sandboxed players and the command itself
 are separate processes, so the script also samples, twice a second, the summed resident memory
-of the whole process tree and prints its peak. ``--target TARGET`` times another Make target
-(e.g. ``--target budget --preset scale`` for the budget scale preset: 20 minutes, 8 GiB).
-Run: ``python benchmarks/paper.py``.
+of the whole process tree and prints its peak. ``--experiment NAME`` times ``barriers run NAME``
+instead, with the Makefile's settings (one BLAS thread per worker, a worker per core): e.g.
+``--experiment budget --preset scale --minutes 20`` for the budget scale preset (20 minutes,
+8 GiB). Run: ``python benchmarks/paper.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The Makefile's thread settings (one BLAS thread per worker process).
+THREADS = ("OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1")
 
 
 def tree_rss_bytes(root: int) -> int:
@@ -47,11 +50,20 @@ def tree_rss_bytes(root: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="figures", help="Make target (default: figures)")
+    parser.add_argument("--experiment", help="time `barriers run EXPERIMENT` instead of a Make target")
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--minutes", type=float, default=45.0, help="time target in minutes")
+    parser.add_argument("--out", help="keep the results in this directory (default: a temporary one)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as out:
-        command = ["/usr/bin/time", "-v", "make", "-C", str(ROOT), f"PRESET={args.preset}", f"OUT={out}", args.target]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = args.out or scratch
+        if args.experiment:
+            command = ["/usr/bin/time", "-v", "env", *THREADS, str(ROOT / ".venv/bin/barriers"), "run", args.experiment,
+                       "--preset", args.preset, "--out", out, "--workers", str(os.cpu_count() or 1)]
+            what = f"barriers run {args.experiment} --preset {args.preset}"
+        else:
+            command = ["/usr/bin/time", "-v", "make", "-C", str(ROOT), f"PRESET={args.preset}", f"OUT={out}", args.target]
+            what = f"make PRESET={args.preset} {args.target}"
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         peak = [0]
@@ -69,7 +81,7 @@ def main() -> None:
     largest = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
     largest_gib = int(largest.group(1)) / 2**20 if largest else float("nan")
     status = "finished" if process.returncode == 0 else f"FAILED (exit {process.returncode})"
-    print(f"make PRESET={args.preset} {args.target}: {status} in {seconds / 60:.1f} min "
+    print(f"{what}: {status} in {seconds / 60:.1f} min "
           f"(target <= {args.minutes:g}); largest process {largest_gib:.2f} GiB (/usr/bin/time -v), "
           f"whole process tree at most {peak[0] / 2**30:.2f} GiB (target <= 8)")
     if process.returncode != 0:

@@ -37,8 +37,9 @@ class BudgetConfig(ExperimentConfig):
     """Experiment ``budget``: accuracy vs memory for the zoo (quick preset = the defaults).
 
     Before a run (:meth:`check_before_run`) it builds the plug-in ``caches``, lists the ``kvpress``
-    presses and checks that the codebook's measured ε is below 1/2 (:func:`check_codebook`), so
-    these fail before any game, without costing every import of the presets.
+    presses and, up to :data:`PRECHECK_WORK`, checks that a codebook's measured ε is below 1/2
+    (:func:`check_codebook`), so these fail before any game, without costing every import of the
+    presets.
     """
 
     n: int = param(1024, low=2, doc="keys (rows of Alice's bits)")
@@ -70,7 +71,14 @@ class BudgetConfig(ExperimentConfig):
             plugin_cache(spec)
         if self.kvpress:
             kvpress_players(self.to_dict())
-        check_codebook(ExactOutputReduction(self.n, self.d, codebook=self.codebook))
+        if self.n * self.n * self.d <= PRECHECK_WORK:
+            check_codebook(ExactOutputReduction(self.n, self.d, codebook=self.codebook))
+
+
+#: Up to this many multiply-adds (n²·d) a run first measures ε of a codebook like the trials' (a few
+#: seconds), so a size where ε ≥ 1/2 stops before any game; beyond it (the scale preset: minutes per
+#: codebook) each trial's own codebook is checked by its first game (:func:`budget_measure`).
+PRECHECK_WORK = 2**36
 
 
 #: Memory ratios at which the summary reports each family's best accuracy.

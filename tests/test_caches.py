@@ -14,6 +14,7 @@ from caches.codec import MessageError, pack_codes, packed_size, unpack_codes
 from caches.params import ParameterError
 from caches.quantized import dequantize, quantize
 from caches.spec import build, object_spec
+from caches.window_designed import WindowHashedBitsCache
 
 CACHES = [
     ExactCache("float64"),
@@ -25,6 +26,10 @@ CACHES = [
     WindowCache(window=17, dtype="float32"),
     RandomEvictionCache(budget=13, seed=5, dtype="float64"),
     AdversarialApproximation(ExactCache("float64"), eta=0.2, threshold=0.3),
+    WindowHashedBitsCache(window=17, hash_bits=16),
+    WindowHashedBitsCache(window=1),
+    WindowHashedBitsCache(window=40, hash_bits=8, norm_bits=4, outside_bits=3, seed=3),
+    WindowHashedBitsCache(window=200),  # never fills: no outside tokens
 ]
 
 

@@ -5,7 +5,7 @@ window there", "A window cache near W·d bits"): with random values outside the 
 share 1/2 the plain window decodes at chance while the running sum, the boosted Algorithm 1 and
 the designed window cache decode (99% Wilson intervals separated); single-sample Algorithm 1 is at
 chance there too; at the theorem's C every cache decodes both variants; the designed cache reaches
-99% (Wilson lower bound) within 2x of W·d bits everywhere; the cache follows the contract.
+99% (Wilson lower bound) within 2x of W·d bits everywhere (its contract: tests/test_caches.py).
 """
 
 from __future__ import annotations
@@ -14,70 +14,14 @@ import numpy as np
 import pytest
 
 from barriers.experiments import EXPERIMENTS
-from caches.base import StreamingAttention
 from caches.params import ParameterError
 from caches.sliding import windowed_attention
-from caches.spec import build, object_spec
 from caches.window_designed import WindowHashedBitsCache
 from protocols.game import InProcessPlayers
 from protocols.runner import run_sweep
 from reductions.window_outside import OutsideWindowReduction, outside_shift, share_C
 
-CACHES = [
-    WindowHashedBitsCache(window=17, hash_bits=16),
-    WindowHashedBitsCache(window=1),
-    WindowHashedBitsCache(window=40, hash_bits=8, norm_bits=4, outside_bits=3, seed=3),
-    WindowHashedBitsCache(window=200),  # never fills: no outside tokens
-]
-
-
-def stream(n=90, d=12, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)), rng.normal(size=(n, d)) / 2, rng.normal(size=(n, d))
-
-
-def fresh(cache):
-    return build(object_spec(cache))
-
-
-# --- the cache contract ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("cache", CACHES, ids=repr)
-def test_round_trip_gives_same_outputs_and_bytes(cache):
-    player = fresh(cache)
-    player.extend(*stream())
-    rebuilt = type(player).from_bytes(player.to_bytes(), **player.params())
-    probe = stream(n=7, seed=1)
-    np.testing.assert_array_equal(player.probe(*probe), rebuilt.probe(*probe))
-    assert rebuilt.to_bytes() == player.to_bytes()
-
-
-@pytest.mark.parametrize("cache", CACHES, ids=repr)
-def test_probe_leaves_state_unchanged_and_matches_step(cache):
-    player = fresh(cache)
-    player.extend(*stream())
-    before = player.to_bytes()
-    Q, K, V = stream(n=5, seed=2)
-    outputs = player.probe(Q, K, V)
-    assert player.to_bytes() == before
-    np.testing.assert_allclose(StreamingAttention.probe(player, Q, K, V), outputs, atol=1e-12)
-    for r in range(5):
-        copy = type(player).from_bytes(before, **player.params())
-        np.testing.assert_allclose(copy.step(Q[r], K[r], V[r]), outputs[r], rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("cache", CACHES, ids=repr)
-def test_extend_equals_stepping_and_memory_is_the_message(cache):
-    Q, K, V = stream()
-    batch, stepped = fresh(cache), fresh(cache)
-    batch.extend(Q[:50], K[:50], V[:50])
-    batch.extend(Q[50:], K[50:], V[50:])
-    for q, k, v in zip(Q, K, V):
-        stepped.step(q, k, v)
-    assert batch.to_bytes() == stepped.to_bytes()
-    assert batch.memory_bits == 8 * len(batch.to_bytes()) == batch.budget_bits(90, 12)
-    assert repr(eval(repr(cache))) == repr(cache)  # noqa: S307 - the dataclass repr
+# --- the cache (its contract: tests/test_caches.py) ------------------------------------------------
 
 
 @pytest.mark.parametrize("kwargs, name", [({"window": 0}, "window"), ({"hash_bits": 0}, "hash_bits"),
