@@ -138,6 +138,7 @@ class HeavyHitterCache(KeyValueCache):
         capacity = self.heavy + self.recent
         self._k = np.empty((capacity + 1, 0), dtype=self.dtype)
         self._v = np.empty((capacity + 1, 0), dtype=self.dtype)
+        self._k64, self._v64 = np.empty((capacity + 1, 0)), np.empty((capacity + 1, 0))
         self._score = np.zeros(capacity + 1, dtype=np.float32)
         self._position = np.zeros(capacity + 1, dtype=np.int64)
         self._count = 0
@@ -152,6 +153,10 @@ class HeavyHitterCache(KeyValueCache):
         if self._k.shape[1] != d:
             self._k = np.zeros((self._capacity() + 1, d), dtype=self.dtype)
             self._v = np.zeros((self._capacity() + 1, d), dtype=self.dtype)
+            # The kept rows at the cache's precision, widened once to float64 (working copies, not
+            # part of the message): a step reads them without converting every kept row again.
+            self._k64 = np.zeros((self._capacity() + 1, d))
+            self._v64 = np.zeros((self._capacity() + 1, d))
 
     def _order(self) -> np.ndarray:
         return np.argsort(self._position[: self._count], kind="stable")
@@ -161,38 +166,44 @@ class HeavyHitterCache(KeyValueCache):
         return self._k[order].astype(np.float64), self._v[order].astype(np.float64), None
 
     def step(self, q, k, v) -> np.ndarray:
+        return self._advance(q, k, v, output=True)
+
+    def _advance(self, q, k, v, output: bool):
         q, k, v = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (q, k, v))
         self._ensure_dim(k.size)
         count = self._count
         self._k[count], self._v[count] = k, v  # the own token, at the cache's precision
+        self._k64[count], self._v64[count] = self._k[count], self._v[count]
         self._position[count] = self._seen
         self._score[count] = 0.0
-        keys = self._k[: count + 1].astype(np.float64)
-        keys[count] = k  # the current token itself is in hand at full precision
-        values = self._v[: count + 1].astype(np.float64)
-        values[count] = v
-        weights = softmax(keys @ q)
-        output = weights @ values
+        saved_k, saved_v = self._k64[count].copy(), self._v64[count].copy()
+        self._k64[count], self._v64[count] = k, v  # the current token itself is in hand at full precision
+        if q.any():
+            weights = softmax(self._k64[: count + 1] @ q)
+        else:  # every score is 0: softmax is uniform (the same floats, without the product)
+            weights = np.full(count + 1, 1.0 / (count + 1))
+        result = weights @ self._v64[: count + 1] if output else None
+        self._k64[count], self._v64[count] = saved_k, saved_v
         self._score[: count + 1] += weights.astype(np.float32)
         self._count += 1
         self._seen += 1
         if self._count > self._capacity():
             self._evict()
-        return output
+        return result
 
     def _evict(self) -> None:
         count = self._count
-        older = self._position[:count] < self._seen - self.recent
-        candidates = np.flatnonzero(older)
-        pick = np.lexsort((self._position[candidates], self._score[candidates]))[0]
-        victim, last = candidates[pick], count - 1
-        for array in (self._k, self._v, self._score, self._position):
+        candidates = np.flatnonzero(self._position[:count] < self._seen - self.recent)
+        scores = self._score[candidates]
+        lowest = candidates[scores == scores.min()]
+        victim, last = lowest[np.argmin(self._position[lowest])], count - 1  # smallest score, then oldest
+        for array in (self._k, self._v, self._k64, self._v64, self._score, self._position):
             array[victim] = array[last]
         self._count -= 1
 
     def extend(self, Q, K, V) -> None:
         for q, k, v in zip(np.asarray(Q), np.asarray(K), np.asarray(V)):
-            self.step(q, k, v)
+            self._advance(q, k, v, output=False)
 
     def _admit(self, K, V) -> None:  # never used: step and extend are overridden
         raise NotImplementedError
@@ -220,6 +231,7 @@ class HeavyHitterCache(KeyValueCache):
         if kept:
             cache._ensure_dim(reader.dim)
             cache._k[:kept], cache._v[:kept], cache._score[:kept] = keys, values, scores
+            cache._k64[:kept], cache._v64[:kept] = cache._k[:kept], cache._v[:kept]
             # Only the order of positions matters (recency and ties), so consecutive ones suffice.
             cache._position[:kept] = reader.tokens - kept + np.arange(kept)
         cache._count, cache._seen = kept, reader.tokens

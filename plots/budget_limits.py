@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, number
-from plots.panels import accuracy_vs_memory, default_style
-from plots.style import REFERENCE_COLOR, new_figure, paper
+from plots.panels import accuracy_vs_memory, default_style, memory_vs_n
+from plots.style import new_figure, paper
 
 Summary = Mapping[str, Any]
 
@@ -64,38 +64,24 @@ def designed_memory_figure(summary: Summary):
 
     d = number(summary.get("d")) or 1
     rows = [r for r in summary.get("per_n") or [] if number(r.get("memory_bits")) is not None]
-    ns = [r["n"] for r in summary.get("per_n") or []]
-    grid = []
-    if ns:
-        lo, hi = min(ns), max(ns)
-        grid = [lo * (hi / lo) ** (k / 32) for k in range(33)] if hi > lo else [lo]
-    style = default_style(0)
-    measured = {"color": style["color"], "marker": style["marker"], "ls": style["ls"], "lw": 1.0, "ms": 3.5,
-                "label": "designed, smallest memory at 99%"}
+    ns = [n for r in summary.get("per_n") or [] if (n := number(r.get("n"))) is not None and n > 0]
+    name = "designed, smallest memory at 99%"
+    style = {**default_style(0), "lw": 1.0, "ms": 3.5}
+    target = number(summary.get("success_accuracy")) or 0.99
+    span = (min(ns), max(ns)) if ns else None  # references over every n, measured or not
     with paper(columns=2, aspect=0.42):
         fig = new_figure(2, 0.42)
         left, right = fig.subplots(1, 2)
-        for ax in (left, right):
-            ax.set_xscale("log", base=2)
-            ax.set_xlabel("keys $n$")
-        left.set_yscale("log", base=2)
-        if grid:
-            left.plot(grid, [n * d for n in grid], color=REFERENCE_COLOR, ls=":", lw=0.9, label=r"$n d$")
-            left.plot(grid, [n * d + n * math.log2(n) for n in grid], color=REFERENCE_COLOR, ls="--", lw=0.9,
-                      label=r"$n d + n \log_2 n$")
-            right.plot(grid, [1.0 for _ in grid], color=REFERENCE_COLOR, ls=":", lw=0.9)
-            right.plot(grid, [1 + math.log2(n) / d for n in grid], color=REFERENCE_COLOR, ls="--", lw=0.9)
-            target = number(summary.get("success_accuracy")) or 0.99
-            right.plot(grid, [min_memory_ratio(target) for _ in grid], color=REFERENCE_COLOR, ls="-.", lw=0.9,
-                       label="Fano minimum at 99%")
-        if rows:
-            left.plot([r["n"] for r in rows], [r["memory_bits"] for r in rows], **measured)
-            right.plot([r["n"] for r in rows], [r["memory_bits"] / (r["n"] * d) for r in rows],
-                       **{**measured, "label": None})
-        else:
+        memory_vs_n(left, {name: [(r["n"], r["memory_bits"]) for r in rows]}, ylog=2, x_range=span,
+                    styles={name: style}, legend=False, xlabel="keys $n$",
+                    references=[(r"$n d$", lambda n: n * d), (r"$n d + n \log_2 n$", lambda n: n * d + n * math.log2(n))])
+        memory_vs_n(right, {name: [(r["n"], r["memory_bits"] / (r["n"] * d)) for r in rows]}, ylog=False, x_range=span,
+                    styles={name: {**style, "label": None}}, legend=False, xlabel="keys $n$", ylabel=r"memory / $n d$",
+                    references=[(None, 1.0), (None, lambda n: 1 + math.log2(n) / d),
+                                ("Fano minimum at 99%", min_memory_ratio(target))])
+        if not rows and span:
             empty_note(left)
             empty_note(right)
-        left.set_ylabel("memory (bits)")
         left.set_title(f"memory vs n for 99% accuracy (d = {int(d)})", fontsize="small")
         right.set_ylabel(r"memory / $n d$")
         right.set_title("the same over $n d$", fontsize="small")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from plots.data import family_name, group_by, number, title
-from plots.panels import ACCURACY_LABEL, MEMORY_RATIO_LABEL, accuracy_vs_memory, chance_line
+from plots.panels import MEMORY_RATIO_LABEL, accuracy_vs_memory, success_vs_C
 from plots.style import (
     FAILURE_COLOR,
     MARKERS,
@@ -398,77 +398,27 @@ def _min_c_panel(ax, points, log2_ns: list[int], ds: list[int]) -> None:
 
 
 def threshold_figure(summary: Summary):
-    """Accuracy against query scale ``C`` for each ``eta`` (Theorem 8).
+    """Accuracy against query scale ``C`` for each ``eta`` (Theorem 8), drawn by
+    :func:`plots.panels.success_vs_C`.
 
-    Same colour per ``eta``: measured curve, dashed line at the exact threshold
-    ``[ln n + ln((1+eta)/(1-eta))]/(1-2eps)``, dotted line at the printed one (no
-    ``1/(1-2eps)``), a triangle on the axis at the necessary threshold when given.
+    Same colour per ``eta``: measured curve (99% Wilson bars), dashed line at the exact threshold
+    ``[ln n + ln((1+eta)/(1-eta))]/(1-2eps)`` with its interval over ``eps`` shaded, dotted line at
+    the printed one (no ``1/(1-2eps)``), a triangle on the axis at the necessary threshold when given.
     The accuracy axis goes below chance when an adversarial approximation drives it
     there; the ``C`` axis is logarithmic when the grid spans more than a factor 8.
     """
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter
-
-    curves = []
-    for k, curve in enumerate(summary.get("curves", [])):
-        pairs = sorted((float(c), float(a)) for c, a in zip(curve.get("C") or [], curve.get("accuracy") or [])
-                       if number(c) is not None and number(a) is not None)
-        curves.append((k, curve, pairs))
-    accuracies = [a for _, _, pairs in curves for _, a in pairs]
-    scales = [c for _, _, pairs in curves for c, _ in pairs]
-    scales += [x for _, curve, _ in curves for key in ("theorem_threshold", "printed_threshold",
-                                                       "necessary_threshold")
-               if (x := number(curve.get(key))) is not None]
-    bottom = min([ACCURACY_LIMITS[0], *accuracies]) - (0.03 if min(accuracies, default=1) < ACCURACY_LIMITS[0] else 0)
-    log_x = bool(scales) and min(scales) > 0 and max(scales) / min(scales) > 8
-
     aspect = 0.8
     with paper(columns=1, aspect=aspect):
         fig = new_figure(1, aspect)
         ax = fig.add_subplot()
-        ax.set_ylim(bottom, ACCURACY_LIMITS[1])
-        ax.axhline(TARGET_ACCURACY, color="#888888", lw=0.6, zorder=1)
-        chance_line(ax)
-        handles = []
-        has_necessary = False
-        for k, curve, pairs in curves:
-            color = _color(k)
-            eta = number(curve.get("eta"))
-            label = rf"$\eta={eta:g}$" if eta is not None else f"curve {k + 1}"
-            line, = ax.plot([c for c, _ in pairs], [a for _, a in pairs], color=color,
-                            marker=_marker(k), ms=2.5 if len(pairs) > 20 else 3.5,
-                            lw=0.9, label=label, zorder=3)
-            handles.append(line)
-            for key, style in (("theorem_threshold", "--"), ("printed_threshold", ":")):
-                x = number(curve.get(key))
-                if x is not None:
-                    ax.axvline(x, color=color, ls=style, lw=0.9, zorder=2)
-            necessary = number(curve.get("necessary_threshold"))
-            if necessary is not None:
-                has_necessary = True
-                ax.plot([necessary], [0.0], marker="^", ms=5, color=color, clip_on=False, zorder=4,
-                        transform=ax.get_xaxis_transform())
-        handles += [
-            Line2D([], [], color="#555555", ls="--", lw=0.9, label="Thm 8 threshold"),
-            Line2D([], [], color="#555555", ls=":", lw=0.9, label=r"printed (no $\frac{1}{1-2\varepsilon}$)"),
-        ]
-        if has_necessary:
-            handles.append(Line2D([], [], color="#555555", ls="none", marker="^", ms=5, label="necessary"))
-        ax.text(0.01, TARGET_ACCURACY - 0.005, f"{TARGET_ACCURACY:.0%}", transform=ax.get_yaxis_transform(),
-                ha="left", va="top", fontsize="x-small", color="#666666")
-        if log_x:
-            ax.set_xscale("log")
-            ax.set_xlim(min(scales) / 1.15, max(scales) * 1.15)
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.xaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
-        else:
-            ax.set_xlim(left=0)
-        ax.set_xlabel(r"query scale $C$ ($q = C\,k_i$)")
-        ax.set_ylabel(ACCURACY_LABEL)
+        success_vs_C(ax, summary.get("curves") or [],
+                     thresholds=(("theorem_threshold", "Thm 8 threshold", "--"),
+                                 ("printed_threshold", r"printed (no $\frac{1}{1-2\varepsilon}$)", ":"),
+                                 ("necessary_threshold", "necessary", "^")),
+                     xlabel=r"query scale $C$ ($q = C\,k_i$)", legend={"loc": "lower right"})
         eps = number(summary.get("eps_measured"))
         extra = rf", $\varepsilon={eps:.2f}$" if eps is not None else ""
         ax.set_title(title("Theorem 8", summary, ("n", "d")) + extra)
-        ax.legend(handles=handles, loc="lower right")
     return fig
 
 

@@ -367,25 +367,26 @@ def thm15_figure(summary: Summary):
 
 
 def _subgen_memory_panel(ax, summary: Summary) -> None:
+    """Memory vs ``n`` (:func:`plots.panels.memory_vs_n`): SubGen per ``d``, the ExactCache dashed in
+    the same colour."""
     from matplotlib.lines import Line2D
 
+    from plots.panels import default_style, memory_vs_n
+
     curves = list(summary.get("memory_vs_n") or [])
+    series, styles = {}, {}
     for k, curve in enumerate(curves):
-        pts = _pairs(curve.get("n"), curve.get("memory_bits"))
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=_color(k), marker=_marker(k), ms=3, lw=0.9)
-        pts = _pairs(curve.get("n"), curve.get("exact_bits"))
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=_color(k), lw=0.7, ls="--")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
+        style = default_style(k)
+        series[("subgen", k)] = _pairs(curve.get("n"), curve.get("memory_bits"))
+        styles[("subgen", k)] = {**style, "ms": 3, "label": None}
+        series[("exact", k)] = _pairs(curve.get("n"), curve.get("exact_bits"))
+        styles[("exact", k)] = {"color": style["color"], "marker": "", "ls": "--", "lw": 0.7, "label": None}
+    memory_vs_n(ax, series, styles=styles, legend=False)
     handles = [Line2D([], [], color=_color(k), marker=_marker(k), ms=3, lw=0.9, label=f"SubGen, $d={c.get('d')}$")
                for k, c in enumerate(curves)]
     if curves:
         handles.append(Line2D([], [], color="#555555", lw=0.7, ls="--", label="ExactCache (float32)"))
         ax.legend(handles=handles, loc="upper left", fontsize=5.5)
-    ax.set_xlabel(r"tokens $n$")
-    ax.set_ylabel("memory (bits)")
     params = [f"{k}={summary.get(k):g}" for k in ("delta", "t", "s") if number(summary.get(k)) is not None]
     names = {"delta": r"\delta"}
     text = ", ".join(f"${names.get(p.split('=')[0], p.split('=')[0])}={p.split('=')[1]}$" for p in params)
@@ -547,32 +548,16 @@ def _operating_failure_panel(ax, summary: Summary) -> None:
 
 
 def _operating_growth_panel(ax, growth: Mapping) -> None:
-    from plots.panels import default_style
+    """Memory vs ``n`` (:func:`plots.panels.memory_vs_n`): SubGen's streams with their power-law fit,
+    beside all keys and the ExactCache."""
+    from plots.panels import memory_vs_n
 
     points = list(growth.get("points") or [])
-    series = (("memory_bits", "SubGen, $t=\\lceil c\\ln n\\rceil$"), ("keys_bits", "all keys $32\\,nd$ bits"),
+    series = (("memory_bits", "SubGen, $t=\\lceil c\\ln n\\rceil$, streams"), ("keys_bits", "all keys $32\\,nd$ bits"),
               ("exact_bits", "ExactCache (float32)"))
-    for k, (key, label) in enumerate(series):
-        pts = sorted(_pairs([p.get("n") for p in points], [p.get(key) for p in points]))
-        if not pts:
-            continue
-        style = default_style(k)
-        ls = ("-", "--", ":")[k]
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        if k == 0:  # one point per stream, and the least-squares power law through them
-            ax.plot(xs, ys, color=style["color"], marker=style["marker"], ls="none", ms=3)
-            fit = np.polyfit(np.log(xs), np.log(ys), 1) if len(set(xs)) > 1 else None
-            if fit is not None:
-                grid = np.array([min(xs), max(xs)])
-                ax.plot(grid, np.exp(np.polyval(fit, np.log(grid))), color=style["color"], ls=ls, lw=0.9)
-            ax.plot([], [], color=style["color"], marker=style["marker"], ls=ls, ms=3, lw=0.9,
-                    label=label + " (streams, fit)")
-        else:
-            ax.plot(xs, ys, color=style["color"], marker=style["marker"], ls=ls, ms=3, lw=0.9, label=label)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel(r"tokens $n$")
-    ax.set_ylabel("memory (bits)")
+    memory_vs_n(ax, {label: [(p.get("n"), p.get(key)) for p in points] for key, label in series},
+                styles={label: {"ls": ls, "ms": 3} for (_, label), ls in zip(series, ("-", "--", ":"))},
+                fit=(series[0][1],), legend={"loc": "upper left", "fontsize": 5.5} if points else False)
     slope, low, high = (number(growth.get(k)) for k in ("slope", "slope_low", "slope_high"))
     c, d = number(growth.get("log_constant")), growth.get("d")
     title = "(b) memory vs $n$"
@@ -582,8 +567,6 @@ def _operating_growth_panel(ax, growth: Mapping) -> None:
     if slope is not None:
         text = f"slope {slope:.2f}" + (f" [{low:.2f}, {high:.2f}] (99% bootstrap)" if low is not None and high is not None else "")
         ax.text(0.98, 0.04, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=6)
-    if points:
-        ax.legend(loc="upper left", fontsize=5.5)
 
 
 # ---------------------------------------------------------------------------

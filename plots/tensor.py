@@ -9,12 +9,11 @@ still plots.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, group_by, number, series_style, title
-from plots.panels import ACCURACY_LABEL, accuracy_vs_memory, chance_line
+from plots.panels import accuracy_vs_memory, memory_vs_n, success_vs_C
 from plots.style import (
     REFERENCE_COLOR,
     new_figure,
@@ -23,7 +22,6 @@ from plots.style import (
 
 Summary = Mapping[str, Any]
 ACCURACY_LIMITS = (0.45, 1.02)
-TARGET_ACCURACY = 0.99
 
 
 
@@ -45,49 +43,22 @@ def game_panel(ax, summary: Summary) -> None:
 
 
 def threshold_panel(ax, summary: Summary) -> None:
-    """Accuracy vs C: the tensor threshold (dashed) beside HO eq. 16 (dotted) at the same ε."""
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter
-
+    """Accuracy vs C (:func:`plots.panels.success_vs_C`): the tensor threshold (dashed) beside HO
+    eq. 16 (dotted) at the same ε, with their intervals over ε shaded."""
     block = summary
-    curves = [c for c in block.get("curves") or [] if c.get("C")]
-    handles = []
-    for k, curve in enumerate(curves):
-        style = series_style(k)
-        data = [(x, y) for x, y in zip(curve.get("C") or [], curve.get("accuracy") or [])
-                if number(x) is not None and number(y) is not None]
-        if not data:
-            continue
+
+    def label(curve, k):
         eta = number(curve.get("eta"), 0.0)
-        ax.plot([x for x, _ in data], [y for _, y in data], ms=3, lw=0.9,
-                label=rf"$\eta={eta:g}$" + (" (adversary)" if eta > 0 else " (exact)"), **style)
-        for key, ls in (("theorem_threshold", "--"), ("standard_threshold", ":")):
-            x = number(curve.get(key))
-            if x is not None:
-                ax.axvline(x, color=style["color"], ls=ls, lw=0.8)
-        hide = number(curve.get("hiding_limit"))
-        if hide is not None and hide > 0:
-            ax.plot([hide], [0.0], marker="^", ms=5, color=style["color"], clip_on=False, zorder=4)
-    handles = ax.get_legend_handles_labels()[0]
-    if curves:
-        handles += [Line2D([], [], color="#555555", ls="--", lw=0.8, label="tensor threshold"),
-                    Line2D([], [], color="#555555", ls=":", lw=0.8, label=r"HO eq. 16 (same $\varepsilon$)")]
-        if any(number(c.get("hiding_limit")) for c in curves):
-            handles.append(Line2D([], [], color="#555555", ls="none", marker="^", ms=5,
-                                  label="adversary hides below (est.)"))
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(FuncFormatter(_minor_label))
-        ax.legend(handles=handles, loc="lower right", fontsize="x-small")
-    else:
-        empty_note(ax)
-    ax.set_ylim(0.0, ACCURACY_LIMITS[1])  # the adversary can push accuracy below chance
-    ax.axhline(TARGET_ACCURACY, color="#999999", lw=0.5)
-    chance_line(ax)
+        return rf"$\eta={eta:g}$" + (" (adversary)" if eta > 0 else " (exact)")
+
+    success_vs_C(ax, [c for c in block.get("curves") or [] if c.get("C")], label=label, log_x=True,
+                 thresholds=(("theorem_threshold", "tensor threshold", "--"),
+                             ("standard_threshold", r"HO eq. 16 (same $\varepsilon$)", ":"),
+                             ("hiding_limit", "adversary hides below (est.)", "^")),
+                 ylim=(0.0, ACCURACY_LIMITS[1]),  # the adversary can push accuracy below chance
+                 xlabel=r"query scale $C$ ($q = C\,k1_i$)", ms=3)
     eps = number(block.get("eps_measured"))
     extra = rf", $\varepsilon={eps:.2f}$" if eps is not None else ""
-    ax.set_xlabel(r"query scale $C$ ($q = C\,k1_i$)")
-    ax.set_ylabel(ACCURACY_LABEL)
     ax.set_title(title("threshold on $C$", block, ("n", "d")) + extra)
 
 
@@ -136,20 +107,11 @@ def _timing_rows(summary: Summary, key: str):
 
 
 def memory_panel(ax, summary: Summary) -> None:
-    """Memory (bits) of the 2-cache and the 4-cache after ``n`` tokens, log-log."""
+    """Memory (bits) of the 2-cache and the 4-cache after ``n`` tokens, log-log
+    (:func:`plots.panels.memory_vs_n`)."""
     groups = _timing_rows(summary, "memory_bits")
-    for k, (family, rows) in enumerate(groups.items()):
-        rows = sorted(rows, key=lambda r: r["n"])
-        ax.plot([r["n"] for r in rows], [r["memory_bits"] for r in rows], ms=3, lw=0.9, label=family, **series_style(k))
-    if groups:
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.legend(loc="upper left", fontsize="x-small")
-    else:
-        empty_note(ax)
+    memory_vs_n(ax, {family: [(r.get("n"), r["memory_bits"]) for r in rows] for family, rows in groups.items()})
     d = summary.get("d")
-    ax.set_xlabel(r"tokens $n$")
-    ax.set_ylabel("memory (bits)")
     ax.set_title("memory" + (f", $d={d}$" if d is not None else ""))
 
 
@@ -159,16 +121,9 @@ def ratio_panel(ax, summary: Summary) -> None:
     four = {r["n"]: r["memory_bits"] for r in groups.get("ExactFourCache", [])}
     two = {r["n"]: r["memory_bits"] for r in groups.get("ExactTwoCache", [])}
     ns = sorted(set(four) & set(two))
-    if ns:
-        ax.plot(ns, [two[n] / four[n] for n in ns], ms=3, lw=0.9, label="measured", **series_style(0))
-        ax.plot(ns, [n / 2 for n in ns], color="0.4", lw=0.8, ls="--", label=r"$n/2$")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.legend(loc="upper left", fontsize="x-small")
-    else:
-        empty_note(ax)
-    ax.set_xlabel(r"tokens $n$")
-    ax.set_ylabel("2-cache / 4-cache memory")
+    memory_vs_n(ax, {"measured": [(n, two[n] / four[n]) for n in ns]},
+                references=[(r"$n/2$", lambda n: n / 2, {"color": "0.4", "ls": "--", "lw": 0.8})],
+                ylabel="2-cache / 4-cache memory")
     ax.set_title("memory ratio")
 
 
@@ -201,16 +156,6 @@ def subgen_panel(ax, summary: Summary) -> None:
     ax.set_xlabel("guaranteed error bound")
     ax.set_ylabel(r"measured $\|\hat O - \mathrm{TAttn}\|_2$")
     ax.set_title("SubGen-style 4-cache")
-
-
-def _minor_label(value: float, _pos=None) -> str:
-    """Label the 2x and 5x minor ticks of a log axis only."""
-    if value <= 0:
-        return ""
-    mantissa = value / 10 ** math.floor(math.log10(value) + 1e-9)
-    return f"{value:g}" if round(mantissa, 6) in (2.0, 5.0) else ""
-
-
 
 
 def memory_panels(left, right, summary: Summary) -> None:

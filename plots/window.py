@@ -18,11 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from plots.data import empty_note, family_name, group_by, number, series_style
-from plots.panels import ACCURACY_LABEL, accuracy_vs_memory, chance_line
+from plots.panels import accuracy_vs_memory, default_style, memory_vs_n, success_vs_C
 from plots.style import (
     FAILURE_COLOR,
     PALETTE,
-    REFERENCE_COLOR,
     SUCCESS_COLOR,
     new_figure,
     paper,
@@ -103,33 +102,14 @@ def window_figure(summary: Summary):
 
 
 def _threshold_panel(ax, summary: Summary) -> None:
+    """Accuracy vs C (:func:`plots.panels.success_vs_C`) of the worst ``(1±η)`` output, with the
+    corrected threshold (solid), eq. 84 as printed (dashed) and where the adversary hides (dotted)."""
     curves = [c for c in summary.get("curves") or [] if c.get("C") and c.get("accuracy")]
-    ax.set_xscale("log")
-    ax.set_ylim(*ACCURACY_LIMITS)
-    for k, curve in enumerate(curves):
-        pts = [(x, y) for x, y in zip(curve["C"], curve["accuracy"]) if number(x) and number(y) is not None]
-        style = series_style(k)
-        eta = number(curve.get("eta"), 0.0)
-        ax.plot([x for x, _ in pts], [y for _, y in pts], color=style["color"], marker=style["marker"], ms=3,
-                label=rf"$\eta={eta:g}$")
-        for key, ls in (("corrected_threshold", "-"), ("printed_eq84", "--"), ("hiding_limit", ":")):
-            x = number(curve.get(key))
-            if x is not None and x > 0:
-                ax.axvline(x, color=style["color"], ls=ls, lw=0.8, alpha=0.8)
-    ax.axhline(0.99, color=REFERENCE_COLOR, lw=0.5, ls="-", alpha=0.5)
-    chance_line(ax)
-    from matplotlib.lines import Line2D
-
-    handles = ax.get_legend_handles_labels()[0] + [
-        Line2D([], [], color=REFERENCE_COLOR, ls="-", lw=0.8, label="corrected threshold"),
-        Line2D([], [], color=REFERENCE_COLOR, ls="--", lw=0.8, label="eq. 84 as printed"),
-        Line2D([], [], color=REFERENCE_COLOR, ls=":", lw=0.8, label="adversary hides spike"),
-    ]
-    ax.legend(handles=handles, loc="lower right", fontsize=5.5)
-    if not curves:
-        empty_note(ax)
-    ax.set_xlabel(r"query scale $C$")
-    ax.set_ylabel(ACCURACY_LABEL)
+    success_vs_C(ax, curves, log_x=True, ylim=ACCURACY_LIMITS, ms=3,
+                 thresholds=(("corrected_threshold", "corrected threshold", "-"),
+                             ("printed_eq84", "eq. 84 as printed", "--"),
+                             ("hiding_limit", "adversary hides spike", ":")),
+                 legend={"loc": "lower right", "fontsize": 5.5})
     ax.set_title(r"worst $(1\pm\eta)$ output of the exact running sum")
 
 
@@ -150,28 +130,21 @@ def window_memory_figure(summary: Summary):
         fig = new_figure(2, aspect)
         left, right = fig.subplots(1, 2)
         families = list(group_by(points, family_name))
+        styles = {family: default_style(k) for k, family in enumerate(families)}
         for ax, sweep, xkey in ((left, "n", "n"), (right, "W", "Wd")):
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
             chosen = [p for p in points if p.get("sweep") == sweep and p.get("reached")]
-            xs_all = []
-            for family, members in group_by(chosen, family_name).items():
-                style = series_style(families.index(family))
-                pts = sorted((_x(p, xkey), p["memory_bits"]) for p in members if _x(p, xkey))
-                xs_all += [x for x, _ in pts]
-                ax.plot([x for x, _ in pts], [y for _, y in pts], color=style["color"], marker=style["marker"],
-                        ms=3.5, label=family)
-            if fano is not None and xs_all:
-                xs = sorted(set(xs_all))
+            references = []
+            if fano is not None:
                 if sweep == "n":
                     Wd = next((p["W"] * p["d"] for p in chosen if p.get("W") and p.get("d")), None)
                     if Wd:
-                        ax.plot(xs, [fano * Wd] * len(xs), color="black", lw=1.0, label="Fano minimum")
+                        references.append(("Fano minimum", fano * Wd, {"color": "black", "lw": 1.0, "ls": "-"}))
                 else:
-                    ax.plot(xs, [fano * x for x in xs], color="black", lw=1.0, label="Fano minimum")
-            if not chosen:
-                empty_note(ax)
-            ax.set_ylabel(f"memory (bits) for {100 * target:g}% accuracy")
+                    references.append(("Fano minimum", lambda x: fano * x, {"color": "black", "lw": 1.0, "ls": "-"}))
+            memory_vs_n(ax, {family: [(_x(p, xkey), p["memory_bits"]) for p in members]
+                             for family, members in group_by(chosen, family_name).items()},
+                        styles=styles, references=references, legend=False,
+                        ylabel=f"memory (bits) for {100 * target:g}% accuracy")
         left.set_xlabel(r"tokens $n$")
         left.set_title(rf"fixed $W={summary.get('W_fixed', '?')}$, $d={summary.get('d', '?')}$")
         right.set_xlabel(r"$W \cdot d$ (bits encoded)")

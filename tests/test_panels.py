@@ -1,4 +1,4 @@
-"""Tests of plots.panels.accuracy_vs_memory, the INDEX-game panel every game figure draws."""
+"""Tests of plots.panels: accuracy_vs_memory (the INDEX-game panel), success_vs_C and memory_vs_n."""
 
 from __future__ import annotations
 
@@ -153,3 +153,169 @@ def test_every_game_figure_draws_the_panel(name):
     assert shade[:, 0].min() <= low * (1 + 1e-9) and shade[:, 0].max() >= high * (1 - 1e-9)
     assert any(5e-4 in line.get_xdata() or np.isclose(line.get_xdata(), 5e-4, rtol=0.5).any()
                for line in _series_lines(ax))
+
+
+# ---------------------------------------------------------------------------
+# success_vs_C and memory_vs_n
+# ---------------------------------------------------------------------------
+
+
+def _curves(count: int = 3) -> list[dict]:
+    grid = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    curves = []
+    for k in range(count):
+        acc = [min(1.0, 0.5 + 0.1 * j - 0.05 * k) for j in range(len(grid))]
+        curves.append({"eta": 0.1 * k, "C": grid, "accuracy": acc, "correct": [round(a * 200) for a in acc],
+                       "total": [200] * len(grid), "theorem_threshold": 10.0 + k,
+                       "theorem_threshold_interval": [9.0 + k, 11.5 + k], "printed_threshold": 3.0 + k,
+                       "necessary_threshold": 2.0 + 0.5 * k if k else None})
+    return curves
+
+
+def _series(ax):
+    """Labelled data lines of an axes (errorbar lines included), label -> Line2D."""
+    from matplotlib.container import ErrorbarContainer
+
+    lines = {c.get_label(): c.lines[0] for c in ax.containers if isinstance(c, ErrorbarContainer)}
+    lines.update({line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")
+                  and len(line.get_xdata())})
+    return lines
+
+
+def _vertical_lines(ax) -> list:
+    return [line for line in ax.get_lines() if len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]
+            and list(line.get_ydata()) == [0, 1]]
+
+
+def _band_spans(ax) -> list[tuple[float, float]]:
+    spans = []
+    for patch in ax.patches:
+        xs = patch.get_patch_transform().transform(patch.get_path().vertices)[:, 0]
+        spans.append((float(xs.min()), float(xs.max())))
+    return spans
+
+
+def test_success_vs_C_draws_one_distinct_series_per_curve_with_its_thresholds():
+    from plots.panels import ACCURACY_LABEL, C_LABEL, success_vs_C
+
+    curves = _curves(3)
+    ax = _axes()
+    drawn = success_vs_C(ax, curves, thresholds=(("theorem_threshold", "theorem", "--"),
+                                                 ("printed_threshold", "printed", ":"),
+                                                 ("necessary_threshold", "necessary", "^")))
+    series = {k: v for k, v in _series(ax).items() if k.startswith("$")}
+    assert len(series) == len(drawn) == 3
+    looks = {(line.get_color(), line.get_marker(), line.get_linestyle()) for line in series.values()}
+    assert len(looks) == 3
+    for line, curve in zip(series.values(), curves):
+        assert list(line.get_xdata()) == curve["C"] and list(line.get_ydata()) == curve["accuracy"]
+    # a vertical line per curve and threshold kind, in the curve's colour and the kind's line style
+    vertical = _vertical_lines(ax)
+    for line, curve in zip(series.values(), curves):
+        for key, ls in (("theorem_threshold", "--"), ("printed_threshold", ":")):
+            assert any(v.get_xdata()[0] == curve[key] and v.get_color() == line.get_color() and v.get_linestyle() == ls
+                       for v in vertical)
+    # the necessary threshold is a triangle on the C axis where given (not for the first curve)
+    triangles = [l for l in ax.get_lines() if l.get_marker() == "^" and len(l.get_xdata()) == 1]
+    assert sorted(float(t.get_xdata()[0]) for t in triangles) == [2.5, 3.0]
+    # one shaded band per theorem_threshold_interval
+    assert sorted(_band_spans(ax)) == [(9.0 + k, 11.5 + k) for k in range(3)]
+    labels = ax.get_legend().get_texts()
+    assert {"theorem", "printed", "necessary", "99% interval"} <= {t.get_text() for t in labels}
+    assert any(l.get_ydata()[0] == 0.5 for l in ax.get_lines() if list(l.get_ydata()) == [0.5, 0.5])  # chance
+    assert ax.get_xlabel() == C_LABEL and ax.get_ylabel() == ACCURACY_LABEL
+    assert ax.get_xscale() == "log"  # C spans a factor 32
+
+
+def test_success_vs_C_marks_only_the_thresholds_a_curve_has():
+    from plots.panels import success_vs_C
+
+    curves = _curves(2)
+    for curve in curves:
+        curve.pop("theorem_threshold_interval")
+        curve.pop("correct")
+    curves[1]["theorem_threshold"] = None
+    ax = _axes()
+    success_vs_C(ax, curves, flipped=True)
+    assert _band_spans(ax) == []  # no interval key: no band
+    assert [v.get_xdata()[0] for v in _vertical_lines(ax)] == [10.0]
+    assert not ax.containers  # no correct/total: no error bars
+    texts = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert "99% interval" not in texts and "theorem threshold" in texts
+    assert "flipped decoder" not in texts  # no flipped_accuracy given
+
+
+def test_success_vs_C_with_no_curves_still_draws_an_empty_panel():
+    from plots.panels import success_vs_C
+
+    ax = _axes()
+    assert success_vs_C(ax, []) == []
+    assert any(t.get_text() == "no data" for t in ax.texts)
+
+
+def test_memory_vs_n_draws_series_and_reference_lines():
+    from plots.panels import MEMORY_LABEL, TOKENS_LABEL, memory_vs_n
+
+    ns = [16, 32, 64, 128]
+    series = {f"Cache{k}": [(n, (k + 1) * n * 8) for n in ns] for k in range(9)}
+    series["Empty"] = [(16, None), (32, 0)]  # nothing positive to draw: skipped
+    ax = _axes()
+    drawn = memory_vs_n(ax, series, references=[("n d", lambda n: 8 * n), ("flat", 100.0),
+                                                ("pairs", [(16, 1.0), (128, 2.0)], {"color": "black"})])
+    lines = _series(ax)
+    assert len(drawn) == 9 and "Empty" not in lines
+    looks = {(lines[f"Cache{k}"].get_color(), lines[f"Cache{k}"].get_marker(), lines[f"Cache{k}"].get_linestyle())
+             for k in range(9)}
+    assert len(looks) == 9
+    np.testing.assert_allclose(lines["Cache2"].get_ydata(), [3 * n * 8 for n in ns])
+    ref = lines["n d"]
+    assert ref.get_xdata()[0] == 16 and ref.get_xdata()[-1] == pytest.approx(128)
+    np.testing.assert_allclose(ref.get_ydata(), 8 * np.asarray(ref.get_xdata()))
+    assert set(lines["flat"].get_ydata()) == {100.0}
+    assert list(lines["pairs"].get_xdata()) == [16, 128] and lines["pairs"].get_color() == "black"
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert ax.get_xlabel() == TOKENS_LABEL and ax.get_ylabel() == MEMORY_LABEL
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"Cache0", "n d", "flat", "pairs"}
+
+
+def test_memory_vs_n_fits_a_power_law_through_the_series_asked():
+    from plots.panels import memory_vs_n
+
+    ns = [16.0, 32.0, 64.0, 128.0]
+    ax = _axes()
+    memory_vs_n(ax, {"streams": [(n, 5 * n ** 0.5) for n in ns]}, fit=("streams",), ylog=False)
+    assert ax.get_yscale() == "linear"
+    (fit,) = [l for l in ax.get_lines() if len(l.get_xdata()) == 2]
+    np.testing.assert_allclose(fit.get_ydata(), [5 * 16 ** 0.5, 5 * 128 ** 0.5])
+    assert "streams (fit)" in {t.get_text() for t in ax.get_legend().get_texts()}
+
+
+#: (module the panel is looked up in, panel function, figure function) of every figure drawn by the two panels.
+PANEL_FIGURES = (
+    ("plots.figures", "success_vs_C", "threshold_figure"),
+    ("plots.tensor", "success_vs_C", "tensor_threshold_figure"),
+    ("plots.window", "success_vs_C", "window_figure"),
+    ("plots.tensor", "memory_vs_n", "tensor_memory_figure"),
+    ("plots.window", "memory_vs_n", "window_memory_figure"),
+    ("plots.budget_limits", "memory_vs_n", "designed_memory_figure"),
+    ("plots.panels", "memory_vs_n", "plots.lowdim:subgen_operating_figure"),
+    ("plots.panels", "memory_vs_n", "plots.lowdim:thm15_figure"),
+)
+
+
+@pytest.mark.parametrize("module, panel, figure", PANEL_FIGURES)
+def test_every_c_sweep_and_memory_figure_draws_the_shared_panel(monkeypatch, module, panel, figure):
+    import importlib
+
+    target = importlib.import_module(module)
+    original = getattr(target, panel)
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, panel, spy)
+    where, name = figure.split(":") if ":" in figure else (module, figure)
+    getattr(importlib.import_module(where), name)({})
+    assert calls
