@@ -427,6 +427,8 @@ class ScalarConfig(ExperimentConfig):
     mom_eps: float = param(0.1, low=0.0, low_open=True, doc="relative-error threshold of the median-of-means tail")
     game_n_values: list = param([256, 1024], low=2, doc="n values of the INDEX game at d = 1")
     game_trials: int = param(1, low=1, doc="games per n")
+    draws: int = param(3, low=1, high=100, doc="independent streams per n of the memory measurement (draw 0 "
+                       "is the one the figure shows)")
 
 
 SCALAR_PRESETS = {
@@ -434,20 +436,22 @@ SCALAR_PRESETS = {
     "paper": ScalarConfig(n_values=[256, 1024, 4096, 16384, 65536, 262144, 1048576],
                           queries=[-3.0, -1.0, -0.3, 0.3, 1.0, 3.0], seeds=200, mom_n=16384,
                           mom_groups=[1, 3, 5, 9, 15], mom_seeds=400, game_n_values=[256, 1024, 4096],
-                          game_trials=3),
+                          game_trials=3, draws=5),
 }
 
 
-def _cache_rows(n: int, config: dict, stream_seed: int, groups: int, seeds: int) -> list[dict]:
-    """Per independent cache on one stream (``default_rng([stream_seed, 10, n])``): its estimates of
-    every query, the exact values, its memory and its draw counters."""
-    keys, values = scalar_stream(n, np.random.default_rng([stream_seed, 10, n]))
+def _cache_rows(n: int, config: dict, stream_seed: int, groups: int, seeds: int, draw: int = 0) -> list[dict]:
+    """Per independent cache on one stream (``default_rng([stream_seed, 10, n])``, for a ``draw`` >= 1
+    ``default_rng([stream_seed, 10, n, draw])``): its estimates of every query, the exact values, its
+    memory and its draw counters. Cache ``s`` has seed ``stream_seed·100003 + draw·seeds + s``."""
+    keys, values = scalar_stream(n, np.random.default_rng([stream_seed, 10, n, draw] if draw else [stream_seed, 10, n]))
     queries = np.asarray(config["queries"], dtype=np.float64)
     exact = [exact_scalar_attention(q, keys, values) for q in queries]
     zeros = np.zeros((queries.size, 1))
     rows = []
     for s in range(seeds):
-        cache = ScalarGumbelCache(samples=config["samples"], groups=groups, seed=int(stream_seed * 100003 + s))
+        cache = ScalarGumbelCache(samples=config["samples"], groups=groups,
+                                  seed=int(stream_seed * 100003 + draw * seeds + s))
         cache.extend(keys * 0, keys, values)
         estimate = cache.probe(queries[:, None], zeros, zeros)[:, 0]
         rows.append({"groups": groups, "cache": s, "memory_bits": cache.memory_bits,
@@ -471,6 +475,8 @@ def scalar_sweep(config: dict, seed: int) -> list[dict]:
     """Units: the caches of one stream per n (median of means, and a plain mean for the bias), the caches
     of the median-of-means stream per group count, and one INDEX game per (n, cache, trial)."""
     return ([{"part": part, "n": n} for n in config["n_values"] for part in ("memory", "bias")]
+            + [{"part": "memory", "n": n, "draw": draw} for draw in range(1, config.get("draws", 1))
+               for n in config["n_values"]]
             + [{"part": "median_of_means", "groups": groups} for groups in config["mom_groups"]]
             + [{"part": "index_game", "n": n, "cache": frozen_spec(cache), "trial": t} for n in config["game_n_values"]
                for cache in scalar_caches(config, seed) for t in range(config["game_trials"])])
@@ -482,7 +488,9 @@ def scalar_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
     median-of-means stream, or one game of HO Theorem 6's INDEX reduction with scalar keys."""
     part = unit["part"]
     if part == "memory":
-        return [{"part": part, "n": unit["n"], **r} for r in _cache_rows(unit["n"], config, seed, config["groups"], config["seeds"])]
+        draw = unit.get("draw", 0)
+        rows = _cache_rows(unit["n"], config, seed, config["groups"], config["seeds"], draw)
+        return [{"part": part, "n": unit["n"], **({"draw": draw} if draw else {}), **r} for r in rows]
     if part == "bias":  # groups=1: a plain mean, on its own stream
         return [{"part": part, "n": unit["n"], **r} for r in _cache_rows(unit["n"], config, seed + 1, 1, config["seeds"])]
     if part == "median_of_means":
@@ -498,10 +506,14 @@ def scalar_summary(config: dict, rows: list[dict], seed: int) -> dict:
     INDEX points at d = 1 (the runner adds the Fano frontier)."""
     parts: dict[tuple, list[dict]] = {}
     for row in rows:
-        parts.setdefault((row["part"], row["groups"] if row["part"] == "median_of_means" else row["n"]), []).append(row)
+        parts.setdefault((row["part"], row["groups"] if row["part"] == "median_of_means" else row["n"],
+                          row.get("draw", 0)), []).append(row)
+    parts.update({key[:2]: value for key, value in parts.items() if key[2] == 0})
+    draws = range(config.get("draws", 1))
     memory = []
     for n in config["n_values"]:
         caches, plain = parts["memory", n], parts["bias", n]
+        repeated = [parts["memory", n, draw] for draw in draws]
         relative = _relative_errors(caches)
         unbiased, exact_1 = np.array([r["estimate"] for r in plain]), np.array(plain[0]["exact"])
         bias_z = (unbiased.mean(axis=0) - exact_1) / (unbiased.std(axis=0, ddof=1) / math.sqrt(config["seeds"]))
@@ -512,6 +524,9 @@ def scalar_summary(config: dict, rows: list[dict], seed: int) -> dict:
             "bias_z_max": float(np.max(np.abs(bias_z))),
             "overflow_rate": sum(r["overflow"] for r in caches) / max(1, sum(r["draws"] for r in caches)),
             "reads_per_query": sum(r["reads"] for r in caches) / (config["seeds"] * len(config["queries"])),
+            "draws": len(repeated),  # draw 0 (the stream above) first, then fresh streams
+            "memory_bits_draws": [float(np.mean([r["memory_bits"] for r in rows])) for rows in repeated],
+            "relative_error_mean_draws": [float(_relative_errors(rows).mean()) for rows in repeated],
         })
     mom = []
     for groups in config["mom_groups"]:
@@ -563,9 +578,10 @@ def gumbel_headline(summary: dict) -> str:
 
 def scalar_headline(summary: dict) -> str:
     """``barriers report``'s line: the memory exponent (99% bootstrap over the n grid), the memory at
-    the largest n (one seeded stream: single draw; the exact cache's is exact), the mean relative
-    error range (single draw per n) and the INDEX accuracies at d = 1 (99% Wilson)."""
-    from protocols.headline import exact, fitted_slope, percent, spread
+    the largest n (median [min, max] over the streams drawn there; the exact cache's is exact), the
+    mean relative error (median [min, max] over every n and stream) and the INDEX accuracies at d = 1
+    (99% Wilson)."""
+    from protocols.headline import exact, fitted_slope, over_draws, percent, spread
 
     memory = summary.get("memory") or []
     parts = []
@@ -574,10 +590,15 @@ def scalar_headline(summary: dict) -> str:
         parts.append(f"memory grows as n^{fitted_slope([r['n'] for r in memory], [r['memory_bits'] for r in memory])} "
                      f"(99% bootstrap; exact cache n^"
                      f"{exact(fit_slope([r['n'] for r in memory], [r['exact_memory_bits'] for r in memory]))}): "
-                     f"{last['memory_bits'] / 1000:,.0f} kbit (single draw) vs {last['exact_memory_bits'] / 1e6:.1f} Mbit "
-                     f"(exact) at n = {last['n']:,}")
-        errors = [100 * r["relative_error_mean"] for r in memory]
-        parts.append(f"mean relative error {spread(errors, 'single draw each', 1, '%')} over the n grid")
+                     f"{over_draws([m / 1000 for m in last.get('memory_bits_draws') or [last['memory_bits']]], 0, ' kbit')}"
+                     f" vs {last['exact_memory_bits'] / 1e6:.1f} Mbit (exact) at n = {last['n']:,}")
+        if all(r.get("relative_error_mean_draws") for r in memory):
+            errors = [100 * e for r in memory for e in r["relative_error_mean_draws"]]
+            parts.append(f"mean relative error {over_draws(errors, 1, '%')} over the n grid "
+                         f"({len(errors) // len(memory)} streams at each of {len(memory)} n)")
+        else:  # a summary from before the repeated streams
+            errors = [100 * r["relative_error_mean"] for r in memory]
+            parts.append(f"mean relative error {spread(errors, 'single draw each', 1, '%')} over the n grid")
     points = summary.get("points") or []
     if points:
         best = max(points, key=lambda p: p["accuracy"])

@@ -242,6 +242,8 @@ class Thm15Config(ExperimentConfig):
     s: int = param(32, low=1, doc="SubGen's value-norm samples (memory curves)")
     memory_d: list = param([2, 3, 4], low=1, high=24, doc="dimensions of the memory-vs-n curves")
     memory_log2_n: list = param([6, 8, 10, 12, 13, 14, 15], low=1, high=20, doc="log2 n of the memory-vs-n curves")
+    draws: int = param(3, low=1, high=100, doc="independent streams (and cache seeds) per d of the memory-vs-n "
+                       "curves; draw 0 is the one the figure shows")
     growth_d: list = param([1, 2, 3, 4, 5, 6], low=1, high=24, doc="dimensions of the memory-vs-d measurement")
     growth_n: int = param(16384, low=2, high=1 << 20, doc="stream length of the memory-vs-d measurement")
     eps: float = param(0.5, low=0.0, high=1.0, low_open=True, doc="target error ε of eq. 17")
@@ -266,16 +268,19 @@ THM15_PRESETS = {
     "paper": Thm15Config(
         memory_d=[2, 3, 4, 5], memory_log2_n=[6, 8, 10, 12, 13, 14, 15, 16, 17], growth_d=[1, 2, 3, 4, 5, 6, 7, 8],
         growth_n=65536, bound_n=10000, bound_d=[2, 3, 4, 6], constants=[0.0625, 0.25, 1, 2, 4, 8, 16], queries=200,
-        trials=5, versus_d=[2, 4, 6, 8, 10], versus_n=32768, grid_ratio=1.15, max_n=4096),
+        trials=5, versus_d=[2, 4, 6, 8, 10], versus_n=32768, grid_ratio=1.15, max_n=4096, draws=5),
 }
 
 
 def thm15_sweep(config: dict, seed: int) -> list[dict]:
     """The units: (a) per d the memory-vs-n curve (one cache read incrementally), (b) per d the
     memory after ``growth_n`` keys, (c) per d, stream and constant the eq. 17 check over its trials,
-    (d) per d the capacity search with SubGen's game, and SubGen's memory after ``versus_n`` keys."""
+    (d) per d the capacity search with SubGen's game, and SubGen's memory after ``versus_n`` keys;
+    then (a) again on fresh streams, per draw ``1 .. draws-1`` and d."""
     return [
         *({"part": "memory_vs_n", "d": d} for d in config["memory_d"]),
+        *({"part": "memory_vs_n", "d": d, "draw": draw} for draw in range(1, config.get("draws", 1))
+          for d in config["memory_d"]),
         *({"part": "memory_vs_d", "d": d} for d in config["growth_d"]),
         *({"part": "bound", "d": d, "stream": stream, "constant": c}
           for d in config["bound_d"] for stream in ("ball", "clustered") for c in config["constants"]),
@@ -287,7 +292,7 @@ def thm15_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
     """One unit's rows; every stream is drawn from ``[seed, d, ...]`` (and the trial), as below."""
     part, d = unit["part"], unit["d"]
     if part == "memory_vs_n":
-        return _memory_vs_n(config, d, seed)
+        return _memory_vs_n(config, d, seed, unit.get("draw", 0))
     if part == "memory_vs_d":
         return [_memory_at_d(config, d, seed)]
     if part == "bound":
@@ -297,16 +302,21 @@ def thm15_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
     return [_subgen_memory(config, d, seed)]
 
 
-def _memory_vs_n(config, d, seed) -> list[dict]:
-    """(a) SubGen's memory and clusters as one cache reads ``2^k`` keys of a uniform-ball stream, beside the exact cache's."""
+def _memory_vs_n(config, d, seed, draw: int = 0) -> list[dict]:
+    """(a) SubGen's memory and clusters as one cache reads ``2^k`` keys of a uniform-ball stream, beside the exact cache's.
+
+    Draw 0 reads the stream ``[seed, d, 2]`` with cache seed ``seed``; a draw >= 1 the stream
+    ``[seed, d, 2, draw]`` with a cache seed drawn from ``default_rng([seed, d, 2, draw, 1])``."""
     ns = [2**v for v in config["memory_log2_n"]]
-    keys, values = unit_ball_stream(max(ns), d, [seed, d, 2])
-    cache, done, rows = SubGenCache(config["delta"], config["t"], config["s"], seed), 0, []
+    keys, values = unit_ball_stream(max(ns), d, [seed, d, 2, draw] if draw else [seed, d, 2])
+    cache_seed = int(np.random.default_rng([seed, d, 2, draw, 1]).integers(2**31)) if draw else seed
+    cache, done, rows = SubGenCache(config["delta"], config["t"], config["s"], cache_seed), 0, []
     for n in ns:
         cache.extend(np.zeros((n - done, d)), keys[done:n], values[done:n])
         done = n
-        rows.append({"part": "memory_vs_n", "d": d, "n": n, "memory_bits": cache.memory_bits,
-                     "clusters": cache.clusters, "exact_bits": 8 * (9 + 2 * 4 * n * d)})  # ExactCache("float32")
+        rows.append({"part": "memory_vs_n", "d": d, **({"draw": draw} if draw else {}), "n": n,
+                     "memory_bits": cache.memory_bits, "clusters": cache.clusters,
+                     "exact_bits": 8 * (9 + 2 * 4 * n * d)})  # ExactCache("float32")
     return rows
 
 
@@ -403,11 +413,16 @@ def thm15_summary(config: dict, rows: list[dict], seed: int) -> dict:
         by_part.setdefault(row["part"], []).append(row)
     memory = []
     for d in config["memory_d"]:
-        curve = [row for row in by_part.get("memory_vs_n", []) if row["d"] == d]
+        curves = [[row for row in by_part.get("memory_vs_n", []) if row["d"] == d and row.get("draw", 0) == draw]
+                  for draw in range(config.get("draws", 1))]
+        curve = curves[0]
         bits = [row["memory_bits"] for row in curve]
         memory.append({"d": d, "n": [row["n"] for row in curve], "memory_bits": bits,
                        "clusters": [row["clusters"] for row in curve], "exact_bits": [row["exact_bits"] for row in curve],
-                       "last_doubling_growth": bits[-1] / bits[-2] - 1 if len(bits) > 1 else None})
+                       "last_doubling_growth": bits[-1] / bits[-2] - 1 if len(bits) > 1 else None,
+                       # every draw's curve over the same n, draw 0 (the one above) first
+                       "draws": len(curves), "memory_bits_draws": [[row["memory_bits"] for row in c] for c in curves],
+                       "clusters_draws": [[row["clusters"] for row in c] for c in curves]})
     growth_rows = [_without_part(row) for row in by_part.get("memory_vs_d", [])]
     usable = [(r["d"], math.log(r["clusters"])) for r in growth_rows if r["saturated"] and r["clusters"] > 1]
     fit = line_fit([d for d, _ in usable], [v for _, v in usable])
@@ -449,20 +464,23 @@ def thm15_summary(config: dict, rows: list[dict], seed: int) -> dict:
 
 
 def thm15_headline(summary: dict) -> str:
-    """``barriers report``'s line: SubGen's memory at the smallest d over the last n (one seeded stream:
-    single draw) against the exact cache's (exact), the cluster exponent in d (99% bootstrap over the
+    """``barriers report``'s line: SubGen's memory at the smallest d at the last n and its growth over
+    the last n (each median [min, max] over the streams drawn; one stream: single draw) against the
+    exact cache's (exact), the cluster exponent in d (99% bootstrap over the
     saturated d) against Lemma 13's ln(3/δ) (exact), and eq. 17's hit rate per constant (99% Wilson
     over the sampled queries; worst and best stream)."""
-    from protocols.headline import exact, fitted_slope, rate, spread
+    from protocols.headline import exact, fitted_slope, over_draws, rate
 
     parts = []
     growth = summary.get("memory_vs_n") or []
     if growth:
         row = min(growth, key=lambda r: r["d"])
         tail = [i for i, n in enumerate(row["n"]) if n >= row["n"][-1] // 8] or [len(row["n"]) - 1]
-        flat = spread([row["memory_bits"][i] for i in tail], "single draw each", 0, " bits")
-        parts.append(f"at d = {row['d']} SubGen's memory is {flat} "
-                     f"for n = {row['n'][tail[0]]:,}..{row['n'][-1]:,} while the exact cache grows to "
+        curves = row.get("memory_bits_draws") or [row["memory_bits"]]
+        last = over_draws([c[-1] for c in curves], 0, " bits")
+        grew = over_draws([100 * (c[-1] / c[tail[0]] - 1) for c in curves], 1, "%")
+        parts.append(f"at d = {row['d']} SubGen's memory is {last} at n = {row['n'][-1]:,}, {grew} more than at "
+                     f"n = {row['n'][tail[0]]:,}, while the exact cache grows to "
                      f"{exact(row['exact_bits'][-1], 0)} bits at n = {row['n'][-1]:,}")
     versus_d = summary.get("memory_vs_d") or {}
     rows = [r for r in versus_d.get("rows") or [] if r.get("saturated") and r["clusters"] > 1]

@@ -7,7 +7,14 @@ import pytest
 from barriers.experiments import EXPERIMENTS
 from protocols.game import trial_input
 from protocols.runner import run_sweep
-from reductions.cor16 import PROMISE, SPARSE_FAMILIES, guaranteed_offspike, promise_guaranteed, sparsity
+from reductions.cor16 import (
+    PROMISE,
+    SPARSE_FAMILIES,
+    cor16_headline,
+    guaranteed_offspike,
+    promise_guaranteed,
+    sparsity,
+)
 from reductions.spike import paper_C
 from reductions.thm6 import ExactOutputReduction
 
@@ -36,6 +43,16 @@ def test_decoding_the_sparse_instances_still_needs_nd_bits(isolated_bob):
     config = {"log2_n_values": [7, 8], "d_values": [128], "tau": 1e-3, "codebook": "normalized", "trials": 1}
     summary = run_sweep(EXPERIMENTS["cor16"], config, 0, isolated_bob)["summary"]
     assert all(cell["promise_holds"] for cell in summary["cells"])
+    # the sparsity is measured on 3 public codebooks per cell (draw 0: the games' trial 0)
+    assert [len(cell["draws"]) for cell in summary["cells"]] == [3, 3]
+    assert all(len({r["eps_measured"] for r in cell["draws"]}) == 3 for cell in summary["cells"])
+    assert [r["draw"] for r in summary["sparsity_draws"]] == [0, 1, 2]
+    for draw in summary["sparsity_draws"]:
+        here = [r for cell in summary["cells"] for r in cell["draws"] if r["draw"] == draw["draw"] and r["promise_guaranteed"]]
+        assert draw["cells"] == len(here) == 2 and draw["promise_holds"] == 2
+        assert draw["near_zero_fraction_min"] == min(r["near_zero_fraction_min"] for r in here) >= PROMISE
+        assert draw["spike_mass_min"] == min(r["spike_mass_min"] for r in here)
+    assert "(3 draws" in cor16_headline(summary) and "single draw" not in cor16_headline(summary)
     for point in summary["points"]:
         assert point["accuracy_low"] <= point["fano_max_accuracy"] + 1e-12, point["cache"]
         if point["memory_ratio"] < 1.0 and point["family"] not in SPARSE_FAMILIES:  # those: tests/test_sparse.py

@@ -76,15 +76,24 @@ def test_covering_experiment_and_figures():
     from barriers.experiments import EXPERIMENTS
     from plots.lowdim import covering_figure, thm15_figure
     from protocols.runner import run_sweep
+    from reductions.covering import covering_headline
 
-    config = {"d_values": [1, 2, 3], "deltas": [0.5, 1.0], "sample_sizes": [500, 2000], "seeds": 1}
-    assert len(EXPERIMENTS["covering"].sweep(config, 0)) == 3 * 2 * 1 + 3  # nets (d x δ x sample), Lemma 14 per d
+    config = {"d_values": [1, 2, 3], "deltas": [0.5, 1.0], "sample_sizes": [500, 2000], "seeds": 1, "lemma14_draws": 3}
+    # nets (d x δ x sample), Lemma 14 per d and draw
+    assert len(EXPERIMENTS["covering"].sweep(config, 0)) == 3 * 2 * 1 + 3 * 3
     summary = run_sweep(EXPERIMENTS["covering"], config, 0, None)["summary"]
     for p in summary["points"]:
         assert 1 <= p["net_size"] <= p["packing"]
         assert p["net_size_by_sample"][0] <= p["net_size_by_sample"][1]  # a net only grows
+    assert [row["d"] for row in summary["lemma14"]] == [1, 2, 3]
     for row in summary["lemma14"]:
         assert row["corrected_max_diameter"] <= row["diameter"] < row["printed_max_diameter"] or row["d"] == 1
+        # draw 0's sample is the row's own; three independent samples per d, each with its own clusters
+        assert row["draws"] == 3 and row["printed_max_diameter_draws"][0] == row["printed_max_diameter"]
+        assert len(set(row["printed_max_diameter_draws"])) == 3 and len(row["corrected_net_draws"]) == 3
+        assert all(c <= row["diameter"] for c in row["corrected_max_diameter_draws"])
+    text = covering_headline(summary)
+    assert "(3 draws) (d = " in text and "within e/3 in 9 of 9 samples" in text and "single draw" not in text
     fig = covering_figure(summary)
     assert len(fig.axes) == 2 and all(ax.get_title() and ax.get_ylabel() for ax in fig.axes)
     assert len(covering_figure({"points": [{"d": None}], "lemma14": None}).axes) == 2

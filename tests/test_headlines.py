@@ -36,6 +36,10 @@ def test_phase():
                "min_C": 4.4}]
     text = line("phase", {"success_accuracy": 0.99, "points": points})
     assert "at 1 of 2 cells" in text and "0.63–0.91 (single draw" in text
+    points[0]["min_C_draws"], points[1]["min_C_draws"] = [3.8, 3.5, 4.1], [4.4, 4.2, 4.5]
+    text = line("phase", {"success_accuracy": 0.99, "points": points})
+    assert "from 0.63 [0.61, 0.65] (3 draws) · ln n at (n = 1024, d = 128)" in text
+    assert "to 0.91 [0.84, 0.99] (3 draws) · ln n at (n = 64, d = 16)" in text
 
 
 def test_jl():
@@ -74,8 +78,19 @@ def test_alg1():
     streams = [{"stream": "random", "bias": bias, "variance": {"violations": 0, "cells": 10}, "copies": copies},
                {"stream": "signed", "bias": bias, "variance": {"violations": 9, "cells": 10}, "copies": None}]
     text = line("alg1", {"runs": 4000, "alpha": 0.001, "streams": streams})
-    assert "2 of 2 streams" in text and "fails in 0 of 10" in text and "9 of 10 with signed" in text
-    assert "copies^-0.5" in text and "(single draw of 12 caches each)" in text
+    assert "2 of 2 tests (2 streams × 1 draw)" in text and "fails in 0 of 10" in text and "9 of 10 with signed" in text
+    assert "copies^-0.5" in text and "3.80 (single draw)" in text
+    # Repeated draws: per draw the maximum over the streams, then median [min, max] over the draws.
+    draws = [{**bias, "draw": k, "alg1_max_abs_z": z, "window_cache_max_abs_bias_overall": w}
+             for k, (z, w) in enumerate(((3.8, 1.4), (3.2, 1.9), (4.1, 1.2)))]
+    repeated = [{**s, "bias_draws": draws} for s in streams]
+    repeated[0]["copies_draws"] = [{"draw": k, "copies": c, "groups": 1, "median_relative_error": e / c ** 0.5}
+                                   for k, e in enumerate((0.5, 0.6, 0.55)) for c in (1, 4, 16, 64, 256)]
+    text = line("alg1", {"runs": 4000, "alpha": 0.001, "streams": repeated})
+    assert "6 of 6 tests (2 streams × 3 draws)" in text and "|z| per draw 3.80 [3.20, 4.10] (3 draws)" in text
+    assert "bias per draw is 1.40 [1.20, 1.90] (3 draws)" in text
+    assert "from 0.55 [0.50, 0.60] (3 draws) at 1 to 0.034 [0.031, 0.037] (3 draws) at 256 copies" in text
+    assert "single draw" not in text
 
 
 def test_window_and_window_memory():
@@ -99,6 +114,10 @@ def test_cor16():
               game_point("ExactCache", 32.0, 1.0, 0.999, 1.0)]
     text = line("cor16", {"tau": 0.001, "cells": cells, "points": points})
     assert "n ≥ 256" in text and "99.61% (single draw" in text and "1 − 2.0e-07 (single draw)" in text
+    draws = [{"draw": k, "cells": 1, "near_zero_fraction_min": f, "spike_mass_min": 1 - w}
+             for k, (f, w) in enumerate([(256 / 257, 2e-7), (0.999, 1e-7), (256 / 257, 3e-7)])]
+    text = line("cor16", {"tau": 0.001, "cells": cells, "points": points, "sparsity_draws": draws})
+    assert "at least 99.61% [99.61, 99.90] (3 draws" in text and "1 − 2e-07 [1e-07, 3e-07] (3 draws)" in text
     assert "51.0% [49.6, 52.5]" in text and "89.3% (exact)" in text and "ExactCache" not in text
 
 
@@ -114,6 +133,13 @@ def test_gumbel_and_scalar():
     points = [game_point("ExactCache", 128.0, 0.516, 0.436, 0.595)]
     text = line("scalar", {"memory": memory, "points": points})
     assert "n^1.00 (exact)" in text and "3.0% (single draw each)" in text and "contains chance" in text
+    for row, errors in zip(memory, ((0.03, 0.02, 0.05), (0.031, 0.029, 0.03), (0.03, 0.03, 0.03), (0.04, 0.03, 0.03))):
+        row.update(memory_bits_draws=[row["memory_bits"], 0.9 * row["memory_bits"], 1.2 * row["memory_bits"]],
+                   relative_error_mean_draws=list(errors))
+    text = line("scalar", {"memory": memory, "points": points})
+    assert "768 kbit [691, 922] (3 draws) vs 8.4 Mbit (exact) at n = 65,536" in text
+    assert "mean relative error 3.0% [2.0, 5.0] (12 draws) over the n grid (3 streams at each of 4 n)" in text
+    assert "single draw" not in text
 
 
 def test_nonadaptive():
@@ -165,18 +191,29 @@ def test_thm15():
              for s, c, f in (("ball", 16, 1.0), ("clustered", 16, 1.0), ("ball", 1, 0.515), ("clustered", 1, 0.79),
                              ("ball", 0.25, 0.4))]
     text = line("thm15", {"memory_vs_n": growth, "memory_vs_d": {"rows": rows, "lemma13_slope": 1.79}, "bound": bound})
-    assert "10,984 bits (single draw each) for n = 4,096..32,768" in text and "4,194,376 (exact)" in text
+    assert "10,984 bits (single draw) at n = 32,768, 0.0% (single draw) more than at n = 4,096" in text
+    assert "4,194,376 (exact)" in text
+    growth[0]["memory_bits_draws"] = [[8552, 10984, 10984], [8328, 11592, 11592], [8040, 10984, 11592]]
+    text = line("thm15", {"memory_vs_n": growth, "memory_vs_d": {"rows": rows, "lemma13_slope": 1.79}, "bound": bound})
+    assert "11,592 bits [10,984, 11,592] (3 draws) at n = 32,768, 0.0% [0.0, 5.5] (3 draws) more than at n = 4,096" in text
+    assert "single draw" not in text
     assert "(in each of 2 stream/d cells)" in text and "51.5% [" in text and "79.0% [" in text and "constant 0.25" not in text
 
 
 def test_covering():
     points = [{"d": 4, "delta": 0.25, "net_size_max": 752, "lemma13": 20736.0, "volume": 256.0},
               {"d": 1, "delta": 1.0, "net_size_max": 2, "lemma13": 3.0, "volume": 1.0}]
-    lemma14 = [{"printed_max_diameter": 1.14, "corrected_max_diameter": 0.70},
-               {"printed_max_diameter": 1.68, "corrected_max_diameter": 0.874}]
+    lemma14 = [{"d": 1, "printed_max_diameter": 1.14, "corrected_max_diameter": 0.70},
+               {"d": 4, "printed_max_diameter": 1.68, "corrected_max_diameter": 0.874}]
     text = line("covering", {"points": points, "lemma14": lemma14})
     assert "2 of 2 greedy nets" in text and "δ = 1/4: 752 of at most 20,736" in text
     assert "1.14–1.68 (single draw each)" in text and "0.874 (single draw)" in text
+    lemma14[0].update(printed_max_diameter_draws=[1.14, 1.2, 1.1], corrected_max_diameter_draws=[0.7, 0.6, 0.95])
+    lemma14[1].update(printed_max_diameter_draws=[1.68, 1.5, 1.6], corrected_max_diameter_draws=[0.874, 0.8, 0.9])
+    text = line("covering", {"points": points, "lemma14": lemma14})
+    assert "1.14 [1.10, 1.20] (3 draws) (d = 1) to 1.60 [1.50, 1.68] (3 draws) (d = 4)" in text
+    assert "above it in 6 of 6 samples" in text and "at most 0.874 [0.800, 0.950] (3 draws)" in text
+    assert "within e/3 in 5 of 6 samples" in text
 
 
 def test_knn():
@@ -189,6 +226,9 @@ def test_knn():
     assert "(random values)" in line("knn_error", {"estimator": estimator})
     assert "(dV estimator)" in line("knn_gradients", {"gradients": gradients})
     assert "0.52 (exact) million" in line("knn_forward", {"forward": forward})
+    assert "reads 0.03 (single draw) vs" in line("knn_forward", {"forward": forward})
+    forward[-1]["knn_reads_draws"] = [32768, 30000, 36000]
+    assert "reads 0.03 [0.03, 0.04] (3 draws) vs 0.52 (exact) million" in line("knn_forward", {"forward": forward})
     assert "64.25 (exact)" in line("knn_game", {"points": points})
 
 

@@ -222,9 +222,10 @@ def test_experiments_sweep_one_unit_per_measurement_and_units_are_independent(is
     rows measured in any order, and the summary reads them back."""
     from barriers.experiments import EXPERIMENTS
     from protocols.runner import measure_unit, run_sweep
+    from reductions.knn import knn_forward_headline
 
     small = {"knn_error": ({"n": 256, "queries": 8, "k_values": [1, 16], "samples_values": [1, 4, 16]}, 2),
-             "knn_forward": ({"n_values": [64, 128], "samples": 4}, 2),
+             "knn_forward": ({"n_values": [64, 128], "samples": 4}, 2 + 2),  # n, then 2 more draws at n = 128
              "knn_gradients": ({"n": 32, "samples": [4, 16], "repeats": 3}, 4),
              "knn_game": ({"n": 32, "d": 128, "trials": 2}, 6)}
     for name, (overrides, units) in small.items():
@@ -237,5 +238,13 @@ def test_experiments_sweep_one_unit_per_measurement_and_units_are_independent(is
         assert forward == backward, name
         summary = run_sweep(experiment, overrides, 3, isolated_bob)["summary"]
         assert summary["experiment"] == name
+        if name == "knn_forward":  # one row per n (draw 0); at the largest n the 3 independent passes' reads
+            assert [r["n"] for r in summary["forward"]] == [64, 128] and len(summary["forward_draws"]) == 4
+            assert [len(r["knn_reads_draws"]) for r in summary["forward"]] == [1, 3]
+            for row in summary["forward"]:
+                assert row["knn_reads_draws"][0] == row["knn_reads"]
+                assert all(r < row["exact_reads"] for r in row["knn_reads_draws"])
+            assert len(set(summary["forward"][-1]["knn_reads_draws"])) == 3
+            assert "(3 draws) vs" in knn_forward_headline(summary)
     assert all(p["accuracy"] == 1.0 and p["memory_ratio"] > 1.0 for p in summary["points"][:2])
     assert "frontier" in summary

@@ -134,3 +134,24 @@ def test_index_game_at_d1_respects_fano_and_gives_chance(isolated_bob):
         point, _ = play(reduction, build(object_spec(cache)), trials=1, seed=1, bob=isolated_bob)
         assert point["accuracy_low"] <= point["fano_max_accuracy"]
         assert point["accuracy"] < 0.6
+
+
+def test_scalar_experiment_repeats_the_memory_stream():
+    """Experiment ``scalar``: per n, ``draws`` fresh streams of the memory measurement, draw 0 the figure's."""
+    from barriers.experiments import EXPERIMENTS
+    from protocols.runner import run_sweep
+    from reductions.appE import scalar_headline
+
+    config = {"n_values": [256, 4096], "seeds": 4, "mom_groups": [1], "mom_seeds": 4, "game_n_values": [], "draws": 3}
+    summary = run_sweep(EXPERIMENTS["scalar"], config, 0, None)["summary"]
+    for row in summary["memory"]:
+        assert row["draws"] == 3 and len(row["memory_bits_draws"]) == len(row["relative_error_mean_draws"]) == 3
+        assert row["memory_bits_draws"][0] == row["memory_bits"]
+        assert row["relative_error_mean_draws"][0] == row["relative_error_mean"]
+        assert len(set(row["relative_error_mean_draws"])) == 3  # fresh streams and caches
+        assert all(0 < e < 0.2 for e in row["relative_error_mean_draws"])
+    big, small = summary["memory"][-1]["memory_bits_draws"], summary["memory"][0]["memory_bits_draws"]
+    assert min(big) > 2 * max(small)  # O(sqrt n): 16 times the keys, about 4 times the memory
+    text = scalar_headline(summary)
+    assert text.count("(3 draws)") == 1 and "(6 draws) over the n grid (3 streams at each of 2 n)" in text
+    assert "single draw" not in text

@@ -250,12 +250,27 @@ def test_alg1_experiment_and_figure():
     from plots.window import alg1_figure
     from barriers.experiments import EXPERIMENTS
     from protocols.runner import run_sweep
+    from reductions.alg1 import alg1_headline
 
     config = {"n": 96, "W": 8, "d": 3, "runs": 500, "alpha": ALPHA, "copies": [1, 16], "groups": [1, 3],
-              "reps": 3, "eps": 0.1, "along_copies": 8, "along_groups": 1, "along_reps": 2}
+              "reps": 3, "eps": 0.1, "along_copies": 8, "along_groups": 1, "along_reps": 2, "draws": 3}
     summary = run_sweep(EXPERIMENTS["alg1"], config, 0, None)["summary"]
     streams = {s["stream"]: s for s in summary["streams"]}
     assert all(s["bias"]["alg1_unbiased"] for s in streams.values())
+    assert summary["draws"] == 3
+    for s in streams.values():  # every draw repeats the bias test on its own stream; draw 0 is the figure's
+        draws = s["bias_draws"]
+        assert [b["draw"] for b in draws] == [0, 1, 2] and all(b["alg1_unbiased"] for b in draws)
+        assert draws[0]["alg1_max_abs_z"] == s["bias"]["alg1_max_abs_z"]
+        assert len({b["window_cache_max_abs_bias_overall"] for b in draws}) == 3  # fresh streams differ
+    copies = streams["random"]["copies_draws"]
+    assert sorted((r["draw"], r["copies"]) for r in copies) == [(k, c) for k in range(3) for c in (1, 16)]
+    assert all(r["groups"] == 1 for r in copies) and streams["signed"]["copies_draws"] is None
+    single = [r["median_relative_error"] for r in copies if r["copies"] == 1]
+    many = [r["median_relative_error"] for r in copies if r["copies"] == 16]
+    assert max(many) < min(single) and len(set(single)) == 3
+    text = alg1_headline(summary)
+    assert "15 of 15 tests (5 streams × 3 draws)" in text and text.count("(3 draws)") == 5
     assert streams["signed"]["variance"]["violations"] > 0
     vanishing = streams["vanishing"]["along"]["theorem25_copies"]
     assert vanishing[-1] > 2 * vanishing[0]  # eq. 64's T grows along the stream when Attn_W -> 0

@@ -15,7 +15,7 @@ from caches.subgen import OnlineClustering, SubGenCache, ValueNormSampler, subge
 from protocols.game import play
 from protocols.runner import run_sweep
 from reductions.cor9 import unit_ball_stream
-from reductions.thm15 import bound_ratios, clustered_stream
+from reductions.thm15 import bound_ratios, clustered_stream, thm15_headline
 from reductions.thm6 import ExactOutputReduction
 
 
@@ -272,11 +272,17 @@ def test_thm15_experiment(isolated_bob):
         "eps": 0.5, "bound_r": 2.0, "bound_n": 800, "bound_d": [2], "constants": [0.0625, 16],
         "queries": 60, "trials": 1,
         "versus_d": [2, 4], "r_per_d": 0.5, "eta": 0.1, "versus_n": 4000, "codebook": "packed",
-        "grid_ratio": 1.3, "max_n": 256,
+        "grid_ratio": 1.3, "max_n": 256, "draws": 3,
     }
     summary = run_sweep(EXPERIMENTS["thm15"], config, 0, isolated_bob)["summary"]
     memory = summary["memory_vs_n"][0]
     assert memory["last_doubling_growth"] <= 0.02 and memory["exact_bits"][-1] > 2 * memory["exact_bits"][-2] * 0.99
+    # three streams per d, draw 0 the figure's; every one flat in n once its clusters saturate
+    assert memory["draws"] == 3 and memory["memory_bits_draws"][0] == memory["memory_bits"]
+    assert len(memory["memory_bits_draws"]) == len(memory["clusters_draws"]) == 3
+    assert all(len(c) == 4 and c[-1] <= 1.02 * c[-2] for c in memory["memory_bits_draws"])
+    assert len({tuple(c) for c in memory["clusters_draws"]}) > 1  # fresh streams
+    assert "(3 draws) at n = 16,384" in thm15_headline(summary)
     big = {(b["stream"], b["constant"]): b for b in summary["bound"] if b["d"] == 2}
     assert big["ball", 16]["fraction_within"] >= 0.99 and big["clustered", 16]["fraction_within"] >= 0.99
     assert big["ball", 0.0625]["fraction_within"] < 0.9
