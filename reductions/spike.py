@@ -215,6 +215,12 @@ def smallest_working_C(accuracy_at, low: float, high: float, rel_tol: float = 0.
     lo_acc = accuracy_at(low)
     if lo_acc >= SUCCESS_ACCURACY:
         return low, lo_acc
+    return bisect_log_C(accuracy_at, low, high, best, rel_tol)
+
+
+def bisect_log_C(accuracy_at, low: float, high: float, best: float, rel_tol: float) -> tuple[float, float]:  # noqa: N802
+    """Bisection in log C between a failing ``low`` and a succeeding ``high`` (accuracy ``best``):
+    the smallest succeeding C to within ``rel_tol`` and its accuracy."""
     while high / low > 1 + rel_tol:
         middle = math.sqrt(low * high)
         accuracy = accuracy_at(middle)

@@ -41,6 +41,7 @@ from reductions.jl import CODEBOOKS, lemma3_required_dimension
 from reductions.spike import (
     SUCCESS_ACCURACY,
     SpikeQueryReduction,
+    bisect_log_C,
     decision_threshold,
     paper_C,
     smallest_working_C,
@@ -286,14 +287,7 @@ def search_min_C(accuracy_at, n: int, rel_tol: float = 0.03):  # noqa: N802
         return smallest_working_C(accuracy_at, high, 8 * math.log(n), rel_tol)
     if accuracy_at(low) >= SUCCESS_ACCURACY:
         return smallest_working_C(accuracy_at, 0.05 * math.log(n), low, rel_tol)
-    while high / low > 1 + rel_tol:
-        middle = math.sqrt(low * high)
-        accuracy = accuracy_at(middle)
-        if accuracy >= SUCCESS_ACCURACY:
-            high, best = middle, accuracy
-        else:
-            low = middle
-    return high, best
+    return bisect_log_C(accuracy_at, low, high, best, rel_tol)
 
 
 def phase_summary(config: dict, rows: list[dict], seed: int) -> dict:
