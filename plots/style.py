@@ -173,6 +173,14 @@ def new_figure(columns: int = 1, aspect: float = GOLDEN_ASPECT, **kwargs: Any):
     return fig
 
 
+def one_panel_figure(panel, summary, aspect: float = 0.75):
+    """A one-column figure of one panel: ``panel(ax, summary)`` drawn in the paper style."""
+    with paper(columns=1, aspect=aspect):
+        fig = new_figure(1, aspect)
+        panel(fig.subplots(), summary)
+    return fig
+
+
 def _color_cycle():
     from cycler import cycler
 

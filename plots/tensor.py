@@ -17,6 +17,7 @@ from plots.panels import accuracy_vs_memory, memory_vs_n, success_vs_C
 from plots.style import (
     REFERENCE_COLOR,
     new_figure,
+    one_panel_figure,
     paper,
 )
 
@@ -164,26 +165,19 @@ def memory_panels(left, right, summary: Summary) -> None:
     ratio_panel(right, summary)
 
 
-def _single(panel, summary: Summary, aspect: float = 0.75):
-    with paper(columns=1, aspect=aspect):
-        fig = new_figure(1, aspect)
-        panel(fig.subplots(), summary)
-    return fig
-
-
 def tensor_game_figure(summary: Summary):
     """Experiment ``tensor_game``: INDEX accuracy vs memory ratio under the Fano frontier."""
-    return _single(game_panel, summary)
+    return one_panel_figure(game_panel, summary)
 
 
 def tensor_threshold_figure(summary: Summary):
     """Experiment ``tensor_threshold``: accuracy vs C, tensor threshold beside HO eq. 16."""
-    return _single(threshold_panel, summary)
+    return one_panel_figure(threshold_panel, summary)
 
 
 def tensor_capacity_figure(summary: Summary):
     """Experiment ``tensor_capacity``: largest n' decoded vs d, tensor vs standard reduction."""
-    return _single(capacity_panel, summary)
+    return one_panel_figure(capacity_panel, summary)
 
 
 def tensor_memory_figure(summary: Summary):
@@ -197,4 +191,4 @@ def tensor_memory_figure(summary: Summary):
 
 def tensor_subgen_figure(summary: Summary):
     """Experiment ``tensor_subgen``: the SubGen-style 4-cache's measured error vs its guarantee."""
-    return _single(subgen_panel, summary)
+    return one_panel_figure(subgen_panel, summary)

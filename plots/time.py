@@ -17,7 +17,7 @@ from plots.data import group_by, number
 from plots.figures import _color, _marker
 from plots.panels import accuracy_vs_memory
 from plots.scalar import _rows, fit_line, xy
-from plots.style import INFEASIBLE_COLOR, REFERENCE_COLOR, new_figure, paper
+from plots.style import INFEASIBLE_COLOR, REFERENCE_COLOR, new_figure, one_panel_figure, paper
 
 Summary = Mapping[str, Any]
 
@@ -94,10 +94,7 @@ def nonadaptive_figure(summary: Summary):
 def adaptive_figure(summary: Summary):
     """Experiment ``adaptive``: score reads vs ``n`` (log-log) of the adaptive readers on ``H(i)`` and
     ``σ``, with their worst success."""
-    with paper(columns=1, aspect=0.75):
-        fig = new_figure(1, 0.75)
-        reads_panel(fig.subplots(), summary)
-    return fig
+    return one_panel_figure(reads_panel, summary)
 
 
 def reads_panel(c, summary: Summary) -> None:
@@ -291,24 +288,16 @@ def knn_error_figure(summary: Summary):
     return fig
 
 
-def _one_panel_figure(panel, summary: Summary):
-    """A one-column figure of one panel."""
-    with paper(columns=1, aspect=0.75):
-        fig = new_figure(1, 0.75)
-        panel(fig.subplots(), summary)
-    return fig
-
-
 def knn_forward_figure(summary: Summary):
     """Experiment ``knn_forward``: causal forward-pass score reads vs n."""
-    return _one_panel_figure(knn_forward_panel, summary)
+    return one_panel_figure(knn_forward_panel, summary)
 
 
 def knn_gradients_figure(summary: Summary):
     """Experiment ``knn_gradients``: gradient-estimator error vs samples."""
-    return _one_panel_figure(knn_gradients_panel, summary)
+    return one_panel_figure(knn_gradients_panel, summary)
 
 
 def knn_game_figure(summary: Summary):
     """Experiment ``knn_game``: the kNN caches in HO Theorem 6's INDEX game."""
-    return _one_panel_figure(knn_game_panel, summary)
+    return one_panel_figure(knn_game_panel, summary)
