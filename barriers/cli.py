@@ -257,17 +257,20 @@ def command_run(args) -> int:
         raise ParameterError("give either --workers N (a local cluster) or --scheduler ADDRESS, not both")
     configs = [experiment.config(args.preset, overrides) for experiment in experiments]
     check_out(Path(args.out), [experiment.name for experiment in experiments])
+    from protocols.runner import check_sweep
+
+    sweeps = [check_sweep(experiment.name, experiment.sweep(config, seed)) for experiment, config in zip(experiments, configs)]
     with preloaded(experiments, configs), executor(workers, args.scheduler) as cluster:
         if cluster is not None:
-            for experiment, config in zip(experiments, configs):
-                queue_units(cluster, experiment, config, seed, Path(args.out), args.fresh)
-        for experiment, config in zip(experiments, configs):
-            run_one(experiment, config, args.preset, seed, Path(args.out), cluster, args.fresh)
+            for experiment, config, units in zip(experiments, configs, sweeps):
+                queue_units(cluster, experiment, config, units, seed, Path(args.out), args.fresh)
+        for experiment, config, units in zip(experiments, configs, sweeps):
+            run_one(experiment, config, units, args.preset, seed, Path(args.out), cluster, args.fresh)
     return 0
 
 
-def queue_units(cluster, experiment, config: dict, seed: int, out: Path, fresh: bool) -> None:
-    """Queue on ``cluster`` the units of ``experiment`` that its trial store does not hold yet."""
+def queue_units(cluster, experiment, config: dict, units: list[dict], seed: int, out: Path, fresh: bool) -> None:
+    """Queue on ``cluster`` the ``units`` of ``experiment`` that its trial store does not hold yet."""
     from protocols.runner import unit_key
     from protocols.store import TrialStore, store_path
 
@@ -275,8 +278,7 @@ def queue_units(cluster, experiment, config: dict, seed: int, out: Path, fresh: 
     if not fresh:
         with TrialStore(store_path(out, experiment.name, config, seed), experiment.name, config, seed) as store:
             finished = store.finished()
-    units = [unit for unit in experiment.sweep(config, seed) if unit_key(unit) not in finished]
-    cluster.submit(experiment, config, units, seed)
+    cluster.submit(experiment, config, [unit for unit in units if unit_key(unit) not in finished], seed)
 
 
 @contextlib.contextmanager
@@ -330,8 +332,10 @@ def preloaded(experiments: list, configs: list[dict]):
             os.environ[PRELOAD_VARIABLE] = before
 
 
-def run_one(experiment, config: dict, preset: str, seed: int, out: Path, cluster=None, fresh: bool = False) -> None:
-    """Run one experiment (both players sandboxed when it plays the game) and write its results.
+def run_one(experiment, config: dict, units: list[dict], preset: str, seed: int, out: Path, cluster=None,
+            fresh: bool = False) -> None:
+    """Run one experiment's ``units`` (its sweep; both players sandboxed when it plays the game) and
+    write its results.
 
     Every finished unit is kept in the trial store under ``out`` (:mod:`protocols.store`), so the
     same command run again after an interruption resumes; ``fresh`` discards it first, and so does
@@ -349,11 +353,12 @@ def run_one(experiment, config: dict, preset: str, seed: int, out: Path, cluster
     from protocols.store import TrialStore, store_path
 
     players = SandboxedPlayers() if experiment.uses_game else InProcessPlayers()
-    units = len(experiment.sweep(config, seed))
     store = TrialStore(store_path(out, experiment.name, config, seed), experiment.name, config, seed, fresh=fresh)
     try:
-        with store, players, tqdm(total=units, desc=experiment.name, unit="unit", disable=None, file=sys.stderr) as bar:
-            result = run_sweep(experiment, config, seed, players, bar.update, store=store, cluster=cluster)
+        with store, players, tqdm(total=len(units), desc=experiment.name, unit="unit", disable=None,
+                                  file=sys.stderr) as bar:
+            result = run_sweep(experiment, config, seed, players, bar.update, store=store, cluster=cluster,
+                               units=units)
     except Exception:  # a breach or a leak: nothing is left; an interrupted run keeps its finished units
         store.discard()
         raise

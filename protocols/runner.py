@@ -73,16 +73,16 @@ def measure_unit(experiment, config: dict, unit: dict, seed: int, players) -> li
 
 
 def run_sweep(experiment, config: dict, seed: int, players, progress: Callable[[int], object] | None = None,
-              store=None, cluster=None) -> dict:
+              store=None, cluster=None, units: list[dict] | None = None) -> dict:
     """Every unit of ``experiment.sweep(config)`` measured, then summarized: ``{"summary", "trials"}``.
 
     ``store`` (:class:`protocols.store.TrialStore`) returns finished units and keeps each new one
     as it completes; ``cluster`` (:class:`protocols.cluster.Cluster`) measures the remaining units
-    on its workers, else they are measured here with ``players``. A partial ``config`` (tests) is
-    completed with the quick preset's values.
+    on its workers, else they are measured here with ``players``. ``units``: the sweep, when the
+    caller has it already. A partial ``config`` (tests) is completed with the quick preset's values.
     """
     config = {**experiment.presets["quick"].to_dict(), **config}
-    units = check_sweep(experiment.name, experiment.sweep(config, seed))
+    units = check_sweep(experiment.name, experiment.sweep(config, seed) if units is None else units)
     done: dict[str, list[dict]] = store.finished() if store is not None else {}
     missing = [unit for unit in units if unit_key(unit) not in done]
     if progress and len(missing) < len(units):
