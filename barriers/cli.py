@@ -260,25 +260,36 @@ def command_run(args) -> int:
     from protocols.runner import check_sweep
 
     sweeps = [check_sweep(experiment.name, experiment.sweep(config, seed)) for experiment, config in zip(experiments, configs)]
-    with preloaded(experiments, configs), executor(workers, args.scheduler) as cluster:
+    out = Path(args.out)
+    pending = [units_to_measure(experiment, config, units, seed, out, args.fresh)
+               for experiment, config, units in zip(experiments, configs, sweeps)]
+    work = any(todo is not None for todo in pending)
+    with preloaded(experiments, configs), executor(workers if work else None, args.scheduler if work else None) as cluster:
         if cluster is not None:
-            for experiment, config, units in zip(experiments, configs, sweeps):
-                queue_units(cluster, experiment, config, units, seed, Path(args.out), args.fresh)
-        for experiment, config, units in zip(experiments, configs, sweeps):
-            run_one(experiment, config, units, args.preset, seed, Path(args.out), cluster, args.fresh)
+            for experiment, config, todo in zip(experiments, configs, pending):
+                if todo:
+                    cluster.submit(experiment, config, todo, seed)
+        for experiment, config, units, todo in zip(experiments, configs, sweeps, pending):
+            if todo is None:
+                print(f"{out / experiment.name}/ is up to date: every unit is in its trial store and the files "
+                      "written from them are unchanged (--fresh runs it again)")
+                continue
+            run_one(experiment, config, units, args.preset, seed, out, cluster, args.fresh)
     return 0
 
 
-def queue_units(cluster, experiment, config: dict, units: list[dict], seed: int, out: Path, fresh: bool) -> None:
-    """Queue on ``cluster`` the ``units`` of ``experiment`` that its trial store does not hold yet."""
+def units_to_measure(experiment, config: dict, units: list[dict], seed: int, out: Path, fresh: bool) -> list[dict] | None:
+    """The ``units`` of ``experiment`` that its trial store does not hold yet; ``None`` when it holds
+    them all and the files written from them are there, unchanged (nothing to do)."""
     from protocols.runner import unit_key
     from protocols.store import TrialStore, store_path
 
-    finished: dict = {}
-    if not fresh:
-        with TrialStore(store_path(out, experiment.name, config, seed), experiment.name, config, seed) as store:
-            finished = store.finished()
-    cluster.submit(experiment, config, [unit for unit in units if unit_key(unit) not in finished], seed)
+    if fresh:
+        return units
+    with TrialStore(store_path(out, experiment.name, config, seed), experiment.name, config, seed) as store:
+        kept = store.keys()
+        missing = [unit for unit in units if unit_key(unit) not in kept]
+        return None if not missing and store.outputs_current(out / experiment.name) else missing
 
 
 @contextlib.contextmanager
@@ -369,6 +380,8 @@ def run_one(experiment, config: dict, units: list[dict], preset: str, seed: int,
         sandbox = cluster.sandbox(True) if cluster is not None else players.sandbox
     info = provenance(experiment.name, preset, seed, config, sandbox=sandbox)
     directory = write_results(out, experiment.name, result["summary"], result["trials"], info, figure)
+    with TrialStore(store_path(out, experiment.name, config, seed), experiment.name, config, seed) as store:
+        store.record_outputs(directory)
     print(f"wrote {directory}/: summary.json trials.csv config.json {experiment.name}.pdf {experiment.name}.png")
 
 

@@ -30,10 +30,11 @@ The out-of-window count is ``max(0, tokens - window)`` and comes from the messag
 is rounded to ``dtype`` when it enters the window, so the summaries see the same rounded values
 whether tokens arrive one by one or in a batch.
 
-Randomness (the sampling caches): every draw of the step at (1-based) position ``t`` comes from
-``numpy.random.default_rng([seed, t])``: one pair of uniforms per run (reservoir decision, output
-choice). The state needs no generator, a rebuilt cache continues with the same draws, ``probe``
-gives exactly what ``step`` would, and run 0 of a boosted cache is the :class:`Algorithm1Cache`
+Randomness (the sampling caches): the step at (1-based) position ``t`` takes one pair of uniforms
+per run (reservoir decision, output choice), row ``(t-1) mod DRAW_BLOCK`` of the block of draws from
+``numpy.random.default_rng([seed, WINDOW_SAMPLER_STREAM, (t-1) // DRAW_BLOCK])`` (a generator per
+block of steps, not per token). The state needs no generator, a rebuilt cache continues with the
+same draws, ``probe`` gives exactly what ``step`` would, and run 0 of a boosted cache is the :class:`Algorithm1Cache`
 with the same seed. Probe rows are all "the next token", so they share the draws of that position.
 """
 
@@ -162,10 +163,6 @@ class _WindowState(ProbeThenExtend):
     def _kept(self) -> tuple[np.ndarray, np.ndarray]:
         return (self._keys.rows.astype(np.float64, copy=False), self._values.rows.astype(np.float64, copy=False))
 
-    def _round(self, rows: np.ndarray) -> np.ndarray:
-        """Rows as the window stores them (rounded to ``dtype``), back in float64."""
-        return np.asarray(rows, dtype=np.float64).astype(self.dtype).astype(np.float64)
-
     def _absorb(self, positions: np.ndarray, values: np.ndarray) -> None:
         """Values (float64, rounded to dtype) leaving the window at the 1-based steps ``positions``."""
         raise NotImplementedError
@@ -176,20 +173,24 @@ class _WindowState(ProbeThenExtend):
         m = K.shape[0]
         if m == 0:
             return
-        kept_values = self._kept()[1]
-        first_kept = self._seen - kept_values.shape[0] + 1  # 1-based index of the oldest kept token
-        steps = np.arange(self._seen + 1, self._seen + m + 1)
-        steps = steps[steps > self.window]
-        if steps.size:
-            leaving = steps - self.window  # token that leaves at each step
-            pool = np.vstack([kept_values.reshape(-1, V.shape[1]), self._round(V)])
-            self._absorb(steps, pool[leaving - first_kept])
+        # The tokens leaving at steps seen+1 .. seen+m are the oldest kept ones (the window starts at
+        # the first of them), then the first new ones: two contiguous slices, no gather.
+        last_leaving = self._seen + m - self.window  # 1-based index of the last token that leaves
+        if last_leaving > 0:
+            first_kept = max(1, self._seen - self.window + 1)
+            from_kept = self._values.rows[: max(0, min(self._seen, last_leaving) - first_kept + 1)]
+            from_new = V[: max(0, last_leaving - self._seen)]
+            leaving = np.empty((from_kept.shape[0] + from_new.shape[0], V.shape[1]))
+            if from_kept.size:
+                leaving[: from_kept.shape[0]] = from_kept
+            leaving[from_kept.shape[0] :] = from_new if self.dtype == "float64" else from_new.astype(self.dtype)
+            steps = np.arange(last_leaving - leaving.shape[0] + 1, last_leaving + 1) + self.window
+            self._absorb(steps, leaving)
         self._keys.append(K[-self.window :].astype(self.dtype))
         self._values.append(V[-self.window :].astype(self.dtype))
         self._keys.keep_last(self.window)
         self._values.keep_last(self.window)
         self._seen += m
-
 
     # probe ------------------------------------------------------------------------------------
 
@@ -275,8 +276,11 @@ class RunningSumWindowCache(_WindowState):
         return None if self._sum is None else self._sum.copy()
 
     def _absorb(self, positions, values) -> None:
-        start = np.zeros((1, values.shape[1])) if self._sum is None else self._sum[None, :]
-        self._sum = np.cumsum(np.vstack([start, values]), axis=0)[-1]  # sequential, like single steps
+        accumulated = np.empty((values.shape[0] + 1, values.shape[1]))
+        accumulated[0] = 0.0 if self._sum is None else self._sum
+        accumulated[1:] = values
+        # A reduction over the rows of a C-ordered array adds them one after another, like single steps.
+        self._sum = np.add.reduce(accumulated, axis=0)
 
     def _probe_after_pop(self, Q, K, V, keys, values, leaving, position):
         count = position - self.window
@@ -302,6 +306,11 @@ class RunningSumWindowCache(_WindowState):
 
 # --- sampling: Algorithm 1 and its boosted form ------------------------------------------------
 
+#: Steps per block of public draws (one generator per block, not one per token).
+DRAW_BLOCK = 1024
+#: Tags the window samplers' generators, apart from any other ``default_rng([seed, ...])`` of a run.
+WINDOW_SAMPLER_STREAM = 0x57494E44
+
 
 class _WindowSampler(_WindowState):
     """``samples`` independent runs of HO Algorithm 1 sharing one window (each keeps its own reservoir)."""
@@ -312,6 +321,7 @@ class _WindowSampler(_WindowState):
         self.seed = check_int("seed", self.seed, 0)
         self._init_window()
         self._reservoir: np.ndarray | None = None  # (samples, d) at dtype, once a token has left
+        self._block_draws: tuple[int, np.ndarray] | None = None  # the last block of draws (public: seed only)
 
     @property
     def samples(self) -> int:
@@ -323,26 +333,35 @@ class _WindowSampler(_WindowState):
         """One reservoir value per run (``None`` before the first token leaves the window)."""
         return None if self._reservoir is None else self._reservoir.astype(np.float64)
 
-    def _draws(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """The uniforms of step ``position``: run ``r`` takes the pair ``(reservoir, output)`` in row ``r``.
+    def _draws(self, positions: np.ndarray) -> np.ndarray:
+        """The uniforms of the steps ``positions`` (1-based): ``(len(positions), samples, 2)``.
 
-        Row 0 does not depend on how many runs there are, so run 0 of every cache with the same
-        seed makes the same draws.
+        Run ``r`` at step ``t`` takes the pair (reservoir decision, output choice) at ``[t, r]``.
+        Steps come in blocks of :data:`DRAW_BLOCK`; block ``b`` is drawn from
+        ``default_rng([seed, WINDOW_SAMPLER_STREAM, b])`` run by run, so run 0 does not depend on
+        how many runs there are (run 0 of every cache with the same seed makes the same draws).
         """
-        pairs = np.random.default_rng([self.seed, int(position)]).random((self.samples, 2))
-        return pairs[:, 0], pairs[:, 1]
+        positions = np.asarray(positions, dtype=np.int64)
+        blocks = (positions - 1) // DRAW_BLOCK
+        out = np.empty((positions.size, self.samples, 2))
+        for block in np.unique(blocks):
+            if self._block_draws is None or self._block_draws[0] != block:
+                rng = np.random.default_rng([self.seed, WINDOW_SAMPLER_STREAM, int(block)])
+                self._block_draws = (int(block), rng.random((self.samples, DRAW_BLOCK, 2)).transpose(1, 0, 2))
+            mine = blocks == block
+            out[mine] = self._block_draws[1][(positions[mine] - 1) % DRAW_BLOCK]
+        return out
 
     def _absorb(self, positions, values) -> None:
-        # Reservoir sampling over the values that left the window (HO Algorithm 1, step 3):
-        # the token leaving at step t replaces a run's reservoir with probability 1/(t - W).
-        winner = np.full(self.samples, -1)
-        for k, t in enumerate(positions):
-            u = self._draws(int(t))[0]
-            winner[u * (t - self.window) < 1.0] = k
+        # Reservoir sampling over the values that left the window (HO Algorithm 1, step 3): the
+        # token leaving at step t replaces a run's reservoir with probability 1/(t - W); the last
+        # replacement of the batch stays.
+        replaces = self._draws(positions)[:, :, 0] * (positions - self.window)[:, None] < 1.0  # (steps, runs)
+        took = replaces.any(axis=0)
+        last = positions.size - 1 - np.argmax(replaces[::-1], axis=0)
         if self._reservoir is None:
             self._reservoir = np.zeros((self.samples, values.shape[1]), dtype=self.dtype)
-        took = winner >= 0
-        self._reservoir[took] = values[winner[took]].astype(self.dtype)
+        self._reservoir[took] = values[last[took]].astype(self.dtype)
 
     def _combine(self, samples: np.ndarray) -> np.ndarray:
         """One output per probe row from its ``(rows, samples, d)`` draws."""
@@ -351,7 +370,7 @@ class _WindowSampler(_WindowState):
     def _sample_after_pop(self, Q, K, V, keys, values, leaving, position) -> np.ndarray:
         """Per-run outputs ``(rows, samples, d)`` of the step at ``position`` (a token leaves the window)."""
         count = position - self.window  # tokens outside the window, each of weight 1
-        u_reservoir, u_output = self._draws(position)
+        u_reservoir, u_output = self._draws(np.array([position]))[0].T
         old = np.zeros((self.samples, leaving.size)) if self._reservoir is None else self.reservoir
         reservoir = np.where((u_reservoir * count < 1.0)[:, None], leaving[None, :], old)
         # In-window scores: the W-1 kept tokens, then the row's own token.

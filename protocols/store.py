@@ -127,6 +127,37 @@ class TrialStore:
         except (sqlite3.DatabaseError, json.JSONDecodeError) as error:
             raise self._unreadable(error) from None
 
+    def keys(self) -> set[str]:
+        """The keys of the kept units (without reading their rows)."""
+        if self.db is None:
+            return set()
+        try:
+            return {key for (key,) in self.db.execute("SELECT key FROM units")}
+        except sqlite3.DatabaseError as error:
+            raise self._unreadable(error) from None
+
+    def record_outputs(self, directory: Path) -> None:
+        """Remember the files written from the finished units (name and SHA-256 of each)."""
+        if self.db is None:
+            self._create()
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('outputs', ?)", (json.dumps(_digests(directory)),))
+
+    def outputs_current(self, directory: Path) -> bool:
+        """Whether ``directory`` holds exactly the files :meth:`record_outputs` recorded, unchanged.
+
+        Only at a clean git revision: in a modified tree the owner cannot tell two versions of the
+        summary or figure code apart, so their files are always made again.
+        """
+        if self.db is None or not self.owner_revision_is_clean():
+            return False
+        recorded = self.db.execute("SELECT value FROM meta WHERE name = 'outputs'").fetchone()
+        return recorded is not None and json.loads(recorded[0]) == _digests(directory)
+
+    def owner_revision_is_clean(self) -> bool:
+        revision = json.loads(self.owner)["revision"]
+        return revision != "unknown" and not revision.endswith("-dirty")
+
     def put(self, key: str, rows: list[dict]) -> None:
         """Keep one finished unit (committed and synced before this returns)."""
         text = json.dumps(rows, separators=(",", ":"), allow_nan=False)  # key order is the CSV's column order
@@ -155,6 +186,15 @@ class TrialStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _digests(directory: Path) -> dict[str, str]:
+    """SHA-256 of every file in ``directory`` by name (empty when it does not exist)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return {}
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(directory.iterdir()) if path.is_file()}
 
 
 def _difference(stored: str | None, wanted: str) -> str:

@@ -110,6 +110,23 @@ def test_extend_equals_stepping(cache):
     assert batch.to_bytes() == stepped.to_bytes()
 
 
+@pytest.mark.parametrize("cache", [c for c in CACHES if not isinstance(c, RunningSumWindowCache)], ids=repr)
+def test_extend_equals_stepping_across_blocks_of_draws(cache):
+    """Chunks of uneven sizes that straddle blocks of public draws (caches.sliding.DRAW_BLOCK) give
+    the bytes of single steps, and a message rebuilt mid-stream continues with the same draws."""
+    from caches.sliding import DRAW_BLOCK
+
+    Q, K, V = stream(n=2 * DRAW_BLOCK + 77, d=3, seed=4)
+    batch, stepped = fresh(cache), fresh(cache)
+    for start, stop in ((0, 5), (5, DRAW_BLOCK + 3), (DRAW_BLOCK + 3, DRAW_BLOCK + 4), (DRAW_BLOCK + 4, len(K))):
+        batch.extend(Q[start:stop], K[start:stop], V[start:stop])
+        if start == 5:
+            batch = type(batch).from_bytes(batch.to_bytes(), **batch.params())
+    for q, k, v in zip(Q, K, V):
+        stepped.step(q, k, v)
+    assert batch.to_bytes() == stepped.to_bytes()
+
+
 def test_empty_and_repr():
     for cache in CACHES:
         player = fresh(cache)

@@ -73,6 +73,31 @@ def test_resuming_a_finished_run_measures_nothing(tmp_path, monkeypatch):
     assert files(out) == before
 
 
+def test_a_finished_run_with_unchanged_files_is_up_to_date(tmp_path, monkeypatch, capsys):
+    """At a clean revision, a finished run whose files are unchanged is not summarized or drawn again;
+    a missing or changed file is made again from the store, byte for byte."""
+    import barriers.cli
+    import protocols.store
+
+    monkeypatch.setattr(protocols.store, "source_revision", lambda: "0" * 40)
+    out = tmp_path / "out"
+    assert main(["run", "budget", "--out", str(out), *SMALL]) == 0
+    before = files(out)
+    real_run_one, runs = barriers.cli.run_one, []
+    monkeypatch.setattr(barriers.cli, "run_one", lambda *a, **k: runs.append(1) or real_run_one(*a, **k))
+    capsys.readouterr()
+    assert main(["run", "budget", "--out", str(out), *SMALL]) == 0
+    assert runs == [] and "is up to date" in capsys.readouterr().out
+    (out / "budget" / "budget.png").unlink()
+    (out / "budget" / "trials.csv").write_bytes(b"changed")
+    assert main(["run", "budget", "--out", str(out), *SMALL]) == 0
+    assert runs == [1] and files(out) == before
+    monkeypatch.setattr(protocols.store, "source_revision", lambda: "0" * 40 + "-dirty")
+    assert main(["run", "budget", "--out", str(out), "--fresh", *SMALL]) == 0
+    assert main(["run", "budget", "--out", str(out), *SMALL]) == 0
+    assert runs == [1, 1, 1], "in a modified tree the files are always made again"
+
+
 def test_fresh_discards_the_store(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert main(["run", "budget", "--out", str(out), *SMALL]) == 0
