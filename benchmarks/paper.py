@@ -2,8 +2,9 @@
 
 Runs the command under ``/usr/bin/time -v`` and prints its wall time and "Maximum resident set
 size" (the largest single process of the run). Workers, sandboxed players and the command itself
-are separate processes, so the script also samples, twice a second, the summed resident memory
-of the whole process tree and prints its peak. ``--experiment NAME`` times ``barriers run NAME``
+are separate processes, so the script also samples, twice a second, the summed proportional set
+size (PSS: shared pages split between the processes sharing them) of the whole process tree and
+prints its peak. Each line the command prints is echoed with the minutes elapsed. ``--experiment NAME`` times ``barriers run NAME``
 instead, with the Makefile's settings (one BLAS thread per worker, a worker per core): e.g.
 ``--experiment budget --preset scale --minutes 20`` for the budget scale preset (20 minutes,
 8 GiB). Run: ``python benchmarks/paper.py``.
@@ -25,26 +26,41 @@ ROOT = Path(__file__).resolve().parents[1]
 THREADS = ("OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1")
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Summed resident memory of ``root`` and all its descendants (from /proc)."""
+def tree_pss_bytes(root: int) -> int:
+    """Summed proportional set size (PSS, /proc/PID/smaps_rollup) of ``root`` and its descendants:
+    a page shared by k processes counts 1/k in each, so the sum is the memory the tree occupies
+    (summed RSS would count the fork server's pages once per sandboxed child)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            pages = int(Path(f"/proc/{entry}/statm").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
+        except (OSError, IndexError):
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        total += _pss_bytes(pid)
         stack.extend(children.get(pid, []))
     return total
+
+
+def _pss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def echo_with_time(stream, start: float) -> None:
+    """Print each line the command writes (one ``wrote ...`` per finished experiment) with the minutes elapsed."""
+    for line in stream:
+        print(f"[{(time.perf_counter() - start) / 60:5.1f} min] {line.rstrip()}", flush=True)
 
 
 def main() -> None:
@@ -65,25 +81,29 @@ def main() -> None:
             command = ["/usr/bin/time", "-v", "make", "-C", str(ROOT), f"PRESET={args.preset}", f"OUT={out}", args.target]
             what = f"make PRESET={args.preset} {args.target}"
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         peak = [0]
 
         def sample():
             while process.poll() is None:
-                peak[0] = max(peak[0], tree_rss_bytes(process.pid))
+                peak[0] = max(peak[0], tree_pss_bytes(process.pid))
                 time.sleep(0.5)
 
         sampler = threading.Thread(target=sample, daemon=True)
+        echo = threading.Thread(target=echo_with_time, args=(process.stdout, start), daemon=True)
         sampler.start()
-        _, report = process.communicate()
+        echo.start()
+        report = process.stderr.read()
+        process.wait()
         seconds = time.perf_counter() - start
         sampler.join()
+        echo.join()
     largest = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
     largest_gib = int(largest.group(1)) / 2**20 if largest else float("nan")
     status = "finished" if process.returncode == 0 else f"FAILED (exit {process.returncode})"
     print(f"{what}: {status} in {seconds / 60:.1f} min "
           f"(target <= {args.minutes:g}); largest process {largest_gib:.2f} GiB (/usr/bin/time -v), "
-          f"whole process tree at most {peak[0] / 2**30:.2f} GiB (target <= 8)")
+          f"whole process tree at most {peak[0] / 2**30:.2f} GiB of PSS (target <= 8)")
     if process.returncode != 0:
         print(report[-2000:])
 
