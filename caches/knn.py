@@ -158,6 +158,11 @@ def _check_method(method: str) -> str:
     return check_choice("method", method, METHODS)
 
 
+#: Entries (query x sample x (k + (n - k)/k)) of one lazy-Gumbel call in :func:`knn_attention`; the
+#: call's scratch is a few hundred bytes per entry, so this bounds it near a gigabyte.
+SAMPLING_ENTRIES = 1 << 22
+
+
 def knn_attention(
     Q: np.ndarray,
     K: np.ndarray,
@@ -192,14 +197,22 @@ def knn_attention(
         weights = softmax(scores, axis=1)
         return KNNEstimate(np.einsum("mk,mkd->md", weights, V[ids]), np.full(Q.shape[0], k, dtype=np.int64))
     m = Q.shape[0]
-    rows_ids = np.repeat(ids, groups, axis=0)
-    draws = lazy_gumbel(
-        rows_ids, np.repeat(scores, groups, axis=0), n - k,
-        lambda r, c: np.einsum("rd,rd->r", Q[r // groups], K[c]), rng, samples=samples, rows_per_query=groups,
-    )
-    sampled = V[draws.index].reshape(m, groups, samples, -1)
+    # The race over the top-k plus about (n - k)/k tail draws per sample: queries go in chunks of at
+    # most SAMPLING_ENTRIES such entries (one call, the same numbers, when they all fit).
+    chunk = max(1, SAMPLING_ENTRIES // (groups * samples * (k + -(-(n - k) // k))))
+    index, reads = [], []
+    for start in range(0, m, chunk):
+        part = slice(start, min(m, start + chunk))
+        draws = lazy_gumbel(
+            np.repeat(ids[part], groups, axis=0), np.repeat(scores[part], groups, axis=0), n - k,
+            lambda r, c, start=start: np.einsum("rd,rd->r", Q[start + r // groups], K[c]), rng, samples=samples,
+            rows_per_query=groups,
+        )
+        index.append(draws.index)
+        reads.append(draws.distinct_reads)
+    sampled = V[np.concatenate(index)].reshape(m, groups, samples, -1)
     output = np.stack([median_of_means(sampled[r]) for r in range(m)]) if groups > 1 else sampled[:, 0].mean(axis=1)
-    return KNNEstimate(output, draws.distinct_reads)
+    return KNNEstimate(output, np.concatenate(reads))
 
 
 def knn_forward(

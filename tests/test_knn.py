@@ -34,9 +34,15 @@ def problem():
     return Q, K, V, attention_batch(Q, K, V)
 
 
-def test_sampling_estimator_is_unbiased(problem):
+@pytest.mark.parametrize("entries", [None, 1], ids=["one call", "a call per query"])
+def test_sampling_estimator_is_unbiased(problem, entries, monkeypatch):
     """Mean of 400 independent 4-sample estimates vs exact: every coordinate within 4.5 SE
-    (128 coordinates: false alarm about 1e-3)."""
+    (128 coordinates: false alarm about 1e-3), whether the queries share one lazy-Gumbel call or
+    are drawn in chunks (caches.knn.SAMPLING_ENTRIES)."""
+    import caches.knn
+
+    if entries is not None:
+        monkeypatch.setattr(caches.knn, "SAMPLING_ENTRIES", entries)
     Q, K, V, exact = problem
     runs = np.stack([knn_attention(Q, K, V, k=23, samples=4, rng=np.random.default_rng([1, r])).output
                      for r in range(400)])
@@ -62,10 +68,15 @@ def test_error_falls_as_one_over_sqrt_samples(problem):
     assert -0.6 <= fit_slope(ms, errors) <= -0.4
 
 
-def test_median_of_means_groups_count_reads_once(problem):
+@pytest.mark.parametrize("entries", [None, 3000], ids=["one call", "chunks of queries"])
+def test_median_of_means_groups_count_reads_once(problem, entries, monkeypatch):
+    import caches.knn
+
+    if entries is not None:
+        monkeypatch.setattr(caches.knn, "SAMPLING_ENTRIES", entries)
     Q, K, V, _ = problem
     est = knn_attention(Q, K, V, k=23, samples=8, groups=5, rng=np.random.default_rng(3))
-    assert est.output.shape == (16, 8)
+    assert est.output.shape == (16, 8) and est.reads.shape == (16,)
     assert np.all(est.reads >= 23) and np.all(est.reads <= 512)
 
 
