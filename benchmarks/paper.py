@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 THREADS = ("OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1")
 
 
-def tree_pss_bytes(root: int) -> int:
-    """Summed proportional set size (PSS, /proc/PID/smaps_rollup) of ``root`` and its descendants:
+def tree_pss(root: int) -> dict[int, int]:
+    """Proportional set size (PSS, /proc/PID/smaps_rollup) of ``root`` and each descendant by pid:
     a page shared by k processes counts 1/k in each, so the sum is the memory the tree occupies
     (summed RSS would count the fork server's pages once per sandboxed child)."""
     children: dict[int, list[int]] = {}
@@ -39,12 +39,12 @@ def tree_pss_bytes(root: int) -> int:
         except (OSError, IndexError):
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
-    total, stack = 0, [root]
+    sizes, stack = {}, [root]
     while stack:
         pid = stack.pop()
-        total += _pss_bytes(pid)
+        sizes[pid] = _pss_bytes(pid)
         stack.extend(children.get(pid, []))
-    return total
+    return sizes
 
 
 def _pss_bytes(pid: int) -> int:
@@ -82,11 +82,13 @@ def main() -> None:
             what = f"make PRESET={args.preset} {args.target}"
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        peak = [0]
+        peak, at_peak = [0], [{}]
 
         def sample():
             while process.poll() is None:
-                peak[0] = max(peak[0], tree_pss_bytes(process.pid))
+                sizes = tree_pss(process.pid)
+                if sum(sizes.values()) > peak[0]:
+                    peak[0], at_peak[0] = sum(sizes.values()), sizes
                 time.sleep(0.5)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -104,6 +106,8 @@ def main() -> None:
     print(f"{what}: {status} in {seconds / 60:.1f} min "
           f"(target <= {args.minutes:g}); largest process {largest_gib:.2f} GiB (/usr/bin/time -v), "
           f"whole process tree at most {peak[0] / 2**30:.2f} GiB of PSS (target <= 8)")
+    largest_at_peak = sorted(at_peak[0].items(), key=lambda item: -item[1])[:3]
+    print("  at the peak: " + ", ".join(f"pid {pid} {size / 2**30:.2f} GiB" for pid, size in largest_at_peak))
     if process.returncode != 0:
         print(report[-2000:])
 
