@@ -34,8 +34,9 @@ Randomness (the sampling caches): the step at (1-based) position ``t`` takes one
 per run (reservoir decision, output choice), row ``(t-1) mod DRAW_BLOCK`` of the block of draws from
 ``numpy.random.default_rng([seed, WINDOW_SAMPLER_STREAM, (t-1) // DRAW_BLOCK])`` (a generator per
 block of steps, not per token). The state needs no generator, a rebuilt cache continues with the
-same draws, ``probe`` gives exactly what ``step`` would, and run 0 of a boosted cache is the :class:`Algorithm1Cache`
-with the same seed. Probe rows are all "the next token", so they share the draws of that position.
+same draws, ``probe`` gives exactly what ``step`` would, and run 0 of a boosted cache is the
+:class:`Algorithm1Cache` with the same seed. Probe rows are all "the next token", so they share
+the draws of that position.
 """
 
 from __future__ import annotations
