@@ -139,3 +139,17 @@ def test_headline_and_figure(summary):
     assert len(window_outside_figure({}).axes) == 4
     assert len(window_outside_figure({**summary, "scales": ["share"]}).axes) == 2
     assert EXPERIMENTS["window_outside"].presets["quick"].scales == ["share"]
+
+
+def test_algorithm1_on_zero_outside_values_decodes_game_by_game():
+    """docs/theory.md §5: all bits of a message share one step's draw, so a game of Algorithm 1
+    decodes nearly every bit (the draw picks the window) or about half (the reservoir's 0); the
+    headline therefore shows it over games."""
+    from caches.spec import load_object
+
+    config = {"n": 1024, "W": 32, "d": 128, "trials": 8, "scales": ["share"], "variants": ["zero"]}
+    summary = run_sweep(EXPERIMENTS["window_outside"], config, 0, InProcessPlayers())["summary"]
+    games = point(summary, "zero", "share", "HO Alg. 1")["trial_accuracies"]
+    assert len(games) == 8 and all(a > 0.97 or 0.4 < a < 0.6 for a in games), games
+    assert any(a > 0.97 for a in games) and any(a < 0.6 for a in games), games
+    assert "HO Alg. 1" in (text := load_object(EXPERIMENTS["window_outside"].headline)(summary)) and "(8 games)" in text
