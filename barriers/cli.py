@@ -231,7 +231,7 @@ def check_out(out: Path, names: list[str]) -> None:
 
 
 def command_run(args) -> int:
-    from barriers.experiments import EXPERIMENTS, get_experiment
+    import barriers.experiments
 
     seed = check_int("--seed", _as_int(args.seed, "--seed"), 0, 2**63 - 1)
     overrides = parse_overrides(args.set)
@@ -249,9 +249,9 @@ def command_run(args) -> int:
     if args.experiment == "all":
         if overrides:
             raise ParameterError("--set cannot be combined with `run all`: parameters differ between experiments")
-        experiments = list(EXPERIMENTS.values())
+        experiments = list(barriers.experiments.EXPERIMENTS.values())
     else:
-        experiments = [get_experiment(args.experiment)]
+        experiments = [barriers.experiments.get_experiment(args.experiment)]
     workers = None if args.workers is None else check_int("--workers", _as_int(args.workers, "--workers"), 1, 512)
     if workers is not None and args.scheduler:
         raise ParameterError("give either --workers N (a local cluster) or --scheduler ADDRESS, not both")
