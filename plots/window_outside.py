@@ -3,7 +3,8 @@
 A 2 x 2 grid: columns are the out-of-window values (zero: HO's printed stream; random: public
 values of mean μ), rows the query scale (the theorem's C; the spike-share C at which the outside
 tokens weigh as much as the spike). Each panel is accuracy vs memory / (W·d) under the Fano
-frontier at ``W·d`` bits, one series per cache, the same style in every panel. Missing keys and
+frontier at ``W·d`` bits, one series per cache, the same style in every panel; error bars are
+99% Wilson intervals, for Algorithm 1 and Theorem 25 (one draw per game) the range over games. Missing keys and
 ``None`` values are skipped, so partial or empty summaries still plot.
 """
 
@@ -23,12 +24,21 @@ ORDER = ("plain window", "running sum", "HO Alg. 1", "HO Thm 25", "designed wind
 VARIANT_TITLES = {"zero": "zero values outside", "random": "random values outside"}
 
 
+def over_games(point: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A point whose bits share one draw per game (Algorithm 1, Theorem 25) gets the [min, max] of
+    its games' accuracies as error bar instead of a per-bit interval."""
+    games = [number(a) for a in point.get("trial_accuracies") or []]
+    if not point.get("bits_share_a_draw") or not games or None in games:
+        return point
+    return {**point, "accuracy_low": min(games), "accuracy_high": max(games)}
+
+
 def window_outside_figure(summary: Summary):
     """Accuracy vs memory / (W·d) per variant (columns) and query scale (rows), frontier at W·d bits."""
     variants = list(summary.get("variants") or ["zero", "random"])
     scales = [scale for scale in ("theorem", "share") if scale in (summary.get("scales") or ["theorem", "share"])]
     aspect = 0.375 * len(scales)
-    points = [p for p in summary.get("points") or [] if number(p.get("accuracy")) is not None]
+    points = [over_games(p) for p in summary.get("points") or [] if number(p.get("accuracy")) is not None]
     labels = list(ORDER) + sorted({str(p.get("label")) for p in points} - set(ORDER))
     styles = {label: {**default_style(k), "label": label, "ms": 3.5} for k, label in enumerate(labels)}
     with paper(columns=2, aspect=aspect):

@@ -188,8 +188,14 @@ def outside_measure(config: dict, unit: dict, seed: int, players) -> list[dict]:
     return rows
 
 
+#: Families whose bits in one message share one step's draws (every probe row is "the next token"):
+#: their independent unit is the game, so their accuracy is shown over the trials' games.
+SHARED_DRAWS = ("Algorithm1Cache", "BoostedWindowCache")
+
+
 def outside_summary(config: dict, rows: list[dict], seed: int) -> dict:
-    """Per variant, scale and cache: accuracy (99% Wilson over W·d bits × trials), memory over W·d."""
+    """Per variant, scale and cache: accuracy (99% Wilson over W·d bits × trials), memory over W·d,
+    each game's accuracy, and whether the bits of one message share a draw (:data:`SHARED_DRAWS`)."""
     n, W, d = config["n"], config["W"], config["d"]
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
@@ -199,7 +205,8 @@ def outside_summary(config: dict, rows: list[dict], seed: int) -> dict:
         point = points_from_rows(group)[0]
         point.update(variant=variant, scale=scale, label=LABELS.get(point["family"], point["family"]),
                      C=[r["C"] for r in group], threshold=[r["threshold"] for r in group],
-                     trial_accuracies=[r["accuracy"] for r in group])
+                     trial_accuracies=[r["accuracy"] for r in group],
+                     bits_share_a_draw=point["family"] in SHARED_DRAWS)
         points.append(point)
     return {
         "experiment": "window_outside", "n": n, "W": W, "d": d, "codebook": config["codebook"],
@@ -207,11 +214,6 @@ def outside_summary(config: dict, rows: list[dict], seed: int) -> dict:
         "spike_share": config["spike_share"], "share_C": share_C(n, W, config["spike_share"]),
         "variants": list(config["variants"]), "scales": list(config["scales"]), "points": points,
     }
-
-
-#: Families whose bits in one message share one step's draws (every probe row is "the next token"):
-#: their independent unit is the game, so their accuracy is shown over the trials' games.
-SHARED_DRAWS = ("Algorithm1Cache", "BoostedWindowCache")
 
 
 def outside_headline(summary: dict) -> str:
@@ -222,7 +224,7 @@ def outside_headline(summary: dict) -> str:
     from protocols.headline import exact, over_draws, percent
 
     def accuracy(p):
-        if p.get("family") in SHARED_DRAWS and p.get("trial_accuracies"):
+        if p.get("bits_share_a_draw") and p.get("trial_accuracies"):
             return over_draws([100 * a for a in p["trial_accuracies"]], 1, "%").replace(" draws)", " games)")
         return percent(p["accuracy"], p["accuracy_low"], p["accuracy_high"])
 

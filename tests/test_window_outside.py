@@ -153,3 +153,12 @@ def test_algorithm1_on_zero_outside_values_decodes_game_by_game():
     assert len(games) == 8 and all(a > 0.97 or 0.4 < a < 0.6 for a in games), games
     assert any(a > 0.97 for a in games) and any(a < 0.6 for a in games), games
     assert "HO Alg. 1" in (text := load_object(EXPERIMENTS["window_outside"].headline)(summary)) and "(8 games)" in text
+
+
+def test_figure_bars_span_the_games_where_bits_share_a_draw():
+    from plots.window_outside import over_games
+
+    shared = {"accuracy": 0.75, "accuracy_low": 0.74, "accuracy_high": 0.76, "trial_accuracies": [0.5, 1.0],
+              "bits_share_a_draw": True}
+    assert over_games(shared)["accuracy_low"] == 0.5 and over_games(shared)["accuracy_high"] == 1.0
+    assert over_games({**shared, "bits_share_a_draw": False}) == {**shared, "bits_share_a_draw": False}
