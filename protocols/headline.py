@@ -76,11 +76,12 @@ def single_draw(value: float, digits: int = 2) -> str:
     return f"{value:,.{digits}g} (single draw)" if abs(value) < 1e-3 and value else f"{value:,.{digits}f} (single draw)"
 
 
-def over_draws(values, digits: int = 2, unit: str = "") -> str:
+def over_draws(values, digits: int = 2, unit: str = "", noun: str = "draw") -> str:
     """A quantity measured on several independent draws: ``median [min, max] (k draws)``.
 
     With ``k`` draws the interval ``[min, max]`` holds the distribution's median with probability
-    ``1 - 2^(1-k)`` (75% for 3 draws, 94% for 5); one draw is marked ``(single draw)``."""
+    ``1 - 2^(1-k)`` (75% for 3 draws, 94% for 5); one draw is marked ``(single draw)``. ``noun``
+    names what the ``k`` draws are where they are not plain draws (``"game"``: ``(8 games)``)."""
     import numpy as np
 
     values = sorted(float(v) for v in values if v is not None)
@@ -90,7 +91,7 @@ def over_draws(values, digits: int = 2, unit: str = "") -> str:
         return single_draw(values[0], digits) if not unit else f"{values[0]:,.{digits}f}{unit} (single draw)"
     middle = float(np.median(values))
     shown = (lambda v: f"{v:,.{digits}g}") if 0 < abs(middle) < 1e-3 else (lambda v: f"{v:,.{digits}f}")
-    return f"{shown(middle)}{unit} [{shown(values[0])}, {shown(values[-1])}] ({len(values)} draws)"
+    return f"{shown(middle)}{unit} [{shown(values[0])}, {shown(values[-1])}] ({len(values)} {noun}s)"
 
 
 def fitted_slope(xs, ys, groups=None, *, log: bool = True, seed: int = 0, digits: int = 2) -> str:

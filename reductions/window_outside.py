@@ -225,7 +225,7 @@ def outside_headline(summary: dict) -> str:
 
     def accuracy(p):
         if p.get("bits_share_a_draw") and p.get("trial_accuracies"):
-            return over_draws([100 * a for a in p["trial_accuracies"]], 1, "%").replace(" draws)", " games)")
+            return over_draws([100 * a for a in p["trial_accuracies"]], 1, "%", noun="game")
         return percent(p["accuracy"], p["accuracy_low"], p["accuracy_high"])
 
     points = summary.get("points") or []
