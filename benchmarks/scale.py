@@ -78,23 +78,20 @@ def units_seconds(workers: int) -> float:
     worker has played once, so imports and fork servers are not counted)."""
     code = f"""
 import time
-from barriers.experiments import EXPERIMENTS
+from barriers.experiments import get_experiment
 from protocols.cluster import Cluster
-if __name__ == "__main__":
-    experiment = EXPERIMENTS["budget"]
-    config = experiment.config("quick", {{}})
-    units = experiment.sweep(config, 0)
-    with Cluster({workers}) as cluster:
-        list(cluster.measure(experiment, config, units[:{workers}], 0))
-        start = time.perf_counter()
-        list(cluster.measure(experiment, config, units, 0))
-        print(time.perf_counter() - start)
+experiment = get_experiment("budget")
+config = experiment.config("quick", {{}})
+units = experiment.sweep(config, 0)
+with Cluster({workers}) as cluster:
+    list(cluster.measure(experiment, config, units[:{workers}], 0))
+    start = time.perf_counter()
+    list(cluster.measure(experiment, config, units, 0))
+    print(time.perf_counter() - start)
 """
-    with tempfile.NamedTemporaryFile("w", suffix=".py") as script:  # Dask's spawned workers re-import __main__
-        script.write(code)
-        script.flush()
-        result = subprocess.run([sys.executable, script.name], check=True, capture_output=True, text=True,
-                                env={**os.environ, **THREADS, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    # `python -c`: Dask's spawned workers re-run a main script, but there is none to re-run here
+    result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                            env={**os.environ, **THREADS, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     return float(result.stdout.split()[-1])
 
 
