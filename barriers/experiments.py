@@ -43,5 +43,4 @@ def get_experiment(name: str) -> Experiment:
         for experiment in _declared_in(module_name):
             if experiment.name == name:
                 return experiment
-    known = __getattr__("EXPERIMENTS")
-    raise ParameterError(f"unknown experiment {name!r}; choose one of: {', '.join(known)}")
+    raise ParameterError(f"unknown experiment {name!r}; choose one of: {', '.join(_collect())}")

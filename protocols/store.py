@@ -149,14 +149,11 @@ class TrialStore:
         Only at a clean git revision: in a modified tree the owner cannot tell two versions of the
         summary or figure code apart, so their files are always made again.
         """
-        if self.db is None or not self.owner_revision_is_clean():
+        revision = json.loads(self.owner)["revision"]
+        if self.db is None or revision == "unknown" or revision.endswith("-dirty"):
             return False
         recorded = self.db.execute("SELECT value FROM meta WHERE name = 'outputs'").fetchone()
         return recorded is not None and json.loads(recorded[0]) == _digests(directory)
-
-    def owner_revision_is_clean(self) -> bool:
-        revision = json.loads(self.owner)["revision"]
-        return revision != "unknown" and not revision.endswith("-dirty")
 
     def put(self, key: str, rows: list[dict]) -> None:
         """Keep one finished unit (committed and synced before this returns)."""
