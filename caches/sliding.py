@@ -184,7 +184,7 @@ class _WindowState(ProbeThenExtend):
             leaving = np.empty((from_kept.shape[0] + from_new.shape[0], V.shape[1]))
             if from_kept.size:
                 leaving[: from_kept.shape[0]] = from_kept
-            leaving[from_kept.shape[0] :] = from_new if self.dtype == "float64" else from_new.astype(self.dtype)
+            leaving[from_kept.shape[0] :] = from_new.astype(self.dtype, copy=False)  # rounded as the window stores it
             steps = np.arange(last_leaving - leaving.shape[0] + 1, last_leaving + 1) + self.window
             self._absorb(steps, leaving)
         self._keys.append(K[-self.window :].astype(self.dtype))
